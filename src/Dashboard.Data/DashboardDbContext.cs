@@ -1,0 +1,45 @@
+using Dashboard.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace Dashboard.Data;
+
+public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> options) : DbContext(options)
+{
+    public DbSet<Run> Runs => Set<Run>();
+
+    public DbSet<EpochMetric> EpochMetrics => Set<EpochMetric>();
+
+    public DbSet<Checkpoint> Checkpoints => Set<Checkpoint>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Run>(run =>
+        {
+            run.Property(r => r.Name).HasMaxLength(200);
+            run.Property(r => r.Status).HasMaxLength(20);
+            run.Property(r => r.Dataset).HasMaxLength(100);
+            run.Property(r => r.Model).HasMaxLength(100);
+            run.Property(r => r.Device).HasMaxLength(40);
+            run.HasIndex(r => r.Status);
+            run.HasMany(r => r.Metrics).WithOne().HasForeignKey(m => m.RunId).OnDelete(DeleteBehavior.Cascade);
+            run.HasMany(r => r.Checkpoints).WithOne().HasForeignKey(c => c.RunId).OnDelete(DeleteBehavior.Cascade);
+            run.HasOne<Run>().WithMany().HasForeignKey(r => r.ParentRunId).OnDelete(DeleteBehavior.Restrict);
+            run.HasOne<Checkpoint>().WithMany().HasForeignKey(r => r.ParentCheckpointId).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<EpochMetric>(metric =>
+        {
+            metric.HasIndex(m => new { m.RunId, m.Epoch }).IsUnique();
+        });
+
+        modelBuilder.Entity<Checkpoint>(checkpoint =>
+        {
+            checkpoint.Property(c => c.Kind).HasMaxLength(20);
+            checkpoint.Property(c => c.Status).HasMaxLength(20);
+            checkpoint.Property(c => c.Sha256).HasMaxLength(64);
+            checkpoint.Property(c => c.Path).HasMaxLength(400);
+            checkpoint.HasIndex(c => new { c.RunId, c.Epoch });
+            checkpoint.HasIndex(c => c.Status);
+        });
+    }
+}

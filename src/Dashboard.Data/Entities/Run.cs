@@ -1,0 +1,50 @@
+namespace Dashboard.Data.Entities;
+
+public sealed class Run
+{
+    public int Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string Status { get; set; }
+
+    public required string Dataset { get; set; }
+
+    public required string Model { get; set; }
+
+    /// <summary>Total epochs the run trains to.</summary>
+    public int Epochs { get; set; }
+
+    /// <summary>The last epoch whose metrics are stored.</summary>
+    public int CurrentEpoch { get; set; }
+
+    /// <summary>Where the run trains ("cpu", "cuda"); empty until it starts.</summary>
+    public string Device { get; set; } = "";
+
+    /// <summary>The engine's TrainingConfig as JSON.</summary>
+    public required string ConfigJson { get; set; }
+
+    /// <summary>The engine's ModelSpec as JSON, once known.</summary>
+    public string? ModelSpecJson { get; set; }
+
+    public int? ParentRunId { get; set; }
+
+    public int? ParentCheckpointId { get; set; }
+
+    /// <summary>Lowest validation loss so far and its epoch, kept here so the run list needs no aggregate.</summary>
+    public double? BestValLoss { get; set; }
+
+    public int? BestValLossEpoch { get; set; }
+
+    public string? Error { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime? StartedAt { get; set; }
+
+    public DateTime? FinishedAt { get; set; }
+
+    public List<EpochMetric> Metrics { get; set; } = [];
+
+    public List<Checkpoint> Checkpoints { get; set; } = [];
+}

@@ -1,0 +1,32 @@
+using Dashboard.Engine.Models;
+using Dashboard.Engine.Training;
+
+namespace Dashboard.Engine.Checkpoints;
+
+/// <summary>
+/// <c>manifest.json</c> of a checkpoint folder: plain data, and the SHA-256 of every other file in the folder. Nothing in a
+/// checkpoint is executable; loading one parses JSON and tensor bytes only.
+/// </summary>
+public sealed record CheckpointManifest
+{
+    public const int CurrentFormat = 1;
+
+    public int Format { get; init; } = CurrentFormat;
+
+    public required string Kind { get; init; }
+
+    public required TrainingPosition Position { get; init; }
+
+    public required IReadOnlyDictionary<string, double> Metrics { get; init; }
+
+    public required TrainingConfig Config { get; init; }
+
+    public required ModelSpec ModelSpec { get; init; }
+
+    /// <summary>File name → lower-case hex SHA-256, for every file beside the manifest.</summary>
+    public required IReadOnlyDictionary<string, string> Files { get; init; }
+
+    public required string TorchSharpVersion { get; init; }
+
+    public required DateTime CreatedAtUtc { get; init; }
+}

@@ -1,0 +1,31 @@
+using Dashboard.Engine.Models;
+using Dashboard.Engine.Training;
+
+namespace Dashboard.Engine.Checkpoints;
+
+/// <summary>
+/// Where a checkpoint sits in the data order. <see cref="BatchInEpoch"/> is 0 at an epoch boundary; otherwise the
+/// running sums let a resumed epoch report the same metrics as an uninterrupted one.
+/// </summary>
+public sealed record TrainingPosition(
+    int CompletedEpochs,
+    long GlobalStep,
+    int BatchInEpoch,
+    double EpochLossSum,
+    long EpochCorrect,
+    long EpochSamples,
+    double EpochElapsedMs);
+
+/// <summary>
+/// The whole training state, copied to host memory: what the training loop hands over so it can go on while the files
+/// are written.
+/// </summary>
+public sealed record CheckpointSnapshot(
+    string Kind,
+    TrainingPosition Position,
+    IReadOnlyDictionary<string, double> Metrics,
+    TrainingConfig Config,
+    ModelSpec ModelSpec,
+    byte[] Weights,
+    byte[] OptimizerState,
+    byte[] TorchRngState);

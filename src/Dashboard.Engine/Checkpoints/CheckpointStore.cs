@@ -1,0 +1,247 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Dashboard.Engine.Checkpoints;
+
+/// <summary>Where a checkpoint landed: its folder relative to the store's root, total size, and the manifest's SHA-256.</summary>
+/// <remarks>The manifest lists the hashes of the tensor files, so its own hash vouches for the whole folder.</remarks>
+public sealed record WrittenCheckpoint(string RelativePath, long SizeBytes, string Sha256);
+
+/// <summary>A checkpoint read back and verified.</summary>
+public sealed record LoadedCheckpoint(CheckpointManifest Manifest, byte[] Weights, byte[] OptimizerState, byte[] TorchRngState);
+
+/// <summary>A checkpoint whose files are missing, torn or altered.</summary>
+public sealed class CheckpointCorruptException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Checkpoint folders under one root: <c>{root}/{run}/{name}/manifest.json</c> beside <c>weights.bin</c> (TorchSharp's
+/// module format), <c>optimizer.bin</c> and <c>rng.bin</c>. A folder appears under its final name only once every byte is
+/// on disk: files are written into a temporary sibling, flushed and fsynced, then the folder is renamed and its parent fsynced.
+/// </summary>
+public sealed partial class CheckpointStore
+{
+    public const string ManifestFile = "manifest.json";
+    public const string WeightsFile = "weights.bin";
+    public const string OptimizerFile = "optimizer.bin";
+    public const string RngFile = "rng.bin";
+    public const string TemporaryMarker = ".tmp-";
+
+    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public CheckpointStore(string root)
+    {
+        Root = Path.GetFullPath(root);
+        Directory.CreateDirectory(Root);
+    }
+
+    public string Root { get; }
+
+    public WrittenCheckpoint Write(string runFolder, string name, CheckpointSnapshot snapshot)
+    {
+        var runDirectory = Path.Combine(Root, SafeName(runFolder));
+        Directory.CreateDirectory(runDirectory);
+        var finalName = UniqueName(runDirectory, SafeName(name));
+        var temporary = Path.Combine(runDirectory, $"{finalName}{TemporaryMarker}{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temporary);
+        try
+        {
+            var payload = new Dictionary<string, byte[]>
+            {
+                [WeightsFile] = snapshot.Weights,
+                [OptimizerFile] = snapshot.OptimizerState,
+                [RngFile] = snapshot.TorchRngState,
+            };
+            var hashes = new Dictionary<string, string>();
+            long size = 0;
+            foreach (var (file, bytes) in payload)
+            {
+                WriteDurably(Path.Combine(temporary, file), bytes);
+                hashes[file] = Convert.ToHexStringLower(SHA256.HashData(bytes));
+                size += bytes.Length;
+            }
+
+            var manifest = new CheckpointManifest
+            {
+                Kind = snapshot.Kind,
+                Position = snapshot.Position,
+                Metrics = snapshot.Metrics,
+                Config = snapshot.Config,
+                ModelSpec = snapshot.ModelSpec,
+                Files = hashes,
+                TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown",
+                CreatedAtUtc = DateTime.UtcNow,
+            };
+            var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions);
+            WriteDurably(Path.Combine(temporary, ManifestFile), manifestBytes);
+            size += manifestBytes.Length;
+            SyncDirectory(temporary);
+
+            var final = Path.Combine(runDirectory, finalName);
+            Directory.Move(temporary, final);
+            SyncDirectory(runDirectory);
+            return new WrittenCheckpoint(
+                Path.GetRelativePath(Root, final).Replace('\\', '/'),
+                size,
+                Convert.ToHexStringLower(SHA256.HashData(manifestBytes)));
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Reads a checkpoint and checks every hash; throws <see cref="CheckpointCorruptException"/> on any mismatch.</summary>
+    public LoadedCheckpoint Read(string relativePath, string expectedSha256)
+    {
+        var folder = Resolve(relativePath);
+        try
+        {
+            var manifestBytes = File.ReadAllBytes(Path.Combine(folder, ManifestFile));
+            var actual = Convert.ToHexStringLower(SHA256.HashData(manifestBytes));
+            if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new CheckpointCorruptException($"Checkpoint {relativePath}: the manifest's SHA-256 is {actual}, expected {expectedSha256}.");
+            }
+
+            var manifest = JsonSerializer.Deserialize<CheckpointManifest>(manifestBytes, JsonOptions)
+                ?? throw new CheckpointCorruptException($"Checkpoint {relativePath}: the manifest is empty.");
+            byte[] ReadVerified(string file)
+            {
+                if (!manifest.Files.TryGetValue(file, out var expected))
+                {
+                    throw new CheckpointCorruptException($"Checkpoint {relativePath}: the manifest does not list {file}.");
+                }
+
+                var bytes = File.ReadAllBytes(Path.Combine(folder, file));
+                var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
+                return hash == expected
+                    ? bytes
+                    : throw new CheckpointCorruptException($"Checkpoint {relativePath}: {file} has SHA-256 {hash}, the manifest says {expected}.");
+            }
+
+            return new LoadedCheckpoint(manifest, ReadVerified(WeightsFile), ReadVerified(OptimizerFile), ReadVerified(RngFile));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            throw new CheckpointCorruptException($"Checkpoint {relativePath} cannot be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Removes a checkpoint folder; returns false when it was already gone.</summary>
+    public bool Delete(string relativePath)
+    {
+        var folder = Resolve(relativePath);
+        if (!Directory.Exists(folder))
+        {
+            return false;
+        }
+
+        Directory.Delete(folder, recursive: true);
+        SyncDirectory(Path.GetDirectoryName(folder)!);
+        return true;
+    }
+
+    public bool Exists(string relativePath) => File.Exists(Path.Combine(Resolve(relativePath), ManifestFile));
+
+    /// <summary>The absolute path of a stored file, for serving downloads; never outside the root.</summary>
+    public string PathOf(string relativePath, string file) => Path.Combine(Resolve(relativePath), SafeName(file));
+
+    /// <summary>Turns a template result into one path segment that every file system accepts.</summary>
+    public static string SafeName(string name)
+    {
+        var invalid = Path.GetInvalidFileNameChars().Concat(['/', '\\', ':', '*', '?', '"', '<', '>', '|']).ToHashSet();
+        var chars = name.Select(c => invalid.Contains(c) || char.IsControl(c) ? '_' : c).ToArray();
+        var safe = new string(chars).Trim().Trim('.');
+        if (safe.Length == 0)
+        {
+            safe = "checkpoint";
+        }
+
+        return safe.Length > 120 ? safe[..120] : safe;
+    }
+
+    private string Resolve(string relativePath)
+    {
+        var full = Path.GetFullPath(Path.Combine(Root, relativePath));
+        return full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            ? full
+            : throw new ArgumentException($"'{relativePath}' is outside the checkpoint store.", nameof(relativePath));
+    }
+
+    private static string UniqueName(string directory, string name)
+    {
+        var candidate = name;
+        for (var i = 2; Directory.Exists(Path.Combine(directory, candidate)); i++)
+        {
+            candidate = $"{name}-{i}";
+        }
+
+        return candidate;
+    }
+
+    private static void WriteDurably(string path, byte[] bytes)
+    {
+        using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+        stream.Write(bytes);
+        stream.Flush(flushToDisk: true);
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // A leftover temporary folder is never listed; start-up reconciliation removes it.
+        }
+    }
+
+    /// <summary>fsync on a directory makes a rename inside it durable; .NET has no API for it.</summary>
+    internal static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return;
+        }
+
+        var fd = NativeMethods.Open(directory, NativeMethods.ORdOnly);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open {directory} to sync it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (NativeMethods.Fsync(fd) != 0)
+            {
+                throw new IOException($"fsync of {directory} failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = NativeMethods.Close(fd);
+        }
+    }
+
+    private static partial class NativeMethods
+    {
+        // Read-only is all fsync needs, and it opens a directory on both Linux and macOS.
+        public const int ORdOnly = 0;
+
+        [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int Open(string path, int flags);
+
+        [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+        public static partial int Fsync(int fd);
+
+        [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+        public static partial int Close(int fd);
+    }
+}

@@ -1,0 +1,54 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Dashboard.Engine.Data;
+
+/// <summary>
+/// Cuts a dataset into train, validation and test splits. The cut depends only on <see cref="SplitSeed"/>, never on the run's
+/// seed, so every run on a dataset is validated and tested on the same samples and curves stay comparable.
+/// </summary>
+public static class DatasetSplitter
+{
+    public const int SplitSeed = 20_240_611;
+
+    /// <summary>Share of all samples held out as the test split.</summary>
+    public const double TestFraction = 0.1;
+
+    /// <summary>Sizes of the three splits, before anything is copied.</summary>
+    public static (int Train, int Validation, int Test) Sizes(int count, double validationFraction, int? sampleLimit)
+    {
+        var total = sampleLimit is { } limit ? Math.Min(limit, count) : count;
+        var test = (int)Math.Round(total * TestFraction);
+        var validation = (int)Math.Round((total - test) * validationFraction);
+        return (total - test - validation, validation, test);
+    }
+
+    public static DatasetSplits Split(RawDataset data, double validationFraction, int? sampleLimit, Device device)
+    {
+        var (trainCount, validationCount, testCount) = Sizes(data.Count, validationFraction, sampleLimit);
+        var order = Enumerable.Range(0, data.Count).ToArray();
+        new Random(SplitSeed).Shuffle(order);
+
+        var test = Take(data, order.AsSpan(0, testCount), device);
+        var validation = Take(data, order.AsSpan(testCount, validationCount), device);
+        var train = Take(data, order.AsSpan(testCount + validationCount, trainCount), device);
+        return new DatasetSplits(train, validation, test);
+    }
+
+    private static DatasetSplit Take(RawDataset data, ReadOnlySpan<int> indices, Device device)
+    {
+        var sampleSize = data.SampleSize;
+        var features = new float[indices.Length * sampleSize];
+        var labels = new long[indices.Length];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            Array.Copy(data.Features, indices[i] * sampleSize, features, i * sampleSize, sampleSize);
+            labels[i] = data.Labels[indices[i]];
+        }
+
+        long[] shape = [indices.Length, .. data.SampleShape.Select(d => (long)d)];
+        return new DatasetSplit(
+            tensor(features, shape, ScalarType.Float32, device),
+            tensor(labels, [indices.Length], ScalarType.Int64, device));
+    }
+}

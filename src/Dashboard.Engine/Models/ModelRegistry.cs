@@ -1,0 +1,78 @@
+using System.Diagnostics.CodeAnalysis;
+using Dashboard.Engine.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Dashboard.Engine.Models;
+
+/// <summary>An architecture runs can name: which datasets it fits, its default spec for one, and how to build it.</summary>
+public sealed record ModelArchitecture(
+    string Name,
+    string DisplayName,
+    string Description,
+    Func<DatasetInfo, string?> Incompatibility,
+    Func<DatasetInfo, ModelSpec> DefaultSpec,
+    Func<ModelSpec, nn.Module<Tensor, Tensor>> Build);
+
+/// <summary>The model architectures, keyed case-insensitively by name.</summary>
+public sealed class ModelRegistry
+{
+    private readonly Dictionary<string, ModelArchitecture> _architectures = new(StringComparer.OrdinalIgnoreCase);
+
+    public ModelRegistry(IEnumerable<ModelArchitecture> architectures)
+    {
+        foreach (var architecture in architectures)
+        {
+            if (!_architectures.TryAdd(architecture.Name, architecture))
+            {
+                throw new ArgumentException($"Two models are named '{architecture.Name}'.", nameof(architectures));
+            }
+        }
+    }
+
+    public static ModelRegistry CreateDefault() => new(
+    [
+        new ModelArchitecture(
+            "mlp",
+            "MLP",
+            "Fully connected layers with ReLU; fits any dataset.",
+            _ => null,
+            info => new ModelSpec
+            {
+                Architecture = "mlp",
+                InputShape = info.SampleShape,
+                ClassCount = info.ClassCount,
+                HiddenSizes = info.IsImage ? [128, 64] : [64, 64],
+            },
+            spec => new Mlp(spec)),
+        new ModelArchitecture(
+            "cnn",
+            "CNN",
+            "Two 3×3 convolution blocks with max-pooling and a dense head; for images.",
+            info => info.IsImage && info.SampleShape[1] % 4 == 0 && info.SampleShape[2] % 4 == 0
+                ? null
+                : $"The CNN needs images whose sides divide by 4; '{info.Name}' has samples shaped [{string.Join(", ", info.SampleShape)}].",
+            info => new ModelSpec
+            {
+                Architecture = "cnn",
+                InputShape = info.SampleShape,
+                ClassCount = info.ClassCount,
+                Channels = [16, 32],
+            },
+            spec => new Cnn(spec)),
+    ]);
+
+    public IEnumerable<ModelArchitecture> All => _architectures.Values.OrderBy(a => a.Name, StringComparer.Ordinal);
+
+    public bool TryGet(string? name, [NotNullWhen(true)] out ModelArchitecture? architecture)
+    {
+        architecture = null;
+        return name is not null && _architectures.TryGetValue(name, out architecture);
+    }
+
+    /// <summary>Builds the model a spec describes, with weights initialised from torch's global generator.</summary>
+    public nn.Module<Tensor, Tensor> Build(ModelSpec spec) =>
+        TryGet(spec.Architecture, out var architecture)
+            ? architecture.Build(spec)
+            : throw new KeyNotFoundException($"Unknown model '{spec.Architecture}'.");
+}

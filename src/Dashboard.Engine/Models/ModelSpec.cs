@@ -1,0 +1,32 @@
+namespace Dashboard.Engine.Models;
+
+/// <summary>
+/// Everything needed to rebuild a model without code: stored with every run and checkpoint, so a checkpoint can be loaded,
+/// fine-tuned or exported long after the run that made it.
+/// </summary>
+public sealed record ModelSpec
+{
+    /// <summary>Registry key of the architecture, e.g. "mlp" or "cnn".</summary>
+    public required string Architecture { get; init; }
+
+    /// <summary>Shape of one input sample, without the batch dimension.</summary>
+    public required IReadOnlyList<int> InputShape { get; init; }
+
+    public required int ClassCount { get; init; }
+
+    /// <summary>MLP: widths of the hidden layers, in order.</summary>
+    public IReadOnlyList<int> HiddenSizes { get; init; } = [];
+
+    /// <summary>CNN: output channels of each 3×3 convolution block (each block halves the image).</summary>
+    public IReadOnlyList<int> Channels { get; init; } = [];
+
+    public bool Equals(ModelSpec? other) =>
+        other is not null
+        && Architecture == other.Architecture
+        && ClassCount == other.ClassCount
+        && InputShape.SequenceEqual(other.InputShape)
+        && HiddenSizes.SequenceEqual(other.HiddenSizes)
+        && Channels.SequenceEqual(other.Channels);
+
+    public override int GetHashCode() => HashCode.Combine(Architecture, ClassCount, InputShape.Count, HiddenSizes.Count, Channels.Count);
+}

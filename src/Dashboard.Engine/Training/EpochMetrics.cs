@@ -1,0 +1,40 @@
+namespace Dashboard.Engine.Training;
+
+/// <summary>What one finished epoch measured; one row of <c>GET /api/runs/{id}/metrics</c>.</summary>
+/// <param name="Epoch">1-based epoch number.</param>
+/// <param name="Step">Optimizer steps taken since the run began, after this epoch.</param>
+public sealed record EpochMetrics(
+    int Epoch,
+    long Step,
+    double Loss,
+    double ValLoss,
+    double Accuracy,
+    double ValAccuracy,
+    double LearningRate,
+    double DurationMs,
+    double SamplesPerSecond)
+{
+    /// <summary>The metrics by their logged names, as checkpoint policies and the UI look them up.</summary>
+    public IReadOnlyDictionary<string, double> ToDictionary() => new Dictionary<string, double>
+    {
+        ["loss"] = Loss,
+        ["valLoss"] = ValLoss,
+        ["accuracy"] = Accuracy,
+        ["valAccuracy"] = ValAccuracy,
+        ["learningRate"] = LearningRate,
+    };
+}
+
+/// <summary>Where the current epoch stands; sent a few times a second while training.</summary>
+public sealed record BatchProgress(int Epoch, int Batch, int BatchCount, double SamplesPerSecond, double EpochElapsedMs);
+
+/// <summary>Facts known once a run has its data and model, before the first batch.</summary>
+public sealed record RunStartInfo(string Device, int TrainSamples, int ValidationSamples, int BatchesPerEpoch, int StartEpoch, long ParameterCount);
+
+public enum TrainingOutcome
+{
+    Completed,
+
+    /// <summary>Cancelled between batches; an interrupt checkpoint was offered to the observer.</summary>
+    Cancelled,
+}

@@ -1,0 +1,20 @@
+using Dashboard.Engine.Checkpoints;
+
+namespace Dashboard.Engine.Training;
+
+/// <summary>
+/// Receives what a training run produces. The engine calls it from its own thread and awaits the async members only between
+/// batches, so a slow observer slows training but never corrupts it.
+/// </summary>
+public interface ITrainingObserver
+{
+    ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken);
+
+    /// <summary>Called a few times a second at most; must return quickly.</summary>
+    void OnProgress(BatchProgress progress);
+
+    ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken);
+
+    /// <summary>The loop has copied its state to host memory; the observer decides where and how it is written.</summary>
+    ValueTask OnCheckpointAsync(CheckpointSnapshot snapshot, CancellationToken cancellationToken);
+}

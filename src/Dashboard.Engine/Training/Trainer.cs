@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Dashboard.Engine.Training;
+
+/// <summary>What to train, on which device, and optionally the checkpoint to continue from.</summary>
+public sealed record TrainingRequest(TrainingConfig Config, string Device, LoadedCheckpoint? ResumeFrom = null);
+
+/// <summary>
+/// The training loop: epochs of shuffled mini-batches, validation after each epoch, metrics and checkpoints out through an
+/// <see cref="ITrainingObserver"/>. It knows nothing of storage or the web; the caller decides what events mean.
+/// </summary>
+public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
+{
+    private const int EvaluationBatchSize = 1000;
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+
+    // torch's global generator initialises weights; holding this while seeding and building keeps concurrent runs from
+    // drawing from each other's sequence.
+    private static readonly Lock InitLock = new();
+
+    public async Task<TrainingOutcome> RunAsync(TrainingRequest request, ITrainingObserver observer, CancellationToken stopToken)
+    {
+        var config = request.Config;
+        var device = torch.device(request.Device);
+        var source = datasets.Get(config.Dataset);
+        var spec = request.ResumeFrom?.Manifest.ModelSpec ?? DefaultSpec(config, source.Info);
+
+        using var splits = DatasetSplitter.Split(source.Load(), config.ValidationSplit, config.SampleLimit, device);
+        using var model = BuildModel(spec, config.Seed, request.ResumeFrom, device);
+        using var optimizer = OptimizerFactory.Create(config.Optimizer, model.parameters(), config.LearningRate);
+        var position = new TrainingPosition(0, 0, 0, 0, 0, 0, 0);
+        if (request.ResumeFrom is { } checkpoint)
+        {
+            using (var reader = new BinaryReader(new MemoryStream(checkpoint.OptimizerState)))
+            {
+                optimizer.load_state_dict(reader);
+            }
+
+            position = checkpoint.Manifest.Position;
+        }
+
+        var trainCount = splits.Train.Count;
+        var batchCount = (trainCount + config.BatchSize - 1) / config.BatchSize;
+        var parameterCount = model.parameters().Sum(p => p.numel());
+        await observer.OnStartedAsync(
+            new RunStartInfo(request.Device, trainCount, splits.Validation.Count, batchCount, position.CompletedEpochs + 1, parameterCount),
+            CancellationToken.None);
+
+        for (var epoch = position.CompletedEpochs + 1; epoch <= config.Epochs; epoch++)
+        {
+            var resumeInEpoch = position.BatchInEpoch > 0;
+            var lossSum = resumeInEpoch ? position.EpochLossSum : 0;
+            var correct = resumeInEpoch ? position.EpochCorrect : 0;
+            var seen = resumeInEpoch ? position.EpochSamples : 0;
+            var priorMs = resumeInEpoch ? position.EpochElapsedMs : 0;
+            var step = position.GlobalStep;
+            var clock = Stopwatch.StartNew();
+            var lastProgress = TimeSpan.Zero;
+
+            model.train();
+            using var order = EpochOrder(config.Seed, epoch, trainCount, device);
+            for (var batch = resumeInEpoch ? position.BatchInEpoch : 0; batch < batchCount; batch++)
+            {
+                if (stopToken.IsCancellationRequested)
+                {
+                    var stopped = new TrainingPosition(epoch - 1, step, batch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds);
+                    await observer.OnCheckpointAsync(
+                        Snapshot(CheckpointKind.Interrupt, stopped, PartialMetrics(lossSum, correct, seen, optimizer), config, spec, model, optimizer),
+                        CancellationToken.None);
+                    return TrainingOutcome.Cancelled;
+                }
+
+                var start = batch * config.BatchSize;
+                var size = Math.Min(config.BatchSize, trainCount - start);
+                using (NewDisposeScope())
+                {
+                    var indices = order.narrow(0, start, size);
+                    var inputs = splits.Train.Features.index_select(0, indices);
+                    var targets = splits.Train.Labels.index_select(0, indices);
+                    optimizer.zero_grad();
+                    var logits = model.forward(inputs);
+                    var loss = nn.functional.cross_entropy(logits, targets);
+                    loss.backward();
+                    optimizer.step();
+                    lossSum += loss.item<float>() * (double)size;
+                    correct += logits.argmax(1).eq(targets).sum().item<long>();
+                }
+
+                seen += size;
+                step++;
+                if (clock.Elapsed - lastProgress >= ProgressInterval || batch == batchCount - 1)
+                {
+                    lastProgress = clock.Elapsed;
+                    observer.OnProgress(new BatchProgress(epoch, batch + 1, batchCount, seen / ((priorMs / 1000) + clock.Elapsed.TotalSeconds), priorMs + clock.Elapsed.TotalMilliseconds));
+                }
+            }
+
+            var (valLoss, valAccuracy) = Evaluate(model, splits.Validation);
+            var durationMs = priorMs + clock.Elapsed.TotalMilliseconds;
+            var metrics = new EpochMetrics(
+                epoch,
+                step,
+                lossSum / seen,
+                valLoss,
+                (double)correct / seen,
+                valAccuracy,
+                CurrentLearningRate(optimizer),
+                durationMs,
+                seen / (durationMs / 1000));
+            await observer.OnEpochCompletedAsync(metrics, CancellationToken.None);
+
+            position = new TrainingPosition(epoch, step, 0, 0, 0, 0, 0);
+            var kind = epoch == config.Epochs ? CheckpointKind.Last : CheckpointKind.Periodic;
+            await observer.OnCheckpointAsync(Snapshot(kind, position, metrics.ToDictionary(), config, spec, model, optimizer), CancellationToken.None);
+        }
+
+        return TrainingOutcome.Completed;
+    }
+
+    /// <summary>Loss and accuracy of <paramref name="model"/> over a whole split, without touching gradients.</summary>
+    public static (double Loss, double Accuracy) Evaluate(nn.Module<Tensor, Tensor> model, DatasetSplit data)
+    {
+        model.eval();
+        double lossSum = 0;
+        long correct = 0;
+        using (no_grad())
+        {
+            for (var start = 0; start < data.Count; start += EvaluationBatchSize)
+            {
+                var size = Math.Min(EvaluationBatchSize, data.Count - start);
+                using var scope = NewDisposeScope();
+                var inputs = data.Features.narrow(0, start, size);
+                var targets = data.Labels.narrow(0, start, size);
+                var logits = model.forward(inputs);
+                lossSum += nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).item<float>();
+                correct += logits.argmax(1).eq(targets).sum().item<long>();
+            }
+        }
+
+        return data.Count == 0 ? (double.NaN, double.NaN) : (lossSum / data.Count, (double)correct / data.Count);
+    }
+
+    public ModelSpec DefaultSpec(TrainingConfig config, DatasetInfo dataset) =>
+        models.TryGet(config.Model, out var architecture)
+            ? architecture.DefaultSpec(dataset)
+            : throw new KeyNotFoundException($"Unknown model '{config.Model}'.");
+
+    /// <summary>The shuffled sample order of one epoch: a pure function of seed and epoch, so a resumed run replays it.</summary>
+    internal static Tensor EpochOrder(long seed, int epoch, int count, Device device)
+    {
+        var order = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            order[i] = i;
+        }
+
+        new Random(EpochSeed(seed, epoch)).Shuffle(order);
+        return tensor(order, [count], ScalarType.Int64, device);
+    }
+
+    internal static int EpochSeed(long seed, int epoch)
+    {
+        // SplitMix64 finaliser: neighbouring (seed, epoch) pairs get unrelated orders. HashCode is randomised per process.
+        var z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)epoch);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return (int)((z ^ (z >> 31)) & int.MaxValue);
+    }
+
+    private nn.Module<Tensor, Tensor> BuildModel(ModelSpec spec, long seed, LoadedCheckpoint? resumeFrom, Device device)
+    {
+        nn.Module<Tensor, Tensor> model;
+        lock (InitLock)
+        {
+            random.manual_seed(seed);
+            model = models.Build(spec);
+        }
+
+        if (resumeFrom is not null)
+        {
+            using var reader = new BinaryReader(new MemoryStream(resumeFrom.Weights));
+            model.load(reader);
+            using var state = tensor(resumeFrom.TorchRngState, ScalarType.Byte);
+            random.set_rng_state(state);
+        }
+
+        return model.to(device);
+    }
+
+    private static CheckpointSnapshot Snapshot(
+        string kind,
+        TrainingPosition position,
+        IReadOnlyDictionary<string, double> metrics,
+        TrainingConfig config,
+        ModelSpec spec,
+        nn.Module<Tensor, Tensor> model,
+        OptimizerHelper optimizer)
+    {
+        using var weights = new MemoryStream();
+        using (var writer = new BinaryWriter(weights, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            model.save(writer);
+        }
+
+        using var optimizerState = new MemoryStream();
+        using (var writer = new BinaryWriter(optimizerState, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            optimizer.save_state_dict(writer);
+        }
+
+        using var rng = random.get_rng_state();
+        return new CheckpointSnapshot(kind, position, metrics, config, spec, weights.ToArray(), optimizerState.ToArray(), rng.data<byte>().ToArray());
+    }
+
+    private static Dictionary<string, double> PartialMetrics(double lossSum, long correct, long seen, OptimizerHelper optimizer)
+    {
+        var metrics = new Dictionary<string, double> { ["learningRate"] = CurrentLearningRate(optimizer) };
+        if (seen > 0)
+        {
+            metrics["loss"] = lossSum / seen;
+            metrics["accuracy"] = (double)correct / seen;
+        }
+
+        return metrics;
+    }
+
+    private static double CurrentLearningRate(OptimizerHelper optimizer) => optimizer.ParamGroups.First().LearningRate;
+}

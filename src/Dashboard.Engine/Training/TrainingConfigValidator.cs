@@ -1,0 +1,96 @@
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Models;
+
+namespace Dashboard.Engine.Training;
+
+/// <summary>
+/// Checks a <see cref="TrainingConfig"/> before anything is queued. Errors are keyed by the camelCase field name, as HTTP
+/// problem details and the New-run form show them.
+/// </summary>
+public sealed class TrainingConfigValidator(DatasetRegistry datasets, ModelRegistry models)
+{
+    public const int MaxEpochs = 10_000;
+    public const double MaxLearningRate = 10;
+    public const long MaxSeed = uint.MaxValue;
+    public const double MinValidationSplit = 0.01;
+    public const double MaxValidationSplit = 0.5;
+    public const int MinSampleLimit = 20;
+
+    public IReadOnlyDictionary<string, string[]> Validate(TrainingConfig config)
+    {
+        var errors = new Dictionary<string, List<string>>();
+        void Add(string field, string message)
+        {
+            if (!errors.TryGetValue(field, out var list))
+            {
+                errors[field] = list = [];
+            }
+
+            list.Add(message);
+        }
+
+        if (config.Epochs is < 1 or > MaxEpochs)
+        {
+            Add("epochs", $"Epochs must be between 1 and {MaxEpochs:N0}.");
+        }
+
+        if (!double.IsFinite(config.LearningRate) || config.LearningRate <= 0 || config.LearningRate > MaxLearningRate)
+        {
+            Add("learningRate", $"The learning rate must be a finite number above 0 and at most {MaxLearningRate}.");
+        }
+
+        if (config.Optimizer is null || !OptimizerNames.All.Contains(config.Optimizer))
+        {
+            Add("optimizer", $"Unknown optimizer '{config.Optimizer}'. Choose one of: {string.Join(", ", OptimizerNames.All)}.");
+        }
+
+        if (config.Seed is < 0 or > MaxSeed)
+        {
+            Add("seed", $"The seed must be between 0 and {MaxSeed}.");
+        }
+
+        if (!double.IsFinite(config.ValidationSplit) || config.ValidationSplit < MinValidationSplit || config.ValidationSplit > MaxValidationSplit)
+        {
+            Add("validationSplit", $"The validation split must be between {MinValidationSplit} and {MaxValidationSplit}.");
+        }
+
+        DatasetInfo? dataset = null;
+        if (!datasets.TryGet(config.Dataset, out var source))
+        {
+            Add("dataset", $"Unknown dataset '{config.Dataset}'. Choose one of: {string.Join(", ", datasets.All.Select(d => d.Name))}.");
+        }
+        else
+        {
+            dataset = source.Info;
+        }
+
+        if (!models.TryGet(config.Model, out var architecture))
+        {
+            Add("model", $"Unknown model '{config.Model}'. Choose one of: {string.Join(", ", models.All.Select(m => m.Name))}.");
+        }
+        else if (dataset is not null && architecture.Incompatibility(dataset) is { } reason)
+        {
+            Add("model", reason);
+        }
+
+        if (dataset is not null)
+        {
+            if (config.SampleLimit is { } limit && (limit < MinSampleLimit || limit > dataset.SampleCount))
+            {
+                Add("sampleLimit", $"The sample limit must be between {MinSampleLimit} and {dataset.SampleCount:N0} for '{dataset.Name}'.");
+            }
+
+            var (train, _, _) = DatasetSplitter.Sizes(dataset.SampleCount, Math.Clamp(config.ValidationSplit, MinValidationSplit, MaxValidationSplit), config.SampleLimit);
+            if (config.BatchSize < 1 || config.BatchSize > train)
+            {
+                Add("batchSize", $"The batch size must be between 1 and the {train:N0} training samples of '{dataset.Name}'.");
+            }
+        }
+        else if (config.BatchSize < 1)
+        {
+            Add("batchSize", "The batch size must be at least 1.");
+        }
+
+        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    }
+}

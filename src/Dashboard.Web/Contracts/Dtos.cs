@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Dashboard.Data.Entities;
+using Dashboard.Engine.Training;
+
+namespace Dashboard.Web.Contracts;
+
+/// <summary>A run as <c>GET /api/runs/{id}</c> answers it.</summary>
+public sealed record RunDto(
+    int Id,
+    string Name,
+    string Status,
+    string Dataset,
+    string Model,
+    int Epochs,
+    int CurrentEpoch,
+    int? ParentRunId,
+    int? ParentCheckpointId,
+    string Device,
+    TrainingConfig Config,
+    double? BestValLoss,
+    int? BestValLossEpoch,
+    string? Error,
+    DateTime CreatedAt,
+    DateTime? StartedAt,
+    DateTime? FinishedAt)
+{
+    public static RunDto From(Run run) => new(
+        run.Id,
+        run.Name,
+        run.Status,
+        run.Dataset,
+        run.Model,
+        run.Epochs,
+        run.CurrentEpoch,
+        run.ParentRunId,
+        run.ParentCheckpointId,
+        run.Device,
+        JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options) ?? new TrainingConfig(),
+        run.BestValLoss,
+        run.BestValLossEpoch,
+        run.Error,
+        DateTime.SpecifyKind(run.CreatedAt, DateTimeKind.Utc),
+        Utc(run.StartedAt),
+        Utc(run.FinishedAt));
+
+    private static DateTime? Utc(DateTime? value) => value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : null;
+}
+
+/// <summary>One epoch's metrics: a row of <c>/metrics</c> and the payload of the hub's <c>EpochCompleted</c>.</summary>
+public sealed record MetricDto(
+    int Epoch,
+    long Step,
+    double Loss,
+    double ValLoss,
+    double? Accuracy,
+    double? ValAccuracy,
+    double LearningRate,
+    double DurationMs,
+    double SamplesPerSecond)
+{
+    public static MetricDto From(EpochMetric m) =>
+        new(m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.LearningRate, m.DurationMs, m.SamplesPerSecond);
+}
+
+/// <summary>A checkpoint: a row of <c>/checkpoints</c> and the payload of the hub's <c>CheckpointSaved</c>.</summary>
+public sealed record CheckpointDto(
+    int Id,
+    int RunId,
+    int Epoch,
+    long Step,
+    IReadOnlyDictionary<string, double> Metrics,
+    long SizeBytes,
+    string Sha256,
+    string Kind,
+    bool Pinned,
+    string Status,
+    DateTime CreatedAt)
+{
+    public static CheckpointDto From(Checkpoint c) => new(
+        c.Id,
+        c.RunId,
+        c.Epoch,
+        c.Step,
+        JsonSerializer.Deserialize<Dictionary<string, double>>(c.MetricsJson, JsonDefaults.Options) ?? [],
+        c.SizeBytes,
+        c.Sha256,
+        c.Kind,
+        c.Pinned,
+        c.Status,
+        DateTime.SpecifyKind(c.CreatedAt, DateTimeKind.Utc));
+}
+
+/// <summary>Where the current epoch of a running run stands (hub event <c>EpochProgress</c>).</summary>
+public sealed record ProgressDto(int Epoch, int Epochs, int Batch, int BatchCount, double SamplesPerSecond, double EtaSeconds);
+
+/// <summary>Body of <c>POST /api/runs</c>. Omitted fields take the defaults the New-run form shows.</summary>
+public sealed record CreateRunRequest
+{
+    public string? Name { get; init; }
+
+    public string? Dataset { get; init; }
+
+    public string? Model { get; init; }
+
+    public int? Epochs { get; init; }
+
+    public int? BatchSize { get; init; }
+
+    public double? LearningRate { get; init; }
+
+    public string? Optimizer { get; init; }
+
+    public long? Seed { get; init; }
+
+    public double? ValidationSplit { get; init; }
+
+    public int? SampleLimit { get; init; }
+
+    public TrainingConfig ToConfig()
+    {
+        var defaults = new TrainingConfig();
+        return new TrainingConfig
+        {
+            Dataset = Dataset?.Trim().ToLowerInvariant() ?? defaults.Dataset,
+            Model = Model?.Trim().ToLowerInvariant() ?? defaults.Model,
+            Epochs = Epochs ?? defaults.Epochs,
+            BatchSize = BatchSize ?? defaults.BatchSize,
+            LearningRate = LearningRate ?? defaults.LearningRate,
+            Optimizer = Optimizer?.Trim().ToLowerInvariant() ?? defaults.Optimizer,
+            Seed = Seed ?? defaults.Seed,
+            ValidationSplit = ValidationSplit ?? defaults.ValidationSplit,
+            SampleLimit = SampleLimit,
+        };
+    }
+}
+
+public static class JsonDefaults
+{
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
+}

@@ -1,0 +1,2 @@
+global using Dashboard.Web.Contracts;
+global using Dashboard.Web.Services;

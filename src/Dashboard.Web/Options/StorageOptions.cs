@@ -1,0 +1,21 @@
+namespace Dashboard.Web.Options;
+
+/// <summary>Where the dashboard keeps its state. Relative paths are taken from the working directory.</summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+
+    public string DataDirectory { get; set; } = "data/runtime";
+
+    /// <summary>SQLite file, relative to <see cref="DataDirectory"/> unless absolute.</summary>
+    public string DatabaseFile { get; set; } = "dashboard.db";
+
+    /// <summary>Checkpoint folder, relative to <see cref="DataDirectory"/> unless absolute.</summary>
+    public string CheckpointDirectory { get; set; } = "checkpoints";
+
+    public string DataDirectoryPath => Path.GetFullPath(DataDirectory);
+
+    public string DatabasePath => Path.Combine(DataDirectoryPath, DatabaseFile);
+
+    public string CheckpointPath => Path.Combine(DataDirectoryPath, CheckpointDirectory);
+}

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Dashboard.Data;
+using Dashboard.Data.Entities;
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Training;
+using Dashboard.Web.Contracts;
+using Dashboard.Web.Options;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Dashboard.Web.Services;
+
+/// <summary>Trains one queued run to its end: status changes, the engine call, and what its outcome means.</summary>
+public sealed class RunExecutor(
+    IDbContextFactory<DashboardDbContext> dbFactory,
+    Trainer trainer,
+    CheckpointStore store,
+    RunQueue queue,
+    TrainingEventBroadcaster broadcaster,
+    IOptions<TrainingOptions> options,
+    ILogger<RunExecutor> logger)
+{
+    public async Task ExecuteAsync(int runId, CancellationToken hostStopping)
+    {
+        Run? run;
+        await using (var db = await dbFactory.CreateDbContextAsync(CancellationToken.None))
+        {
+            run = await db.Runs.SingleOrDefaultAsync(r => r.Id == runId, CancellationToken.None);
+        }
+
+        if (run is null || run.Status != RunStatus.Queued)
+        {
+            return; // stopped or deleted while it waited
+        }
+
+        var stopRequested = queue.Activate(runId);
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopRequested, hostStopping);
+            var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options)
+                ?? throw new InvalidOperationException($"Run {runId} has no configuration.");
+            var device = DeviceSelector.Resolve(options.Value.Device);
+            var resumeFrom = await FindResumePointAsync(run);
+            await SetStatusAsync(runId, RunStatus.Running, error: null, device);
+
+            var observer = new PersistingObserver(runId, config.Epochs, dbFactory, store, broadcaster);
+            var outcome = await Task.Run(
+                () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom), observer, linked.Token),
+                CancellationToken.None);
+
+            var status = outcome switch
+            {
+                TrainingOutcome.Completed => RunStatus.Completed,
+                _ when stopRequested.IsCancellationRequested => RunStatus.Stopped,
+                _ => RunStatus.Interrupted,
+            };
+            await SetStatusAsync(runId, status, error: null);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Run {RunId} failed.", runId);
+            await SetStatusAsync(runId, RunStatus.Failed, e.Message);
+        }
+        finally
+        {
+            queue.Deactivate(runId);
+        }
+    }
+
+    /// <summary>
+    /// A run that already has durable checkpoints continues from its newest; a fresh branch starts from its parent
+    /// checkpoint; anything else starts from scratch.
+    /// </summary>
+    private async Task<LoadedCheckpoint?> FindResumePointAsync(Run run)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var own = await db.Checkpoints
+            .Where(c => c.RunId == run.Id && c.Status == CheckpointStatus.Durable)
+            .OrderByDescending(c => c.Step).ThenByDescending(c => c.Id)
+            .FirstOrDefaultAsync();
+        var from = own;
+        if (from is null && run.ParentCheckpointId is { } parentId)
+        {
+            from = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == parentId && c.Status == CheckpointStatus.Durable)
+                ?? throw new InvalidOperationException($"The parent checkpoint {parentId} is not durable any more.");
+        }
+
+        if (from is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return store.Read(from.Path, from.Sha256);
+        }
+        catch (CheckpointCorruptException)
+        {
+            from.Status = CheckpointStatus.Corrupt;
+            await db.SaveChangesAsync();
+            throw;
+        }
+    }
+
+    private async Task SetStatusAsync(int runId, string status, string? error, string? device = null)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var run = await db.Runs.SingleAsync(r => r.Id == runId);
+        run.Status = status;
+        run.Error = error;
+        if (device is not null)
+        {
+            run.Device = device;
+        }
+
+        if (status == RunStatus.Running)
+        {
+            run.StartedAt ??= DateTime.UtcNow;
+            run.FinishedAt = null;
+        }
+        else
+        {
+            run.FinishedAt = DateTime.UtcNow;
+        }
+
+        await db.SaveChangesAsync();
+        broadcaster.Publish(new RunStatusChangedEvent(runId, status));
+    }
+}

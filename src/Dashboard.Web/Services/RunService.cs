@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Dashboard.Data;
+using Dashboard.Data.Entities;
+using Dashboard.Engine.Training;
+using Dashboard.Web.Contracts;
+using Microsoft.EntityFrameworkCore;
+
+namespace Dashboard.Web.Services;
+
+/// <summary>The outcome of a request that may be refused: the value, field errors, or a status with a reason.</summary>
+public sealed record ServiceResult<T>(T? Value, IReadOnlyDictionary<string, string[]>? Errors = null, int Status = 200, string? Problem = null)
+{
+    public bool Succeeded => Errors is null && Problem is null;
+
+    public static ServiceResult<T> Invalid(IReadOnlyDictionary<string, string[]> errors) => new(default, errors, 400);
+
+    public static ServiceResult<T> NotFound(string problem) => new(default, null, 404, problem);
+
+    public static ServiceResult<T> Conflict(string problem) => new(default, null, 409, problem);
+}
+
+/// <summary>What the API and the pages do with runs; both go through here so they behave alike.</summary>
+public sealed class RunService(
+    IDbContextFactory<DashboardDbContext> dbFactory,
+    TrainingConfigValidator validator,
+    RunQueue queue,
+    TrainingEventBroadcaster broadcaster)
+{
+    public const int MaxNameLength = 200;
+
+    public async Task<ServiceResult<RunDto>> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
+    {
+        var config = request.ToConfig();
+        var errors = validator.Validate(config).ToDictionary();
+        var name = request.Name?.Trim();
+        if (name is { Length: > MaxNameLength })
+        {
+            errors["name"] = [$"The name may have at most {MaxNameLength} characters."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return ServiceResult<RunDto>.Invalid(errors);
+        }
+
+        var now = DateTime.UtcNow;
+        var run = new Run
+        {
+            Name = string.IsNullOrEmpty(name) ? $"{config.Model}-{config.Dataset}-{now:yyyyMMdd-HHmmss}" : name,
+            Status = RunStatus.Queued,
+            Dataset = config.Dataset,
+            Model = config.Model,
+            Epochs = config.Epochs,
+            ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options),
+            CreatedAt = now,
+        };
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            db.Runs.Add(run);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
+        queue.Enqueue(run.Id);
+        return new ServiceResult<RunDto>(RunDto.From(run), Status: 201);
+    }
+
+    public async Task<ServiceResult<RunDto>> StopAsync(int runId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var run = await db.Runs.SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null)
+        {
+            return ServiceResult<RunDto>.NotFound($"There is no run {runId}.");
+        }
+
+        if (queue.RequestStop(runId))
+        {
+            return new ServiceResult<RunDto>(RunDto.From(run), Status: 202);
+        }
+
+        if (run.Status == RunStatus.Queued)
+        {
+            // Not on a thread yet: the executor skips runs that are no longer queued.
+            run.Status = RunStatus.Stopped;
+            run.FinishedAt = DateTime.UtcNow;
+            await db.SaveChangesAsync(cancellationToken);
+            broadcaster.Publish(new RunStatusChangedEvent(runId, run.Status));
+            return new ServiceResult<RunDto>(RunDto.From(run), Status: 202);
+        }
+
+        return ServiceResult<RunDto>.Conflict($"Run {runId} is {run.Status}, not running.");
+    }
+
+    public async Task<IReadOnlyList<RunDto>> ListAsync(string? status = null, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var query = db.Runs.AsNoTracking();
+        if (!string.IsNullOrEmpty(status))
+        {
+            query = query.Where(r => r.Status == status);
+        }
+
+        var runs = await query.OrderByDescending(r => r.Id).ToListAsync(cancellationToken);
+        return runs.ConvertAll(RunDto.From);
+    }
+
+    public async Task<RunDto?> GetAsync(int runId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var run = await db.Runs.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        return run is null ? null : RunDto.From(run);
+    }
+
+    /// <summary>The run's metrics in epoch order, or null when there is no such run.</summary>
+    public async Task<IReadOnlyList<MetricDto>?> MetricsAsync(int runId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await db.Runs.AnyAsync(r => r.Id == runId, cancellationToken))
+        {
+            return null;
+        }
+
+        var rows = await db.EpochMetrics.AsNoTracking().Where(m => m.RunId == runId).OrderBy(m => m.Epoch).ToListAsync(cancellationToken);
+        return rows.ConvertAll(MetricDto.From);
+    }
+
+    /// <summary>The run's checkpoints oldest first, or null when there is no such run.</summary>
+    public async Task<IReadOnlyList<CheckpointDto>?> CheckpointsAsync(int runId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await db.Runs.AnyAsync(r => r.Id == runId, cancellationToken))
+        {
+            return null;
+        }
+
+        var rows = await db.Checkpoints.AsNoTracking().Where(c => c.RunId == runId).OrderBy(c => c.Step).ThenBy(c => c.Id).ToListAsync(cancellationToken);
+        return rows.ConvertAll(CheckpointDto.From);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Threading.Channels;
+using Dashboard.Web.Contracts;
+
+namespace Dashboard.Web.Services;
+
+public abstract record TrainingEvent(int RunId);
+
+public sealed record EpochCompletedEvent(int RunId, MetricDto Metrics) : TrainingEvent(RunId);
+
+public sealed record RunStatusChangedEvent(int RunId, string Status) : TrainingEvent(RunId);
+
+public sealed record CheckpointSavedEvent(int RunId, CheckpointDto Checkpoint) : TrainingEvent(RunId);
+
+public sealed record ProgressEvent(int RunId, ProgressDto Progress) : TrainingEvent(RunId);
+
+/// <summary>
+/// The one in-process fan-out of training events: the engine's observer publishes, the hub relay and Blazor components
+/// subscribe. Each subscriber has its own queue and pump, so it sees events in publication order and a slow one never
+/// holds up training or the others.
+/// </summary>
+public sealed class TrainingEventBroadcaster(ILogger<TrainingEventBroadcaster> logger)
+{
+    private readonly Lock _lock = new();
+    private Subscription[] _subscriptions = [];
+
+    /// <param name="runId">Only events of this run; null for all runs.</param>
+    public IDisposable Subscribe(Func<TrainingEvent, Task> handler, int? runId = null)
+    {
+        var subscription = new Subscription(this, handler, runId, logger);
+        lock (_lock)
+        {
+            _subscriptions = [.. _subscriptions, subscription];
+        }
+
+        return subscription;
+    }
+
+    public void Publish(TrainingEvent trainingEvent)
+    {
+        foreach (var subscription in Volatile.Read(ref _subscriptions))
+        {
+            if (subscription.RunId is null || subscription.RunId == trainingEvent.RunId)
+            {
+                subscription.Post(trainingEvent);
+            }
+        }
+    }
+
+    internal int SubscriberCount => Volatile.Read(ref _subscriptions).Length;
+
+    private void Remove(Subscription subscription)
+    {
+        lock (_lock)
+        {
+            _subscriptions = [.. _subscriptions.Where(s => s != subscription)];
+        }
+    }
+
+    private sealed class Subscription : IDisposable
+    {
+        private readonly TrainingEventBroadcaster _owner;
+        private readonly Func<TrainingEvent, Task> _handler;
+        private readonly ILogger _logger;
+        private readonly Channel<TrainingEvent> _queue = Channel.CreateUnbounded<TrainingEvent>(new() { SingleReader = true });
+
+        public Subscription(TrainingEventBroadcaster owner, Func<TrainingEvent, Task> handler, int? runId, ILogger logger)
+        {
+            _owner = owner;
+            _handler = handler;
+            _logger = logger;
+            RunId = runId;
+            _ = Task.Run(PumpAsync);
+        }
+
+        public int? RunId { get; }
+
+        public void Post(TrainingEvent trainingEvent) => _queue.Writer.TryWrite(trainingEvent);
+
+        public void Dispose()
+        {
+            _owner.Remove(this);
+            _queue.Writer.TryComplete();
+        }
+
+        private async Task PumpAsync()
+        {
+            await foreach (var trainingEvent in _queue.Reader.ReadAllAsync())
+            {
+                try
+                {
+                    await _handler(trainingEvent);
+                }
+                catch (Exception e)
+                {
+                    // One failing subscriber (a closed circuit, a dropped connection) must not stop its own later events.
+                    _logger.LogWarning(e, "A subscriber failed on {Event} of run {RunId}.", trainingEvent.GetType().Name, trainingEvent.RunId);
+                }
+            }
+        }
+    }
+}
