@@ -42,6 +42,7 @@ builder.Services.AddSingleton<TrainingEventBroadcaster>();
 builder.Services.AddSingleton<RunQueue>();
 builder.Services.AddSingleton<RunExecutor>();
 builder.Services.AddSingleton<RunService>();
+builder.Services.AddSingleton<CheckpointService>();
 
 // Start order matters: the database is migrated and reconciled before the relay and the job runner start.
 builder.Services.AddHostedService<StartupService>();
@@ -63,6 +64,7 @@ app.MapStaticAssets();
 app.MapOpenApi();
 app.MapHealthEndpoints();
 app.MapRunEndpoints();
+app.MapCheckpointEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -26,7 +26,17 @@ public sealed record CheckpointManifest
     /// <summary>File name → lower-case hex SHA-256, for every file beside the manifest.</summary>
     public required IReadOnlyDictionary<string, string> Files { get; init; }
 
+    public required TrainerState State { get; init; }
+
+    /// <summary>Who wrote it and what it came from: set by the host that owns run and checkpoint ids.</summary>
+    public CheckpointLineage? Lineage { get; init; }
+
     public required string TorchSharpVersion { get; init; }
+
+    public required string RuntimeVersion { get; init; }
 
     public required DateTime CreatedAtUtc { get; init; }
 }
+
+/// <summary>Where a checkpoint sits in the run tree.</summary>
+public sealed record CheckpointLineage(int RunId, int? ParentRunId, int? ParentCheckpointId);

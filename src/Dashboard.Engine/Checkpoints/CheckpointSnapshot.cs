@@ -1,4 +1,5 @@
 using Dashboard.Engine.Models;
+using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 
 namespace Dashboard.Engine.Checkpoints;
@@ -17,6 +18,12 @@ public sealed record TrainingPosition(
     double EpochElapsedMs);
 
 /// <summary>
+/// Loop state beyond weights and optimizer: the best monitored value (for "best" checkpoints), the schedule and early
+/// stopping. The shuffling order needs no state: it is a pure function of seed and epoch.
+/// </summary>
+public sealed record TrainerState(double? MonitorBest, ScheduleState Schedule, EarlyStoppingState? EarlyStopping);
+
+/// <summary>
 /// The whole training state, copied to host memory: what the training loop hands over so it can go on while the files
 /// are written.
 /// </summary>
@@ -28,4 +35,6 @@ public sealed record CheckpointSnapshot(
     ModelSpec ModelSpec,
     byte[] Weights,
     byte[] OptimizerState,
-    byte[] TorchRngState);
+    byte[] TorchRngState,
+    TrainerState State,
+    byte[]? BestWeights = null);

@@ -9,7 +9,7 @@ namespace Dashboard.Engine.Checkpoints;
 public sealed record WrittenCheckpoint(string RelativePath, long SizeBytes, string Sha256);
 
 /// <summary>A checkpoint read back and verified.</summary>
-public sealed record LoadedCheckpoint(CheckpointManifest Manifest, byte[] Weights, byte[] OptimizerState, byte[] TorchRngState);
+public sealed record LoadedCheckpoint(CheckpointManifest Manifest, byte[] Weights, byte[] OptimizerState, byte[] TorchRngState, byte[]? BestWeights);
 
 /// <summary>A checkpoint whose files are missing, torn or altered.</summary>
 public sealed class CheckpointCorruptException(string message, Exception? inner = null) : Exception(message, inner);
@@ -25,6 +25,7 @@ public sealed partial class CheckpointStore
     public const string WeightsFile = "weights.bin";
     public const string OptimizerFile = "optimizer.bin";
     public const string RngFile = "rng.bin";
+    public const string BestWeightsFile = "best-weights.bin";
     public const string TemporaryMarker = ".tmp-";
 
     internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
@@ -37,7 +38,7 @@ public sealed partial class CheckpointStore
 
     public string Root { get; }
 
-    public WrittenCheckpoint Write(string runFolder, string name, CheckpointSnapshot snapshot)
+    public WrittenCheckpoint Write(string runFolder, string name, CheckpointSnapshot snapshot, CheckpointLineage? lineage = null)
     {
         var runDirectory = Path.Combine(Root, SafeName(runFolder));
         Directory.CreateDirectory(runDirectory);
@@ -52,6 +53,11 @@ public sealed partial class CheckpointStore
                 [OptimizerFile] = snapshot.OptimizerState,
                 [RngFile] = snapshot.TorchRngState,
             };
+            if (snapshot.BestWeights is { } best)
+            {
+                payload[BestWeightsFile] = best;
+            }
+
             var hashes = new Dictionary<string, string>();
             long size = 0;
             foreach (var (file, bytes) in payload)
@@ -69,7 +75,10 @@ public sealed partial class CheckpointStore
                 Config = snapshot.Config,
                 ModelSpec = snapshot.ModelSpec,
                 Files = hashes,
+                State = snapshot.State,
+                Lineage = lineage,
                 TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown",
+                RuntimeVersion = Environment.Version.ToString(),
                 CreatedAtUtc = DateTime.UtcNow,
             };
             var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions);
@@ -121,7 +130,12 @@ public sealed partial class CheckpointStore
                     : throw new CheckpointCorruptException($"Checkpoint {relativePath}: {file} has SHA-256 {hash}, the manifest says {expected}.");
             }
 
-            return new LoadedCheckpoint(manifest, ReadVerified(WeightsFile), ReadVerified(OptimizerFile), ReadVerified(RngFile));
+            return new LoadedCheckpoint(
+                manifest,
+                ReadVerified(WeightsFile),
+                ReadVerified(OptimizerFile),
+                ReadVerified(RngFile),
+                manifest.Files.ContainsKey(BestWeightsFile) ? ReadVerified(BestWeightsFile) : null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {

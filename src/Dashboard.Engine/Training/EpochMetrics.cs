@@ -37,4 +37,7 @@ public enum TrainingOutcome
 
     /// <summary>Cancelled between batches; an interrupt checkpoint was offered to the observer.</summary>
     Cancelled,
+
+    /// <summary>Early stopping ended the run before its last epoch; the final checkpoint is of kind "last".</summary>
+    EarlyStopped,
 }

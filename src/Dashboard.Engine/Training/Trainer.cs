@@ -2,18 +2,27 @@ using System.Diagnostics;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Data;
 using Dashboard.Engine.Models;
+using Dashboard.Engine.Policies;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Dashboard.Engine.Training;
 
-/// <summary>What to train, on which device, and optionally the checkpoint to continue from.</summary>
-public sealed record TrainingRequest(TrainingConfig Config, string Device, LoadedCheckpoint? ResumeFrom = null);
+/// <summary>What to train, on which device, optionally the checkpoint to continue from, and a way to ask for checkpoints.</summary>
+public sealed record TrainingRequest(TrainingConfig Config, string Device, LoadedCheckpoint? ResumeFrom = null, ITrainingControl? Control = null);
+
+/// <summary>Requests that reach a run while it trains.</summary>
+public interface ITrainingControl
+{
+    /// <summary>True once per "checkpoint now" request; the loop writes a manual checkpoint after the current batch.</summary>
+    bool TakeCheckpointRequest();
+}
 
 /// <summary>
-/// The training loop: epochs of shuffled mini-batches, validation after each epoch, metrics and checkpoints out through an
-/// <see cref="ITrainingObserver"/>. It knows nothing of storage or the web; the caller decides what events mean.
+/// The training loop: epochs of shuffled mini-batches, validation after each epoch, the schedule, early stopping and the
+/// checkpoint policy. Metrics and checkpoint snapshots go out through an <see cref="ITrainingObserver"/>; the loop knows
+/// nothing of storage or the web.
 /// </summary>
 public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 {
@@ -27,23 +36,34 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
     public async Task<TrainingOutcome> RunAsync(TrainingRequest request, ITrainingObserver observer, CancellationToken stopToken)
     {
         var config = request.Config;
+        var policy = config.Checkpoint;
         var device = torch.device(request.Device);
         var source = datasets.Get(config.Dataset);
-        var spec = request.ResumeFrom?.Manifest.ModelSpec ?? DefaultSpec(config, source.Info);
+        var resume = request.ResumeFrom;
+        var spec = resume?.Manifest.ModelSpec ?? DefaultSpec(config, source.Info);
 
         using var splits = DatasetSplitter.Split(source.Load(), config.ValidationSplit, config.SampleLimit, device);
-        using var model = BuildModel(spec, config.Seed, request.ResumeFrom, device);
+        using var model = BuildModel(spec, config.Seed, resume, device);
         using var optimizer = OptimizerFactory.Create(config.Optimizer, model.parameters(), config.LearningRate);
         var position = new TrainingPosition(0, 0, 0, 0, 0, 0, 0);
-        if (request.ResumeFrom is { } checkpoint)
+        if (resume is not null)
         {
-            using (var reader = new BinaryReader(new MemoryStream(checkpoint.OptimizerState)))
+            using (var reader = new BinaryReader(new MemoryStream(resume.OptimizerState)))
             {
                 optimizer.load_state_dict(reader);
             }
 
-            position = checkpoint.Manifest.Position;
+            position = resume.Manifest.Position;
         }
+
+        var scheduler = new LearningRateScheduler(config.Schedule, config.LearningRate, config.Epochs, resume?.Manifest.State.Schedule);
+        var earlyStopping = config.EarlyStopping is { } es ? new EarlyStopping(es, resume?.Manifest.State.EarlyStopping) : null;
+        var monitorBest = resume?.Manifest.State.MonitorBest;
+        var bestWeights = resume?.BestWeights;
+        SetLearningRate(optimizer, scheduler.LearningRate);
+        TrainerState State() => new(monitorBest, scheduler.State, earlyStopping?.State);
+        CheckpointSnapshot Snap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics) =>
+            Snapshot(kind, at, metrics, config, spec, model, optimizer, State(), bestWeights);
 
         var trainCount = splits.Train.Count;
         var batchCount = (trainCount + config.BatchSize - 1) / config.BatchSize;
@@ -52,6 +72,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
             new RunStartInfo(request.Device, trainCount, splits.Validation.Count, batchCount, position.CompletedEpochs + 1, parameterCount),
             CancellationToken.None);
 
+        var sinceCheckpoint = Stopwatch.StartNew();
         for (var epoch = position.CompletedEpochs + 1; epoch <= config.Epochs; epoch++)
         {
             var resumeInEpoch = position.BatchInEpoch > 0;
@@ -62,6 +83,8 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
             var step = position.GlobalStep;
             var clock = Stopwatch.StartNew();
             var lastProgress = TimeSpan.Zero;
+            string? pendingKind = null;
+            TrainingPosition Here(int nextBatch) => new(epoch - 1, step, nextBatch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds);
 
             model.train();
             using var order = EpochOrder(config.Seed, epoch, trainCount, device);
@@ -69,10 +92,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
             {
                 if (stopToken.IsCancellationRequested)
                 {
-                    var stopped = new TrainingPosition(epoch - 1, step, batch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds);
-                    await observer.OnCheckpointAsync(
-                        Snapshot(CheckpointKind.Interrupt, stopped, PartialMetrics(lossSum, correct, seen, optimizer), config, spec, model, optimizer),
-                        CancellationToken.None);
+                    await observer.OnCheckpointAsync(Snap(CheckpointKind.Interrupt, Here(batch), PartialMetrics(lossSum, correct, seen, optimizer)), CancellationToken.None);
                     return TrainingOutcome.Cancelled;
                 }
 
@@ -94,6 +114,24 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 
                 seen += size;
                 step++;
+                if (request.Control?.TakeCheckpointRequest() == true)
+                {
+                    pendingKind = CheckpointKind.Manual;
+                }
+                else if ((policy.EverySteps is > 0 and var everySteps && step % everySteps == 0)
+                    || (policy.EveryMinutes is > 0 and var everyMinutes && sinceCheckpoint.Elapsed.TotalMinutes >= everyMinutes))
+                {
+                    pendingKind ??= CheckpointKind.Periodic;
+                }
+
+                // A request on the last batch is served by the epoch-end checkpoint right after it.
+                if (pendingKind is not null && batch + 1 < batchCount)
+                {
+                    await observer.OnCheckpointAsync(Snap(pendingKind, Here(batch + 1), PartialMetrics(lossSum, correct, seen, optimizer)), CancellationToken.None);
+                    pendingKind = null;
+                    sinceCheckpoint.Restart();
+                }
+
                 if (clock.Elapsed - lastProgress >= ProgressInterval || batch == batchCount - 1)
                 {
                     lastProgress = clock.Elapsed;
@@ -115,9 +153,45 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                 seen / (durationMs / 1000));
             await observer.OnEpochCompletedAsync(metrics, CancellationToken.None);
 
+            var logged = metrics.ToDictionary();
+            var improved = logged.TryGetValue(policy.Monitor, out var monitored)
+                && MonitorMode.IsImprovement(monitored, monitorBest, policy.ResolvedMode, policy.MinDelta);
+            if (improved)
+            {
+                monitorBest = monitored;
+            }
+
+            var (stoppingImproved, stopEarly) = earlyStopping?.Update(epoch, logged) ?? (false, false);
+            if (stoppingImproved && earlyStopping!.Config.RestoreBestWeights)
+            {
+                bestWeights = SerializeWeights(model);
+            }
+
+            SetLearningRate(optimizer, scheduler.Step(epoch, logged));
+            var last = epoch == config.Epochs || stopEarly;
+            if (stopEarly && bestWeights is not null)
+            {
+                using var reader = new BinaryReader(new MemoryStream(bestWeights));
+                model.load(reader);
+            }
+
             position = new TrainingPosition(epoch, step, 0, 0, 0, 0, 0);
-            var kind = epoch == config.Epochs ? CheckpointKind.Last : CheckpointKind.Periodic;
-            await observer.OnCheckpointAsync(Snapshot(kind, position, metrics.ToDictionary(), config, spec, model, optimizer), CancellationToken.None);
+            var periodic = policy.EveryEpochs is > 0 and var everyEpochs && epoch % everyEpochs == 0;
+            var kind = last ? CheckpointKind.Last
+                : pendingKind == CheckpointKind.Manual ? CheckpointKind.Manual
+                : improved ? CheckpointKind.Best
+                : !policy.SaveBestOnly && (periodic || pendingKind is not null) ? CheckpointKind.Periodic
+                : null;
+            if (kind is not null)
+            {
+                await observer.OnCheckpointAsync(Snap(kind, position, logged), CancellationToken.None);
+                sinceCheckpoint.Restart();
+            }
+
+            if (stopEarly)
+            {
+                return TrainingOutcome.EarlyStopped;
+            }
         }
 
         return TrainingOutcome.Completed;
@@ -200,14 +274,11 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         TrainingConfig config,
         ModelSpec spec,
         nn.Module<Tensor, Tensor> model,
-        OptimizerHelper optimizer)
+        OptimizerHelper optimizer,
+        TrainerState state,
+        byte[]? bestWeights)
     {
-        using var weights = new MemoryStream();
-        using (var writer = new BinaryWriter(weights, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            model.save(writer);
-        }
-
+        var weights = SerializeWeights(model);
         using var optimizerState = new MemoryStream();
         using (var writer = new BinaryWriter(optimizerState, System.Text.Encoding.UTF8, leaveOpen: true))
         {
@@ -215,7 +286,26 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         }
 
         using var rng = random.get_rng_state();
-        return new CheckpointSnapshot(kind, position, metrics, config, spec, weights.ToArray(), optimizerState.ToArray(), rng.data<byte>().ToArray());
+        return new CheckpointSnapshot(kind, position, metrics, config, spec, weights, optimizerState.ToArray(), rng.data<byte>().ToArray(), state, bestWeights);
+    }
+
+    private static byte[] SerializeWeights(nn.Module<Tensor, Tensor> model)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            model.save(writer);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void SetLearningRate(OptimizerHelper optimizer, double learningRate)
+    {
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = learningRate;
+        }
     }
 
     private static Dictionary<string, double> PartialMetrics(double lossSum, long correct, long seen, OptimizerHelper optimizer)

@@ -1,3 +1,5 @@
+using Dashboard.Engine.Policies;
+
 namespace Dashboard.Engine.Training;
 
 /// <summary>
@@ -26,6 +28,15 @@ public sealed record TrainingConfig
 
     /// <summary>Use only this many samples of the dataset (before splitting): quick experiments and tests.</summary>
     public int? SampleLimit { get; init; }
+
+    /// <summary>When checkpoints are written and which are kept.</summary>
+    public CheckpointPolicy Checkpoint { get; init; } = new();
+
+    /// <summary>Learning-rate schedule; constant when omitted.</summary>
+    public ScheduleConfig? Schedule { get; init; }
+
+    /// <summary>Stop early when the monitor stalls; off when omitted.</summary>
+    public EarlyStoppingConfig? EarlyStopping { get; init; }
 }
 
 public static class OptimizerNames

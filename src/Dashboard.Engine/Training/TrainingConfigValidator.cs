@@ -1,5 +1,6 @@
 using Dashboard.Engine.Data;
 using Dashboard.Engine.Models;
+using Dashboard.Engine.Policies;
 
 namespace Dashboard.Engine.Training;
 
@@ -91,6 +92,100 @@ public sealed class TrainingConfigValidator(DatasetRegistry datasets, ModelRegis
             Add("batchSize", "The batch size must be at least 1.");
         }
 
+        ValidatePolicies(config, Add);
         return errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    }
+
+    private static void ValidatePolicies(TrainingConfig config, Action<string, string> add)
+    {
+        void Monitor(string field, string? monitor, string? mode)
+        {
+            if (monitor is null || !MonitorMode.LoggedMetrics.Contains(monitor))
+            {
+                add(field + ".monitor", $"'{monitor}' is not a logged metric. Monitor one of: {string.Join(", ", MonitorMode.LoggedMetrics)}.");
+            }
+
+            if (mode is null || !MonitorMode.All.Contains(mode))
+            {
+                add(field + ".mode", $"The mode must be one of: {string.Join(", ", MonitorMode.All)}.");
+            }
+        }
+
+        void Positive(string field, double? value, bool integer = true)
+        {
+            if (value is { } v && (!double.IsFinite(v) || v <= 0))
+            {
+                add(field, integer ? "Must be a whole number above 0." : "Must be a finite number above 0.");
+            }
+        }
+
+        void NonNegative(string field, double value)
+        {
+            if (!double.IsFinite(value) || value < 0)
+            {
+                add(field, "Must be a finite number of at least 0.");
+            }
+        }
+
+        if (config.Checkpoint is not { } policy)
+        {
+            add("checkpoint", "The checkpoint policy must be an object.");
+        }
+        else
+        {
+            Monitor("checkpoint", policy.Monitor, policy.Mode);
+            NonNegative("checkpoint.minDelta", policy.MinDelta);
+            if (policy.EveryEpochs is < 0)
+            {
+                add("checkpoint.everyEpochs", "Must be 0 (off) or more.");
+            }
+
+            Positive("checkpoint.everySteps", policy.EverySteps);
+            Positive("checkpoint.everyMinutes", policy.EveryMinutes, integer: false);
+            Positive("checkpoint.keepTopK", policy.KeepTopK);
+            Positive("checkpoint.keepLast", policy.KeepLast);
+            Positive("checkpoint.keepEveryEpochs", policy.KeepEveryEpochs);
+            Positive("checkpoint.maxBytes", policy.MaxBytes);
+            if (FileNameTemplate.Problem(policy.FileNameTemplate) is { } problem)
+            {
+                add("checkpoint.fileNameTemplate", problem);
+            }
+        }
+
+        if (config.Schedule is { } schedule)
+        {
+            if (schedule.Type is null || !ScheduleConfig.Types.Contains(schedule.Type))
+            {
+                add("schedule.type", $"Unknown schedule '{schedule.Type}'. Choose one of: {string.Join(", ", ScheduleConfig.Types)}.");
+            }
+
+            Positive("schedule.stepEpochs", schedule.StepEpochs);
+            Positive("schedule.cosineEpochs", schedule.CosineEpochs);
+            if (!double.IsFinite(schedule.Gamma) || schedule.Gamma <= 0 || schedule.Gamma > 1)
+            {
+                add("schedule.gamma", "The decay factor must be above 0 and at most 1.");
+            }
+
+            if (!double.IsFinite(schedule.Factor) || schedule.Factor <= 0 || schedule.Factor >= 1)
+            {
+                add("schedule.factor", "The plateau factor must be above 0 and below 1.");
+            }
+
+            NonNegative("schedule.minLearningRate", schedule.MinLearningRate);
+            NonNegative("schedule.threshold", schedule.Threshold);
+            NonNegative("schedule.patience", schedule.Patience);
+            NonNegative("schedule.cooldown", schedule.Cooldown);
+            if (schedule.Type == ScheduleConfig.Plateau)
+            {
+                Monitor("schedule", schedule.Monitor, schedule.Mode);
+            }
+        }
+
+        if (config.EarlyStopping is { } stopping)
+        {
+            Monitor("earlyStopping", stopping.Monitor, stopping.Mode);
+            Positive("earlyStopping.patience", stopping.Patience);
+            NonNegative("earlyStopping.minDelta", stopping.MinDelta);
+        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Dashboard.Data.Entities;
 using Dashboard.Web.Contracts;
 using Dashboard.Web.Services;
@@ -35,66 +34,17 @@ public static class RunEndpoints
             await service.CheckpointsAsync(id, ct) is { } checkpoints ? TypedResults.Ok(checkpoints) : RunNotFound(id));
 
         runs.MapPost("/{id:int}/stop", async (int id, RunService service, CancellationToken ct) =>
-            ToHttp(await service.StopAsync(id, ct), run => TypedResults.Accepted($"/api/runs/{id}", run)));
+            ApiResults.ToHttp(await service.StopAsync(id, ct), run => TypedResults.Accepted($"/api/runs/{id}", run)));
 
         return app;
     }
 
-    /// <summary>
-    /// Reads the body by hand so that malformed JSON and wrong types come back as field errors, like every other
-    /// invalid input, rather than as an empty 400.
-    /// </summary>
     private static async Task<IResult> CreateAsync(HttpRequest request, RunService service, CancellationToken ct)
     {
-        if (!request.HasJsonContentType())
-        {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported media type",
-                detail: "Send the run as application/json.");
-        }
-
-        CreateRunRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<CreateRunRequest>(request.Body, JsonDefaults.Options, ct);
-        }
-        catch (JsonException e)
-        {
-            var field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.TrimStart('$', '.');
-            return TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { [field] = [$"The JSON could not be read here: {FirstSentence(e.Message)}"] },
-                title: "The request body is not a valid run.");
-        }
-
-        if (body is null)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["The body must be a JSON object."] });
-        }
-
-        return ToHttp(await service.CreateAsync(body, ct), run => TypedResults.Created($"/api/runs/{run.Id}", run));
+        var (body, error) = await ApiResults.ReadJsonAsync<CreateRunRequest>(request, optional: false, ct);
+        return error ?? ApiResults.ToHttp(await service.CreateAsync(body!, ct), run => TypedResults.Created($"/api/runs/{run.Id}", run));
     }
-
-    internal static IResult ToHttp<T>(ServiceResult<T> result, Func<T, IResult> success) => result switch
-    {
-        { Errors: { } errors } => TypedResults.ValidationProblem(errors),
-        { Problem: { } problem, Status: var status } => TypedResults.Problem(statusCode: status, title: ReasonTitle(status), detail: problem),
-        _ => success(result.Value!),
-    };
 
     private static ProblemHttpResult RunNotFound(int id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no run {id}.");
-
-    private static string ReasonTitle(int status) => status switch
-    {
-        StatusCodes.Status404NotFound => "Not found",
-        StatusCodes.Status409Conflict => "Conflict",
-        _ => "Request refused",
-    };
-
-    private static string FirstSentence(string message)
-    {
-        var end = message.IndexOf(". ", StringComparison.Ordinal);
-        return end < 0 ? message : message[..(end + 1)];
-    }
 }

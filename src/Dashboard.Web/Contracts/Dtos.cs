@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dashboard.Data.Entities;
+using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 
 namespace Dashboard.Web.Contracts;
@@ -116,6 +117,12 @@ public sealed record CreateRunRequest
 
     public int? SampleLimit { get; init; }
 
+    public CheckpointPolicy? Checkpoint { get; init; }
+
+    public ScheduleConfig? Schedule { get; init; }
+
+    public EarlyStoppingConfig? EarlyStopping { get; init; }
+
     public TrainingConfig ToConfig()
     {
         var defaults = new TrainingConfig();
@@ -130,9 +137,18 @@ public sealed record CreateRunRequest
             Seed = Seed ?? defaults.Seed,
             ValidationSplit = ValidationSplit ?? defaults.ValidationSplit,
             SampleLimit = SampleLimit,
+            Checkpoint = Checkpoint ?? defaults.Checkpoint,
+            Schedule = Schedule,
+            EarlyStopping = EarlyStopping,
         };
     }
 }
+
+/// <summary>Body of <c>POST /api/checkpoints/{id}/resume</c>: the total epochs to reach (default: the run's own).</summary>
+public sealed record ResumeRequest(int? Epochs);
+
+/// <summary>Answer of resume and fine-tune: the run that will train.</summary>
+public sealed record RunStartedDto(int RunId);
 
 public static class JsonDefaults
 {

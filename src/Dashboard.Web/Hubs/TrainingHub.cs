@@ -14,6 +14,9 @@ public interface ITrainingClient
     /// <summary>Sent only once the checkpoint's files are durable.</summary>
     Task CheckpointSaved(int runId, CheckpointDto checkpoint);
 
+    /// <summary>A checkpoint's files were removed by retention or a user; the row remains with status deleted.</summary>
+    Task CheckpointRemoved(int runId, CheckpointDto checkpoint);
+
     /// <summary>Batch progress of the current epoch, a few times a second.</summary>
     Task EpochProgress(int runId, ProgressDto progress);
 }
@@ -75,6 +78,7 @@ public sealed class HubRelay(TrainingEventBroadcaster broadcaster, IHubContext<T
             RunStatusChangedEvent e => clients.RunStatusChanged(e.RunId, e.Status),
             CheckpointSavedEvent e => clients.CheckpointSaved(e.RunId, e.Checkpoint),
             ProgressEvent e => clients.EpochProgress(e.RunId, e.Progress),
+            CheckpointRemovedEvent e => clients.CheckpointRemoved(e.RunId, e.Checkpoint),
             _ => Task.CompletedTask,
         };
     }

@@ -2,24 +2,26 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
-using Dashboard.Web.Contracts;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Web.Services;
 
 /// <summary>
-/// Turns one run's engine events into rows and broadcasts: persistence first, so anything a client hears about can be
-/// fetched again over the API.
+/// Turns one run's engine events into rows and broadcasts, persistence first, so anything a client hears about can be
+/// fetched again over the API. Checkpoint files are written in the background while training goes on; at most one write
+/// per run is in flight, so a slow disk makes training wait instead of piling snapshots up in memory.
 /// </summary>
 public sealed class PersistingObserver(
-    int runId,
-    int targetEpochs,
+    RunContext run,
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
+    CheckpointService checkpoints,
     TrainingEventBroadcaster broadcaster) : ITrainingObserver
 {
     private int _batchesPerEpoch;
+    private Task _pendingWrite = Task.CompletedTask;
 
     public async ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken)
     {
@@ -28,9 +30,9 @@ public sealed class PersistingObserver(
 
         // Epochs past the checkpoint being resumed were lost with the process that ran them; they are about to be
         // trained again, and the curve must show the replay, not both.
-        await db.EpochMetrics.Where(m => m.RunId == runId && m.Epoch >= info.StartEpoch).ExecuteDeleteAsync(cancellationToken);
-        var best = await db.EpochMetrics.Where(m => m.RunId == runId).OrderBy(m => m.ValLoss).FirstOrDefaultAsync(cancellationToken);
-        await db.Runs.Where(r => r.Id == runId).ExecuteUpdateAsync(
+        await db.EpochMetrics.Where(m => m.RunId == run.RunId && m.Epoch >= info.StartEpoch).ExecuteDeleteAsync(cancellationToken);
+        var best = await db.EpochMetrics.Where(m => m.RunId == run.RunId).OrderBy(m => m.ValLoss).FirstOrDefaultAsync(cancellationToken);
+        await db.Runs.Where(r => r.Id == run.RunId).ExecuteUpdateAsync(
             s => s.SetProperty(r => r.Device, info.Device)
                 .SetProperty(r => r.CurrentEpoch, info.StartEpoch - 1)
                 .SetProperty(r => r.BestValLoss, best == null ? null : best.ValLoss)
@@ -41,17 +43,17 @@ public sealed class PersistingObserver(
     public void OnProgress(BatchProgress progress)
     {
         var batchesPerSecond = progress.Batch / Math.Max(progress.EpochElapsedMs / 1000, 1e-9);
-        var remainingBatches = (progress.BatchCount - progress.Batch) + ((long)(targetEpochs - progress.Epoch) * _batchesPerEpoch);
+        var remainingBatches = (progress.BatchCount - progress.Batch) + ((long)(run.Config.Epochs - progress.Epoch) * _batchesPerEpoch);
         broadcaster.Publish(new ProgressEvent(
-            runId,
-            new ProgressDto(progress.Epoch, targetEpochs, progress.Batch, progress.BatchCount, progress.SamplesPerSecond, remainingBatches / batchesPerSecond)));
+            run.RunId,
+            new ProgressDto(progress.Epoch, run.Config.Epochs, progress.Batch, progress.BatchCount, progress.SamplesPerSecond, remainingBatches / batchesPerSecond)));
     }
 
     public async ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
     {
         var row = new EpochMetric
         {
-            RunId = runId,
+            RunId = run.RunId,
             Epoch = metrics.Epoch,
             Step = metrics.Step,
             Loss = metrics.Loss,
@@ -65,25 +67,27 @@ public sealed class PersistingObserver(
         };
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         db.EpochMetrics.Add(row);
-        var run = await db.Runs.SingleAsync(r => r.Id == runId, cancellationToken);
-        run.CurrentEpoch = metrics.Epoch;
-        if (run.BestValLoss is null || metrics.ValLoss < run.BestValLoss)
+        var entity = await db.Runs.SingleAsync(r => r.Id == run.RunId, cancellationToken);
+        entity.CurrentEpoch = metrics.Epoch;
+        if (entity.BestValLoss is null || metrics.ValLoss < entity.BestValLoss)
         {
-            run.BestValLoss = metrics.ValLoss;
-            run.BestValLossEpoch = metrics.Epoch;
+            entity.BestValLoss = metrics.ValLoss;
+            entity.BestValLossEpoch = metrics.Epoch;
         }
 
         await db.SaveChangesAsync(cancellationToken);
-        broadcaster.Publish(new EpochCompletedEvent(runId, MetricDto.From(row)));
+        broadcaster.Publish(new EpochCompletedEvent(run.RunId, MetricDto.From(row)));
     }
 
     public async ValueTask OnCheckpointAsync(CheckpointSnapshot snapshot, CancellationToken cancellationToken)
     {
+        // Back-pressure, and a failed write fails the run here rather than going unnoticed.
+        await _pendingWrite;
+
         var position = snapshot.Position;
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var row = new Checkpoint
         {
-            RunId = runId,
+            RunId = run.RunId,
             Epoch = position.CompletedEpochs,
             Step = position.GlobalStep,
             MetricsJson = JsonSerializer.Serialize(snapshot.Metrics, JsonDefaults.Options),
@@ -92,15 +96,28 @@ public sealed class PersistingObserver(
             Status = CheckpointStatus.Writing,
             CreatedAt = DateTime.UtcNow,
         };
-        db.Checkpoints.Add(row);
-        await db.SaveChangesAsync(cancellationToken);
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            db.Checkpoints.Add(row);
+            await db.SaveChangesAsync(cancellationToken);
+        }
 
-        var name = position.BatchInEpoch == 0
-            ? $"epoch{position.CompletedEpochs:D3}-{snapshot.Kind}"
-            : $"epoch{position.CompletedEpochs:D3}-batch{position.BatchInEpoch}-{snapshot.Kind}";
+        _pendingWrite = Task.Run(() => WriteAsync(row, snapshot), CancellationToken.None);
+    }
+
+    /// <summary>Waits for the write in flight; the run's final status is set only after this.</summary>
+    public Task DrainAsync() => _pendingWrite;
+
+    private async Task WriteAsync(Checkpoint row, CheckpointSnapshot snapshot)
+    {
+        var position = snapshot.Position;
+        var name = FileNameTemplate.Expand(run.Config.Checkpoint.FileNameTemplate, position.CompletedEpochs, position.GlobalStep, snapshot.Kind, snapshot.Metrics);
+        name += position.BatchInEpoch == 0 ? $"-{snapshot.Kind}" : $"-step{position.GlobalStep}-{snapshot.Kind}";
+        await using var db = await dbFactory.CreateDbContextAsync();
+        db.Checkpoints.Attach(row);
         try
         {
-            var written = await Task.Run(() => store.Write(RunFolder(runId), name, snapshot), cancellationToken);
+            var written = store.Write(CheckpointService.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId));
             row.Path = written.RelativePath;
             row.SizeBytes = written.SizeBytes;
             row.Sha256 = written.Sha256;
@@ -109,13 +126,15 @@ public sealed class PersistingObserver(
         catch
         {
             row.Status = CheckpointStatus.Corrupt;
-            await db.SaveChangesAsync(CancellationToken.None);
+            await db.SaveChangesAsync();
             throw;
         }
 
-        await db.SaveChangesAsync(cancellationToken);
-        broadcaster.Publish(new CheckpointSavedEvent(runId, CheckpointDto.From(row)));
+        await db.SaveChangesAsync();
+        broadcaster.Publish(new CheckpointSavedEvent(run.RunId, CheckpointDto.From(row)));
+        await checkpoints.ApplyRetentionAsync(run.RunId, run.Config.Checkpoint);
     }
-
-    public static string RunFolder(int runId) => $"run-{runId:D6}";
 }
+
+/// <summary>What the executor knows of the run it trains.</summary>
+public sealed record RunContext(int RunId, TrainingConfig Config, int? ParentRunId, int? ParentCheckpointId);

@@ -3,7 +3,6 @@ using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Training;
-using Dashboard.Web.Contracts;
 using Dashboard.Web.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -15,6 +14,7 @@ public sealed class RunExecutor(
     IDbContextFactory<DashboardDbContext> dbFactory,
     Trainer trainer,
     CheckpointStore store,
+    CheckpointService checkpoints,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
     IOptions<TrainingOptions> options,
@@ -25,7 +25,7 @@ public sealed class RunExecutor(
         Run? run;
         await using (var db = await dbFactory.CreateDbContextAsync(CancellationToken.None))
         {
-            run = await db.Runs.SingleOrDefaultAsync(r => r.Id == runId, CancellationToken.None);
+            run = await db.Runs.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, CancellationToken.None);
         }
 
         if (run is null || run.Status != RunStatus.Queued)
@@ -33,25 +33,27 @@ public sealed class RunExecutor(
             return; // stopped or deleted while it waited
         }
 
-        var stopRequested = queue.Activate(runId);
+        using var active = queue.Activate(runId);
+        PersistingObserver? observer = null;
         try
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopRequested, hostStopping);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping);
             var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options)
                 ?? throw new InvalidOperationException($"Run {runId} has no configuration.");
             var device = DeviceSelector.Resolve(options.Value.Device);
             var resumeFrom = await FindResumePointAsync(run);
             await SetStatusAsync(runId, RunStatus.Running, error: null, device);
 
-            var observer = new PersistingObserver(runId, config.Epochs, dbFactory, store, broadcaster);
+            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId), dbFactory, store, checkpoints, broadcaster);
             var outcome = await Task.Run(
-                () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom), observer, linked.Token),
+                () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active), observer, linked.Token),
                 CancellationToken.None);
+            await observer.DrainAsync();
 
             var status = outcome switch
             {
-                TrainingOutcome.Completed => RunStatus.Completed,
-                _ when stopRequested.IsCancellationRequested => RunStatus.Stopped,
+                TrainingOutcome.Completed or TrainingOutcome.EarlyStopped => RunStatus.Completed,
+                _ when active.StopRequested.IsCancellationRequested => RunStatus.Stopped,
                 _ => RunStatus.Interrupted,
             };
             await SetStatusAsync(runId, status, error: null);
@@ -59,6 +61,12 @@ public sealed class RunExecutor(
         catch (Exception e)
         {
             logger.LogError(e, "Run {RunId} failed.", runId);
+            if (observer is not null)
+            {
+                // Let a write in flight settle, so its row is durable or corrupt and never left writing.
+                await observer.DrainAsync().ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
             await SetStatusAsync(runId, RunStatus.Failed, e.Message);
         }
         finally
@@ -77,29 +85,10 @@ public sealed class RunExecutor(
         var own = await db.Checkpoints
             .Where(c => c.RunId == run.Id && c.Status == CheckpointStatus.Durable)
             .OrderByDescending(c => c.Step).ThenByDescending(c => c.Id)
+            .Select(c => (int?)c.Id)
             .FirstOrDefaultAsync();
-        var from = own;
-        if (from is null && run.ParentCheckpointId is { } parentId)
-        {
-            from = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == parentId && c.Status == CheckpointStatus.Durable)
-                ?? throw new InvalidOperationException($"The parent checkpoint {parentId} is not durable any more.");
-        }
-
-        if (from is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return store.Read(from.Path, from.Sha256);
-        }
-        catch (CheckpointCorruptException)
-        {
-            from.Status = CheckpointStatus.Corrupt;
-            await db.SaveChangesAsync();
-            throw;
-        }
+        var from = own ?? run.ParentCheckpointId;
+        return from is { } id ? await checkpoints.LoadAsync(id) : null;
     }
 
     private async Task SetStatusAsync(int runId, string status, string? error, string? device = null)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Dashboard.Engine.Training;
 
 namespace Dashboard.Web.Services;
 
@@ -7,31 +8,43 @@ namespace Dashboard.Web.Services;
 public sealed class RunQueue
 {
     private readonly Channel<int> _queue = Channel.CreateUnbounded<int>(new() { SingleReader = true });
-    private readonly ConcurrentDictionary<int, CancellationTokenSource> _active = new();
+    private readonly ConcurrentDictionary<int, ActiveRun> _active = new();
 
     public ChannelReader<int> Reader => _queue.Reader;
 
     public void Enqueue(int runId) => _queue.Writer.TryWrite(runId);
 
-    /// <summary>Marks a run as holding a slot; the token fires when someone asks it to stop.</summary>
-    public CancellationToken Activate(int runId)
+    /// <summary>Marks a run as holding a slot; its token fires when someone asks it to stop.</summary>
+    public ActiveRun Activate(int runId)
     {
-        var stop = new CancellationTokenSource();
-        if (!_active.TryAdd(runId, stop))
+        var active = new ActiveRun();
+        if (!_active.TryAdd(runId, active))
         {
-            stop.Dispose();
+            active.Dispose();
             throw new InvalidOperationException($"Run {runId} is already training.");
         }
 
-        return stop.Token;
+        return active;
     }
 
     public void Deactivate(int runId)
     {
-        if (_active.TryRemove(runId, out var stop))
+        if (_active.TryRemove(runId, out var active))
         {
-            stop.Dispose();
+            active.Dispose();
         }
+    }
+
+    /// <summary>Asks a training run for a manual checkpoint after its current batch; false when it holds no slot.</summary>
+    public bool RequestCheckpoint(int runId)
+    {
+        if (!_active.TryGetValue(runId, out var active))
+        {
+            return false;
+        }
+
+        active.RequestCheckpoint();
+        return true;
     }
 
     public bool IsActive(int runId) => _active.ContainsKey(runId);
@@ -39,14 +52,14 @@ public sealed class RunQueue
     /// <summary>Asks a training run to stop after its current batch; false when it holds no slot.</summary>
     public bool RequestStop(int runId)
     {
-        if (!_active.TryGetValue(runId, out var stop))
+        if (!_active.TryGetValue(runId, out var active))
         {
             return false;
         }
 
         try
         {
-            stop.Cancel();
+            active.Stop();
         }
         catch (ObjectDisposedException)
         {
@@ -55,4 +68,21 @@ public sealed class RunQueue
 
         return true;
     }
+}
+
+/// <summary>The switches of one training run: stop, and "checkpoint now".</summary>
+public sealed class ActiveRun : ITrainingControl, IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private int _checkpointRequests;
+
+    public CancellationToken StopRequested => _stop.Token;
+
+    public void Stop() => _stop.Cancel();
+
+    public void RequestCheckpoint() => Interlocked.Exchange(ref _checkpointRequests, 1);
+
+    public bool TakeCheckpointRequest() => Interlocked.Exchange(ref _checkpointRequests, 0) == 1;
+
+    public void Dispose() => _stop.Dispose();
 }

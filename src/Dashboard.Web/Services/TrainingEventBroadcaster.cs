@@ -11,6 +11,9 @@ public sealed record RunStatusChangedEvent(int RunId, string Status) : TrainingE
 
 public sealed record CheckpointSavedEvent(int RunId, CheckpointDto Checkpoint) : TrainingEvent(RunId);
 
+/// <summary>A checkpoint's files were removed (by retention or a user); its row stays as deleted.</summary>
+public sealed record CheckpointRemovedEvent(int RunId, CheckpointDto Checkpoint) : TrainingEvent(RunId);
+
 public sealed record ProgressEvent(int RunId, ProgressDto Progress) : TrainingEvent(RunId);
 
 /// <summary>

@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# Two images from one file:
+#   docker build --target cpu  -t training-dashboard:cpu  .
+#   docker build --target cuda -t training-dashboard:cuda .   (run with --gpus all)
+# Both listen on port 8080 inside the container and keep their state in /data (mount a volume there).
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS source
+WORKDIR /src
+COPY . .
+
+FROM source AS build-cpu
+RUN dotnet publish src/Dashboard.Web/Dashboard.Web.csproj -c Release -o /app -p:TorchBackend=cpu
+
+# TorchSharp-cuda-linux bundles libtorch with CUDA and cuDNN; the host only needs the NVIDIA driver.
+FROM source AS build-cuda
+RUN dotnet publish src/Dashboard.Web/Dashboard.Web.csproj -c Release -o /app -p:TorchBackend=cuda
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+ENV Storage__DataDirectory=/data \
+    Urls=http://0.0.0.0:8080 \
+    DASHBOARD_CONTENT_ROOT=/app
+VOLUME /data
+EXPOSE 8080
+ENTRYPOINT ["dotnet", "Dashboard.Web.dll"]
+
+FROM runtime AS cuda
+ENV NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility \
+    Training__Device=auto
+COPY --from=build-cuda /app .
+
+FROM runtime AS cpu
+ENV Training__Device=cpu
+COPY --from=build-cpu /app .

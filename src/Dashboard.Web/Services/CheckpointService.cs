@@ -1,0 +1,284 @@
+using System.Text.Json;
+using Dashboard.Data;
+using Dashboard.Data.Entities;
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Policies;
+using Dashboard.Engine.Training;
+using Microsoft.EntityFrameworkCore;
+
+namespace Dashboard.Web.Services;
+
+/// <summary>
+/// Checkpoint rows and files together: lookups, pinning, deletion, retention and resuming. Everything that removes files
+/// or starts jobs from a checkpoint goes through one lock, so a file is never deleted while a job is being queued on it.
+/// </summary>
+public sealed class CheckpointService(
+    IDbContextFactory<DashboardDbContext> dbFactory,
+    CheckpointStore store,
+    RunQueue queue,
+    TrainingEventBroadcaster broadcaster,
+    ILogger<CheckpointService> logger)
+{
+    private readonly SemaphoreSlim _mutations = new(1, 1);
+
+    public static string RunFolder(int runId) => $"run-{runId:D6}";
+
+    public async Task<CheckpointDto?> GetAsync(int checkpointId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var row = await db.Checkpoints.AsNoTracking().SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
+        return row is null ? null : CheckpointDto.From(row);
+    }
+
+    /// <summary>The newest durable checkpoint of a run; NotFound when the run or such a checkpoint does not exist.</summary>
+    public async Task<ServiceResult<CheckpointDto>> LatestAsync(int runId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await db.Runs.AnyAsync(r => r.Id == runId, cancellationToken))
+        {
+            return ServiceResult<CheckpointDto>.NotFound($"There is no run {runId}.");
+        }
+
+        var row = await Durable(db, runId).OrderByDescending(c => c.Step).ThenByDescending(c => c.Id).FirstOrDefaultAsync(cancellationToken);
+        return row is null ? ServiceResult<CheckpointDto>.NotFound($"Run {runId} has no durable checkpoint.") : new(CheckpointDto.From(row));
+    }
+
+    /// <summary>The durable checkpoint with the best value of <paramref name="monitor"/> (min or max).</summary>
+    public async Task<ServiceResult<CheckpointDto>> BestAsync(int runId, string monitor, string mode, CancellationToken cancellationToken = default)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!MonitorMode.LoggedMetrics.Contains(monitor))
+        {
+            errors["monitor"] = [$"'{monitor}' is not a logged metric. Use one of: {string.Join(", ", MonitorMode.LoggedMetrics)}."];
+        }
+
+        if (!MonitorMode.All.Contains(mode))
+        {
+            errors["mode"] = [$"The mode must be one of: {string.Join(", ", MonitorMode.All)}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return ServiceResult<CheckpointDto>.Invalid(errors);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await db.Runs.AnyAsync(r => r.Id == runId, cancellationToken))
+        {
+            return ServiceResult<CheckpointDto>.NotFound($"There is no run {runId}.");
+        }
+
+        var resolved = MonitorMode.Resolve(mode, monitor);
+        var best = (await Durable(db, runId).ToListAsync(cancellationToken))
+            .Select(CheckpointDto.From)
+            .Where(c => c.Metrics.TryGetValue(monitor, out var v) && !double.IsNaN(v))
+            .OrderBy(c => c.Metrics[monitor], Comparer<double>.Create((a, b) => MonitorMode.Compare(a, b, resolved)))
+            .ThenByDescending(c => c.Step)
+            .FirstOrDefault();
+        return best is null ? ServiceResult<CheckpointDto>.NotFound($"Run {runId} has no durable checkpoint with {monitor}.") : new(best);
+    }
+
+    public async Task<ServiceResult<CheckpointDto>> SetPinnedAsync(int checkpointId, bool pinned, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var row = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
+        if (row is null)
+        {
+            return ServiceResult<CheckpointDto>.NotFound($"There is no checkpoint {checkpointId}.");
+        }
+
+        row.Pinned = pinned;
+        await db.SaveChangesAsync(cancellationToken);
+        return new(CheckpointDto.From(row), Status: 204);
+    }
+
+    /// <summary>Removes a checkpoint's files and keeps its row as <c>deleted</c>; refused while a job needs it.</summary>
+    public async Task<ServiceResult<CheckpointDto>> DeleteAsync(int checkpointId, CancellationToken cancellationToken = default)
+    {
+        await _mutations.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var row = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
+            if (row is null)
+            {
+                return ServiceResult<CheckpointDto>.NotFound($"There is no checkpoint {checkpointId}.");
+            }
+
+            if (row.Status == CheckpointStatus.Writing)
+            {
+                return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is still being written.");
+            }
+
+            if ((await InUseAsync(db, cancellationToken)).Contains(checkpointId))
+            {
+                return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is the starting point of a queued or running run.");
+            }
+
+            await RemoveAsync(db, row, cancellationToken);
+            return new(CheckpointDto.From(row), Status: 204);
+        }
+        finally
+        {
+            _mutations.Release();
+        }
+    }
+
+    /// <summary>Lets go of the checkpoints the run's policy no longer keeps.</summary>
+    public async Task ApplyRetentionAsync(int runId, CheckpointPolicy policy, CancellationToken cancellationToken = default)
+    {
+        await _mutations.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var rows = await Durable(db, runId).ToListAsync(cancellationToken);
+            var inUse = await InUseAsync(db, cancellationToken);
+            var candidates = rows.Select(r =>
+            {
+                var metrics = CheckpointDto.From(r).Metrics;
+                return new RetentionCandidate(
+                    r.Id,
+                    r.Epoch,
+                    r.Step,
+                    AtEpochEnd: r.Kind != CheckpointKind.Interrupt && metrics.ContainsKey("valLoss"),
+                    metrics.TryGetValue(policy.Monitor, out var value) ? value : null,
+                    r.SizeBytes,
+                    r.Pinned,
+                    inUse.Contains(r.Id));
+            }).ToList();
+            var doomed = RetentionPlanner.ToDelete(candidates, policy).ToHashSet();
+            foreach (var row in rows.Where(r => doomed.Contains(r.Id)))
+            {
+                await RemoveAsync(db, row, cancellationToken);
+            }
+        }
+        finally
+        {
+            _mutations.Release();
+        }
+    }
+
+    /// <summary>
+    /// Resumes from a checkpoint: the newest checkpoint of a run that is not training continues that run; any other
+    /// starts a branch, a new run whose parent is the checkpoint. Nothing of the original is overwritten.
+    /// </summary>
+    public async Task<ServiceResult<RunStartedDto>> ResumeAsync(int checkpointId, ResumeRequest request, CancellationToken cancellationToken = default)
+    {
+        await _mutations.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var checkpoint = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
+            if (checkpoint is null)
+            {
+                return ServiceResult<RunStartedDto>.NotFound($"There is no checkpoint {checkpointId}.");
+            }
+
+            if (checkpoint.Status != CheckpointStatus.Durable)
+            {
+                return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} is {checkpoint.Status}; only durable checkpoints can be resumed.");
+            }
+
+            var run = await db.Runs.SingleAsync(r => r.Id == checkpoint.RunId, cancellationToken);
+            var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options) ?? new TrainingConfig();
+            var epochs = request.Epochs ?? Math.Max(run.Epochs, checkpoint.Epoch + 1);
+            if (epochs <= checkpoint.Epoch || epochs > TrainingConfigValidator.MaxEpochs)
+            {
+                return ServiceResult<RunStartedDto>.Invalid(new Dictionary<string, string[]>
+                {
+                    ["epochs"] = [$"The target must be above the checkpoint's epoch {checkpoint.Epoch} and at most {TrainingConfigValidator.MaxEpochs:N0}."],
+                });
+            }
+
+            config = config with { Epochs = epochs };
+            var newest = await Durable(db, run.Id).OrderByDescending(c => c.Step).ThenByDescending(c => c.Id).FirstAsync(cancellationToken);
+            if (newest.Id == checkpoint.Id)
+            {
+                if (RunStatus.IsActive(run.Status))
+                {
+                    return ServiceResult<RunStartedDto>.Conflict($"Run {run.Id} is {run.Status}; it is already training from this checkpoint.");
+                }
+
+                run.Status = RunStatus.Queued;
+                run.Epochs = epochs;
+                run.ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options);
+                run.Error = null;
+                run.FinishedAt = null;
+                await db.SaveChangesAsync(cancellationToken);
+                broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
+                queue.Enqueue(run.Id);
+                return new(new RunStartedDto(run.Id), Status: 202);
+            }
+
+            // One click, one branch: a second request while the first branch still waits is a double click.
+            if (await db.Runs.AnyAsync(r => r.ParentCheckpointId == checkpoint.Id && r.Status == RunStatus.Queued, cancellationToken))
+            {
+                return ServiceResult<RunStartedDto>.Conflict($"A branch from checkpoint {checkpointId} is already queued.");
+            }
+
+            var branch = new Run
+            {
+                Name = $"{run.Name} ↳ epoch {checkpoint.Epoch}",
+                Status = RunStatus.Queued,
+                Dataset = run.Dataset,
+                Model = run.Model,
+                Epochs = epochs,
+                CurrentEpoch = checkpoint.Epoch,
+                ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options),
+                ModelSpecJson = run.ModelSpecJson,
+                ParentRunId = run.Id,
+                ParentCheckpointId = checkpoint.Id,
+                CreatedAt = DateTime.UtcNow,
+            };
+            db.Runs.Add(branch);
+            await db.SaveChangesAsync(cancellationToken);
+            broadcaster.Publish(new RunStatusChangedEvent(branch.Id, branch.Status));
+            queue.Enqueue(branch.Id);
+            return new(new RunStartedDto(branch.Id), Status: 202);
+        }
+        finally
+        {
+            _mutations.Release();
+        }
+    }
+
+    /// <summary>Reads and verifies a checkpoint for training; a bad one is marked corrupt and never offered again.</summary>
+    public async Task<LoadedCheckpoint> LoadAsync(int checkpointId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var row = await db.Checkpoints.SingleAsync(c => c.Id == checkpointId, cancellationToken);
+        try
+        {
+            return store.Read(row.Path, row.Sha256);
+        }
+        catch (CheckpointCorruptException e)
+        {
+            logger.LogError("Checkpoint {Id} failed verification: {Reason}", checkpointId, e.Message);
+            row.Status = store.Exists(row.Path) ? CheckpointStatus.Corrupt : CheckpointStatus.Missing;
+            await db.SaveChangesAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    private static IQueryable<Checkpoint> Durable(DashboardDbContext db, int runId) =>
+        db.Checkpoints.Where(c => c.RunId == runId && c.Status == CheckpointStatus.Durable);
+
+    /// <summary>Checkpoints a queued or running branch starts from.</summary>
+    private static async Task<HashSet<int>> InUseAsync(DashboardDbContext db, CancellationToken cancellationToken) =>
+        [.. await db.Runs
+            .Where(r => r.ParentCheckpointId != null && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
+            .Select(r => r.ParentCheckpointId!.Value)
+            .ToListAsync(cancellationToken)];
+
+    private async Task RemoveAsync(DashboardDbContext db, Checkpoint row, CancellationToken cancellationToken)
+    {
+        if (row.Path.Length > 0)
+        {
+            store.Delete(row.Path);
+        }
+
+        row.Status = CheckpointStatus.Deleted;
+        await db.SaveChangesAsync(cancellationToken);
+        broadcaster.Publish(new CheckpointRemovedEvent(row.RunId, CheckpointDto.From(row)));
+    }
+}
