@@ -1,5 +1,6 @@
 using Dashboard.Engine.Data;
 using Dashboard.Engine.Models;
+using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
@@ -12,6 +13,7 @@ public sealed partial class NewRun : ComponentBase
     private EditContext _editContext = null!;
     private ValidationMessageStore _messages = null!;
     private bool _submitting;
+    private bool _showAdvanced;
 
     [Inject]
     public required RunService RunService { get; set; }
@@ -47,6 +49,8 @@ public sealed partial class NewRun : ComponentBase
                     _messages.Add(_editContext.Field(NewRunForm.PropertyFor(field) ?? string.Empty), fieldErrors);
                 }
 
+                // Open the advanced sections when one of their fields is at fault, so the message can be seen.
+                _showAdvanced |= errors.Keys.Any(k => k.Contains('.', StringComparison.Ordinal));
                 _editContext.NotifyValidationStateChanged();
                 return;
             }
@@ -63,6 +67,8 @@ public sealed partial class NewRun : ComponentBase
     public sealed class NewRunForm
     {
         private static readonly TrainingConfig Defaults = new();
+        private static readonly ScheduleConfig ScheduleDefaults = new();
+        private static readonly EarlyStoppingConfig StoppingDefaults = new();
 
         public string? Name { get; set; }
 
@@ -82,6 +88,40 @@ public sealed partial class NewRun : ComponentBase
 
         public double ValidationSplit { get; set; } = Defaults.ValidationSplit;
 
+        public int? CheckpointEveryEpochs { get; set; } = Defaults.Checkpoint.EveryEpochs;
+
+        public int? CheckpointEverySteps { get; set; } = Defaults.Checkpoint.EverySteps;
+
+        public string CheckpointMonitor { get; set; } = Defaults.Checkpoint.Monitor;
+
+        public string CheckpointMode { get; set; } = Defaults.Checkpoint.Mode;
+
+        public int? CheckpointKeepTopK { get; set; } = Defaults.Checkpoint.KeepTopK;
+
+        public int? CheckpointKeepLast { get; set; } = Defaults.Checkpoint.KeepLast;
+
+        public string CheckpointFileNameTemplate { get; set; } = Defaults.Checkpoint.FileNameTemplate;
+
+        public bool CheckpointSaveBestOnly { get; set; } = Defaults.Checkpoint.SaveBestOnly;
+
+        public string ScheduleType { get; set; } = ScheduleDefaults.Type;
+
+        public int ScheduleStepEpochs { get; set; } = ScheduleDefaults.StepEpochs;
+
+        public double ScheduleGamma { get; set; } = ScheduleDefaults.Gamma;
+
+        public int SchedulePatience { get; set; } = ScheduleDefaults.Patience;
+
+        public double ScheduleFactor { get; set; } = ScheduleDefaults.Factor;
+
+        public bool EarlyStoppingEnabled { get; set; }
+
+        public int EarlyStoppingPatience { get; set; } = StoppingDefaults.Patience;
+
+        public double EarlyStoppingMinDelta { get; set; } = StoppingDefaults.MinDelta;
+
+        public bool EarlyStoppingRestoreBestWeights { get; set; } = true;
+
         public CreateRunRequest ToRequest() => new()
         {
             Name = Name,
@@ -93,10 +133,30 @@ public sealed partial class NewRun : ComponentBase
             Optimizer = Optimizer,
             Seed = Seed,
             ValidationSplit = ValidationSplit,
+            Checkpoint = Defaults.Checkpoint with
+            {
+                EveryEpochs = CheckpointEveryEpochs,
+                EverySteps = CheckpointEverySteps,
+                Monitor = CheckpointMonitor,
+                Mode = CheckpointMode,
+                KeepTopK = CheckpointKeepTopK,
+                KeepLast = CheckpointKeepLast,
+                FileNameTemplate = CheckpointFileNameTemplate,
+                SaveBestOnly = CheckpointSaveBestOnly,
+            },
+            Schedule = ScheduleType == ScheduleConfig.Constant
+                ? null
+                : ScheduleDefaults with { Type = ScheduleType, StepEpochs = ScheduleStepEpochs, Gamma = ScheduleGamma, Patience = SchedulePatience, Factor = ScheduleFactor },
+            EarlyStopping = EarlyStoppingEnabled
+                ? StoppingDefaults with { Patience = EarlyStoppingPatience, MinDelta = EarlyStoppingMinDelta, RestoreBestWeights = EarlyStoppingRestoreBestWeights }
+                : null,
         };
 
-        /// <summary>Maps an API field name (camelCase) to the property that shows its message.</summary>
-        public static string? PropertyFor(string field) =>
-            typeof(NewRunForm).GetProperties().FirstOrDefault(p => string.Equals(p.Name, field, StringComparison.OrdinalIgnoreCase))?.Name;
+        /// <summary>Maps an API field name ("epochs", "checkpoint.keepTopK") to the property that shows its message.</summary>
+        public static string? PropertyFor(string field)
+        {
+            var flat = field.Replace(".", "", StringComparison.Ordinal);
+            return typeof(NewRunForm).GetProperties().FirstOrDefault(p => string.Equals(p.Name, flat, StringComparison.OrdinalIgnoreCase))?.Name;
+        }
     }
 }

@@ -14,7 +14,9 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private IDisposable? _subscription;
     private bool _notFound;
     private bool _stopping;
+    private bool _busy;
     private string? _message;
+    private CheckpointDto? _best;
 
     [Parameter]
     public int RunId { get; set; }
@@ -24,6 +26,15 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
 
     [Inject]
     public required TrainingEventBroadcaster Broadcaster { get; set; }
+
+    [Inject]
+    public required CheckpointService Checkpoints { get; set; }
+
+    [Inject]
+    public required NavigationManager Navigation { get; set; }
+
+    [Inject]
+    public required RunQueue RunQueue { get; set; }
 
     protected override async Task OnParametersSetAsync()
     {
@@ -37,6 +48,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         {
             _metrics = [.. await RunService.MetricsAsync(RunId) ?? []];
             _checkpoints = [.. await RunService.CheckpointsAsync(RunId) ?? []];
+            await RefreshBestAsync();
         }
     }
 
@@ -62,6 +74,11 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
                 }
 
                 _chart?.AddCheckpoint(e.Checkpoint);
+                await RefreshBestAsync();
+                break;
+            case CheckpointRemovedEvent e:
+                Replace(e.Checkpoint);
+                await RefreshBestAsync();
                 break;
             case ProgressEvent e:
                 _progress = e.Progress;
@@ -89,6 +106,80 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         {
             _stopping = false;
         }
+    }
+
+    private void CheckpointNow()
+    {
+        _message = RunQueue.RequestCheckpoint(RunId)
+            ? "A checkpoint will be written after the current batch."
+            : "The run is not training any more.";
+    }
+
+    private async Task ResumeAsync(CheckpointDto checkpoint)
+    {
+        _busy = true;
+        try
+        {
+            var result = await Checkpoints.ResumeAsync(checkpoint.Id, new ResumeRequest(null));
+            if (!result.Succeeded)
+            {
+                _message = result.Problem ?? string.Join(" ", result.Errors!.SelectMany(e => e.Value));
+                return;
+            }
+
+            if (result.Value!.RunId == RunId)
+            {
+                _message = $"Resuming from checkpoint #{checkpoint.Id} (epoch {checkpoint.Epoch}).";
+            }
+            else
+            {
+                Navigation.NavigateTo($"runs/{result.Value.RunId}");
+            }
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private async Task PinAsync(CheckpointDto checkpoint)
+    {
+        var result = await Checkpoints.SetPinnedAsync(checkpoint.Id, !checkpoint.Pinned);
+        if (result.Value is { } updated)
+        {
+            Replace(updated);
+        }
+        else
+        {
+            _message = result.Problem;
+        }
+    }
+
+    private async Task DeleteAsync(CheckpointDto checkpoint)
+    {
+        var result = await Checkpoints.DeleteAsync(checkpoint.Id);
+        _message = result.Succeeded ? $"Checkpoint #{checkpoint.Id} deleted; its row stays for the record." : result.Problem;
+        if (result.Value is { } updated)
+        {
+            Replace(updated);
+        }
+
+        await RefreshBestAsync();
+    }
+
+    private void Replace(CheckpointDto checkpoint)
+    {
+        var index = _checkpoints.FindIndex(c => c.Id == checkpoint.Id);
+        if (index >= 0)
+        {
+            _checkpoints[index] = checkpoint;
+        }
+    }
+
+    private async Task RefreshBestAsync()
+    {
+        var best = await Checkpoints.BestAsync(RunId, "valLoss", "min");
+        _best = best.Value;
     }
 
     internal static string FormatBytes(long bytes) => bytes switch
