@@ -1,6 +1,7 @@
 using Dashboard.Data;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Data;
+using Dashboard.Engine.Export;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
 using Dashboard.Web;
@@ -36,6 +37,7 @@ builder.Services.AddSingleton(services =>
 builder.Services.AddSingleton(_ => ModelRegistry.CreateDefault());
 builder.Services.AddSingleton<TrainingConfigValidator>();
 builder.Services.AddSingleton<Trainer>();
+builder.Services.AddSingleton<CheckpointExporter>();
 builder.Services.AddSingleton(services => new CheckpointStore(services.GetRequiredService<IOptions<StorageOptions>>().Value.CheckpointPath));
 
 builder.Services.AddSingleton<TrainingEventBroadcaster>();

@@ -1,3 +1,5 @@
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Export;
 using Dashboard.Engine.Policies;
 using Dashboard.Web.Services;
 
@@ -57,6 +59,70 @@ public static class CheckpointEndpoints
             .Accepts<ResumeRequest>("application/json")
             .Produces<RunStartedDto>(StatusCodes.Status202Accepted);
 
+        checkpoints.MapGet("/export", ExportAsync).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
+
         return app;
+    }
+
+    private static async Task<IResult> ExportAsync(
+        int id,
+        string? format,
+        CheckpointService service,
+        RunService runs,
+        CheckpointExporter exporter,
+        CancellationToken ct)
+    {
+        format ??= CheckpointExporter.SafetensorsFormat;
+        if (!CheckpointExporter.Formats.Contains(format))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["format"] = [$"Unknown format '{format}'. Use one of: {string.Join(", ", CheckpointExporter.Formats)}."],
+            });
+        }
+
+        if (await service.GetAsync(id, ct) is not { } checkpoint)
+        {
+            return ApiResults.Problem(StatusCodes.Status404NotFound, $"There is no checkpoint {id}.");
+        }
+
+        if (checkpoint.Status != "durable")
+        {
+            return ApiResults.Problem(StatusCodes.Status409Conflict, $"Checkpoint {id} is {checkpoint.Status}; only durable checkpoints can be exported.");
+        }
+
+        LoadedCheckpoint loaded;
+        try
+        {
+            loaded = await service.LoadAsync(id, ct);
+        }
+        catch (CheckpointCorruptException e)
+        {
+            return ApiResults.Problem(StatusCodes.Status409Conflict, $"Checkpoint {id} failed verification and is now marked corrupt: {e.Message}");
+        }
+
+        var stem = $"run{checkpoint.RunId}-epoch{checkpoint.Epoch:D3}-checkpoint{checkpoint.Id}";
+        switch (format)
+        {
+            case CheckpointExporter.TorchSharpFormat:
+                return TypedResults.File(CheckpointExporter.ToTorchSharp(loaded), "application/octet-stream", $"{stem}.bin");
+            case CheckpointExporter.BundleFormat:
+                var run = await runs.GetAsync(checkpoint.RunId, ct);
+                var history = (await runs.MetricsAsync(checkpoint.RunId, ct) ?? [])
+                    .Where(m => m.Epoch <= checkpoint.Epoch)
+                    .Select(m => (m.Epoch, (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
+                    {
+                        ["loss"] = m.Loss,
+                        ["valLoss"] = m.ValLoss,
+                        ["accuracy"] = m.Accuracy ?? double.NaN,
+                        ["valAccuracy"] = m.ValAccuracy ?? double.NaN,
+                        ["learningRate"] = m.LearningRate,
+                    }))
+                    .ToList();
+                var context = new ExportContext(checkpoint.RunId, run?.Name ?? $"run {checkpoint.RunId}", checkpoint.Id, history);
+                return TypedResults.File(exporter.ToBundle(loaded, context), "application/zip", $"{stem}.zip");
+            default:
+                return TypedResults.File(exporter.ToSafetensors(loaded), "application/octet-stream", $"{stem}.safetensors");
+        }
     }
 }
