@@ -1,6 +1,9 @@
 using Dashboard.Engine.Checkpoints;
 using Microsoft.AspNetCore.Components;
+using System.Globalization;
+using System.Text.Json;
 using Plotly.Blazor;
+using Plotly.Blazor.Interop;
 using Plotly.Blazor.LayoutLib;
 using Plotly.Blazor.Traces;
 using Plotly.Blazor.Traces.ScatterLib;
@@ -46,6 +49,10 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
     [Parameter]
     public IReadOnlyList<CheckpointDto> InitialCheckpoints { get; set; } = [];
+
+    /// <summary>Raised with the epoch of a clicked point (any trace).</summary>
+    [Parameter]
+    public EventCallback<int> EpochClicked { get; set; }
 
     /// <summary>Epochs and checkpoints plotted so far, including those still waiting for the next flush.</summary>
     public int EpochCount => _lastEpoch;
@@ -103,13 +110,37 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
     protected override bool ShouldRender() => !_rendered;
 
-    protected override void OnAfterRender(bool firstRender)
+    protected override async Task OnAfterRenderAsync(bool firstRender)
     {
         if (firstRender)
         {
             _rendered = true;
             _timer = new PeriodicTimer(FlushInterval);
             _flushLoop = FlushLoopAsync(_timer);
+
+            // Subscribed once: traces only ever grow through extendTraces, which keeps Plotly's handlers attached.
+            if (EpochClicked.HasDelegate && _chart is not null)
+            {
+                await _chart.SubscribeClickEvent();
+            }
+        }
+    }
+
+    /// <summary>Plotly reports x as whatever JSON it holds; epochs are whole numbers.</summary>
+    internal static int? EpochOf(object? x) => x switch
+    {
+        JsonElement { ValueKind: JsonValueKind.Number } e => (int)Math.Round(e.GetDouble()),
+        JsonElement { ValueKind: JsonValueKind.String } e when double.TryParse(e.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) => (int)Math.Round(v),
+        IConvertible c => (int)Math.Round(c.ToDouble(CultureInfo.InvariantCulture)),
+        _ => null,
+    };
+
+    // Plotly.Blazor's ClickAction is synchronous; the callback's own errors still reach the renderer through EventCallback.
+    private void OnPlotClick(IEnumerable<EventDataPoint> points)
+    {
+        if (points.Select(p => EpochOf(p.X)).FirstOrDefault(e => e is not null) is { } epoch)
+        {
+            _ = EpochClicked.InvokeAsync(epoch);
         }
     }
 

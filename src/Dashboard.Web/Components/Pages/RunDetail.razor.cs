@@ -17,6 +17,8 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private bool _busy;
     private string? _message;
     private CheckpointDto? _best;
+    private CheckpointDto? _selected;
+    private string? _selectionNote;
 
     [Parameter]
     public int RunId { get; set; }
@@ -174,6 +176,42 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         {
             _checkpoints[index] = checkpoint;
         }
+
+        if (_selected?.Id == checkpoint.Id)
+        {
+            _selected = checkpoint;
+        }
+    }
+
+    /// <summary>
+    /// Picks the checkpoint of a clicked epoch: the durable one taken at that epoch's end, else the nearest kept one,
+    /// saying so.
+    /// </summary>
+    private void SelectEpoch(int epoch)
+    {
+        var kept = _checkpoints.Where(c => c.Status == "durable").ToList();
+        var exact = kept.Where(c => c.Epoch == epoch && c.Metrics.ContainsKey("valLoss")).MaxBy(c => c.Step);
+        if (exact is not null)
+        {
+            Select(exact, null);
+            return;
+        }
+
+        var nearest = kept.OrderBy(c => Math.Abs(c.Epoch - epoch)).ThenByDescending(c => c.Epoch).FirstOrDefault();
+        if (nearest is null)
+        {
+            _selected = null;
+            _message = $"No checkpoint of this run is kept, so epoch {epoch} cannot be resumed or exported.";
+            return;
+        }
+
+        Select(nearest, $"No checkpoint was kept at epoch {epoch}; the nearest kept one is from epoch {nearest.Epoch}.");
+    }
+
+    private void Select(CheckpointDto checkpoint, string? note)
+    {
+        _selected = checkpoint;
+        _selectionNote = note;
     }
 
     private async Task RefreshBestAsync()
@@ -182,11 +220,4 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         _best = best.Value;
     }
 
-    internal static string FormatBytes(long bytes) => bytes switch
-    {
-        >= 1 << 30 => $"{bytes / (double)(1 << 30):F1} GiB",
-        >= 1 << 20 => $"{bytes / (double)(1 << 20):F1} MiB",
-        >= 1 << 10 => $"{bytes / (double)(1 << 10):F1} KiB",
-        _ => $"{bytes} B",
-    };
 }
