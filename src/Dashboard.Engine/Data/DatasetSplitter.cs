@@ -23,16 +23,23 @@ public static class DatasetSplitter
         return (total - test - validation, validation, test);
     }
 
-    public static DatasetSplits Split(RawDataset data, double validationFraction, int? sampleLimit, Device device)
+    /// <param name="classes">Keep only samples of these labels. Applied after the cut, so a filtered run is tested on
+    /// the same samples as an unfiltered one, minus the other classes.</param>
+    public static DatasetSplits Split(RawDataset data, double validationFraction, int? sampleLimit, Device device, IReadOnlyCollection<int>? classes = null)
+    {
+        var (test, validation, train) = Indices(data, validationFraction, sampleLimit, classes);
+        return new DatasetSplits(Take(data, train, device), Take(data, validation, device), Take(data, test, device));
+    }
+
+    /// <summary>The sample indices of each split, in split order.</summary>
+    public static (int[] Test, int[] Validation, int[] Train) Indices(RawDataset data, double validationFraction, int? sampleLimit, IReadOnlyCollection<int>? classes = null)
     {
         var (trainCount, validationCount, testCount) = Sizes(data.Count, validationFraction, sampleLimit);
         var order = Enumerable.Range(0, data.Count).ToArray();
         new Random(SplitSeed).Shuffle(order);
-
-        var test = Take(data, order.AsSpan(0, testCount), device);
-        var validation = Take(data, order.AsSpan(testCount, validationCount), device);
-        var train = Take(data, order.AsSpan(testCount + validationCount, trainCount), device);
-        return new DatasetSplits(train, validation, test);
+        int[] Keep(int start, int count) =>
+            [.. order.Skip(start).Take(count).Where(i => classes is null || classes.Contains((int)data.Labels[i]))];
+        return (Keep(0, testCount), Keep(testCount, validationCount), Keep(testCount + validationCount, trainCount));
     }
 
     private static DatasetSplit Take(RawDataset data, ReadOnlySpan<int> indices, Device device)

@@ -9,8 +9,15 @@ using static TorchSharp.torch;
 
 namespace Dashboard.Engine.Training;
 
-/// <summary>What to train, on which device, optionally the checkpoint to continue from, and a way to ask for checkpoints.</summary>
-public sealed record TrainingRequest(TrainingConfig Config, string Device, LoadedCheckpoint? ResumeFrom = null, ITrainingControl? Control = null);
+/// <summary>What to train and on which device, with a way to ask for checkpoints.</summary>
+/// <param name="ResumeFrom">Continue exactly from this checkpoint: weights, optimizer, position, schedule, stopping state.</param>
+/// <param name="InitFrom">Fine-tune: start at epoch 1 from this checkpoint's weights (and optimizer state, where it fits).</param>
+public sealed record TrainingRequest(
+    TrainingConfig Config,
+    string Device,
+    LoadedCheckpoint? ResumeFrom = null,
+    ITrainingControl? Control = null,
+    LoadedCheckpoint? InitFrom = null);
 
 /// <summary>Requests that reach a run while it trains.</summary>
 public interface ITrainingControl
@@ -39,27 +46,29 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         var policy = config.Checkpoint;
         var device = torch.device(request.Device);
         var source = datasets.Get(config.Dataset);
-        var resume = request.ResumeFrom;
-        var spec = resume?.Manifest.ModelSpec ?? DefaultSpec(config, source.Info);
+        var continued = request.ResumeFrom;
+        var startFrom = continued ?? request.InitFrom;
+        var spec = startFrom?.Manifest.ModelSpec ?? DefaultSpec(config, source.Info);
 
-        using var splits = DatasetSplitter.Split(source.Load(), config.ValidationSplit, config.SampleLimit, device);
-        using var model = BuildModel(spec, config.Seed, resume, device);
-        using var optimizer = OptimizerFactory.Create(config.Optimizer, model.parameters(), config.LearningRate);
-        var position = new TrainingPosition(0, 0, 0, 0, 0, 0, 0);
-        if (resume is not null)
+        using var splits = DatasetSplitter.Split(source.Load(), config.ValidationSplit, config.SampleLimit, device, config.ClassFilter);
+        using var model = BuildModel(spec, config.Seed, startFrom, device);
+        var frozen = Freeze(model, config.FineTune?.Freeze ?? []);
+        using var optimizer = OptimizerFactory.Create(config.Optimizer, model.parameters().Where(p => p.requires_grad), config.LearningRate);
+
+        // A fine-tune starts its own epoch count from the parent's weights; only an exact resume continues the parent's
+        // position, schedule and stopping state.
+        var position = continued?.Manifest.Position ?? new TrainingPosition(0, 0, 0, 0, 0, 0, 0);
+        var optimizerFrom = continued ?? (request.InitFrom is { } init && CarriesOptimizer(config, init, frozen) ? init : null);
+        if (optimizerFrom is not null)
         {
-            using (var reader = new BinaryReader(new MemoryStream(resume.OptimizerState)))
-            {
-                optimizer.load_state_dict(reader);
-            }
-
-            position = resume.Manifest.Position;
+            using var reader = new BinaryReader(new MemoryStream(optimizerFrom.OptimizerState));
+            optimizer.load_state_dict(reader);
         }
 
-        var scheduler = new LearningRateScheduler(config.Schedule, config.LearningRate, config.Epochs, resume?.Manifest.State.Schedule);
-        var earlyStopping = config.EarlyStopping is { } es ? new EarlyStopping(es, resume?.Manifest.State.EarlyStopping) : null;
-        var monitorBest = resume?.Manifest.State.MonitorBest;
-        var bestWeights = resume?.BestWeights;
+        var scheduler = new LearningRateScheduler(config.Schedule, config.LearningRate, config.Epochs, continued?.Manifest.State.Schedule);
+        var earlyStopping = config.EarlyStopping is { } es ? new EarlyStopping(es, continued?.Manifest.State.EarlyStopping) : null;
+        var monitorBest = continued?.Manifest.State.MonitorBest;
+        var bestWeights = continued?.BestWeights;
         SetLearningRate(optimizer, scheduler.LearningRate);
         TrainerState State() => new(monitorBest, scheduler.State, earlyStopping?.State);
         CheckpointSnapshot Snap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics) =>
@@ -196,6 +205,25 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 
         return TrainingOutcome.Completed;
     }
+
+    /// <summary>Turns off gradients for parameters matching the names or module prefixes; returns how many were frozen.</summary>
+    internal static int Freeze(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> names)
+    {
+        var frozen = 0;
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (names.Any(n => name == n || name.StartsWith(n + ".", StringComparison.Ordinal)))
+            {
+                parameter.requires_grad = false;
+                frozen++;
+            }
+        }
+
+        return frozen;
+    }
+
+    private static bool CarriesOptimizer(TrainingConfig config, LoadedCheckpoint parent, int frozen) =>
+        config.FineTune is not { ResetOptimizer: true } && frozen == 0 && parent.Manifest.Config.Optimizer == config.Optimizer;
 
     /// <summary>Loss and accuracy of <paramref name="model"/> over a whole split, without touching gradients.</summary>
     public static (double Loss, double Accuracy) Evaluate(nn.Module<Tensor, Tensor> model, DatasetSplit data)

@@ -29,6 +29,12 @@ public sealed record TrainingConfig
     /// <summary>Use only this many samples of the dataset (before splitting): quick experiments and tests.</summary>
     public int? SampleLimit { get; init; }
 
+    /// <summary>Train and evaluate only on samples of these class labels (e.g. digits 0-4).</summary>
+    public IReadOnlyList<int>? ClassFilter { get; init; }
+
+    /// <summary>Set on a fine-tuning run: how it starts from its parent checkpoint.</summary>
+    public FineTuneSettings? FineTune { get; init; }
+
     /// <summary>When checkpoints are written and which are kept.</summary>
     public CheckpointPolicy Checkpoint { get; init; } = new();
 
@@ -46,4 +52,17 @@ public static class OptimizerNames
     public const string AdamW = "adamw";
 
     public static IReadOnlyList<string> All { get; } = [Sgd, Adam, AdamW];
+}
+
+/// <summary>
+/// A fine-tuning run starts from its parent checkpoint's weights at epoch 0 with its own data, learning rate and
+/// schedule. The optimizer state is carried over unless reset, the optimizer kind changes, or layers are frozen (the
+/// parameter set then differs, so old moments no longer fit).
+/// </summary>
+public sealed record FineTuneSettings
+{
+    public bool ResetOptimizer { get; init; }
+
+    /// <summary>Parameter names or module prefixes to freeze, e.g. "features" or "layers.fc1.weight".</summary>
+    public IReadOnlyList<string> Freeze { get; init; } = [];
 }

@@ -59,6 +59,16 @@ public static class CheckpointEndpoints
             .Accepts<ResumeRequest>("application/json")
             .Produces<RunStartedDto>(StatusCodes.Status202Accepted);
 
+        checkpoints.MapPost("/finetune", async (int id, HttpRequest request, CheckpointService service, CancellationToken ct) =>
+        {
+            var (body, error) = await ApiResults.ReadJsonAsync<FineTuneRequest>(request, optional: false, ct);
+            return error ?? ApiResults.ToHttp(
+                await service.FineTuneAsync(id, body!, ct),
+                started => TypedResults.Accepted($"/api/runs/{started.RunId}", started));
+        })
+            .Accepts<FineTuneRequest>("application/json")
+            .Produces<RunStartedDto>(StatusCodes.Status202Accepted);
+
         checkpoints.MapGet("/export", ExportAsync).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
 
         return app;

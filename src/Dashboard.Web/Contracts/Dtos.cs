@@ -147,6 +147,36 @@ public sealed record CreateRunRequest
 /// <summary>Body of <c>POST /api/checkpoints/{id}/resume</c>: the total epochs to reach (default: the run's own).</summary>
 public sealed record ResumeRequest(int? Epochs);
 
+/// <summary>
+/// Body of <c>POST /api/checkpoints/{id}/finetune</c>: what changes against the checkpoint's run. <c>epochs</c> counts the
+/// fine-tuning epochs; the child run starts at epoch 1 from the checkpoint's weights.
+/// </summary>
+public sealed record FineTuneRequest
+{
+    public string? Name { get; init; }
+
+    public int? Epochs { get; init; }
+
+    public double? LearningRate { get; init; }
+
+    public string? Optimizer { get; init; }
+
+    public bool? ResetOptimizer { get; init; }
+
+    public IReadOnlyList<string>? Freeze { get; init; }
+
+    public string? Dataset { get; init; }
+
+    /// <summary>Class labels to keep, e.g. [0, 1, 2, 3, 4].</summary>
+    public IReadOnlyList<int>? DatasetFilter { get; init; }
+
+    public int? BatchSize { get; init; }
+
+    public ScheduleConfig? Schedule { get; init; }
+
+    public EarlyStoppingConfig? EarlyStopping { get; init; }
+}
+
 /// <summary>Answer of resume and fine-tune: the run that will train.</summary>
 public sealed record RunStartedDto(int RunId);
 

@@ -2,6 +2,8 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 using Microsoft.EntityFrameworkCore;
@@ -15,6 +17,9 @@ namespace Dashboard.Web.Services;
 public sealed class CheckpointService(
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
+    TrainingConfigValidator validator,
+    DatasetRegistry datasets,
+    ModelRegistry models,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
     ILogger<CheckpointService> logger)
@@ -240,6 +245,111 @@ public sealed class CheckpointService(
         {
             _mutations.Release();
         }
+    }
+
+    /// <summary>
+    /// Starts a child run from a checkpoint's weights with other data, learning rate, optimizer, schedule or frozen layers.
+    /// </summary>
+    public async Task<ServiceResult<RunStartedDto>> FineTuneAsync(int checkpointId, FineTuneRequest request, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var checkpoint = await db.Checkpoints.AsNoTracking().SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
+        if (checkpoint is null)
+        {
+            return ServiceResult<RunStartedDto>.NotFound($"There is no checkpoint {checkpointId}.");
+        }
+
+        if (checkpoint.Status != CheckpointStatus.Durable)
+        {
+            return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} is {checkpoint.Status}; only durable checkpoints can be fine-tuned.");
+        }
+
+        var parent = await db.Runs.AsNoTracking().SingleAsync(r => r.Id == checkpoint.RunId, cancellationToken);
+        var parentConfig = JsonSerializer.Deserialize<TrainingConfig>(parent.ConfigJson, JsonDefaults.Options) ?? new TrainingConfig();
+        var errors = new Dictionary<string, string[]>();
+        if (request.Epochs is null)
+        {
+            errors["epochs"] = ["Say how many epochs to fine-tune for."];
+        }
+
+        var config = parentConfig with
+        {
+            Epochs = request.Epochs ?? 1,
+            LearningRate = request.LearningRate ?? parentConfig.LearningRate,
+            Optimizer = request.Optimizer?.Trim().ToLowerInvariant() ?? parentConfig.Optimizer,
+            Dataset = request.Dataset?.Trim().ToLowerInvariant() ?? parentConfig.Dataset,
+
+            // A sample limit was chosen for the parent's dataset; on another dataset it would be a guess.
+            SampleLimit = request.Dataset is null ? parentConfig.SampleLimit : null,
+            BatchSize = request.BatchSize ?? parentConfig.BatchSize,
+            ClassFilter = request.DatasetFilter ?? parentConfig.ClassFilter,
+            Schedule = request.Schedule ?? parentConfig.Schedule,
+            EarlyStopping = request.EarlyStopping ?? parentConfig.EarlyStopping,
+            FineTune = new FineTuneSettings { ResetOptimizer = request.ResetOptimizer ?? false, Freeze = request.Freeze ?? [] },
+        };
+        foreach (var (field, messages) in validator.Validate(config))
+        {
+            errors[field] = messages;
+        }
+
+        if (datasets.TryGet(parentConfig.Dataset, out var parentData) && models.TryGet(parentConfig.Model, out var architecture))
+        {
+            var spec = architecture.DefaultSpec(parentData.Info);
+            if (!errors.ContainsKey("dataset") && datasets.TryGet(config.Dataset, out var newData)
+                && (!newData.Info.SampleShape.SequenceEqual(spec.InputShape) || newData.Info.ClassCount != spec.ClassCount))
+            {
+                errors["dataset"] = [$"'{config.Dataset}' has samples [{string.Join(", ", newData.Info.SampleShape)}] in {newData.Info.ClassCount} classes; the model takes [{string.Join(", ", spec.InputShape)}] in {spec.ClassCount}."];
+            }
+
+            if (config.ClassFilter is { } classes && (classes.Count == 0 || classes.Any(c => c < 0 || c >= spec.ClassCount) || classes.Distinct().Count() != classes.Count))
+            {
+                errors["datasetFilter"] = [$"List distinct class labels between 0 and {spec.ClassCount - 1}."];
+            }
+
+            if (config.FineTune.Freeze.Count > 0)
+            {
+                var names = ParameterNames(spec);
+                var unknown = config.FineTune.Freeze.Where(f => !names.Any(n => n == f || n.StartsWith(f + ".", StringComparison.Ordinal))).ToList();
+                if (unknown.Count > 0)
+                {
+                    errors["freeze"] = [$"No parameter is called {string.Join(", ", unknown.Select(u => $"'{u}'"))}. The model has: {string.Join(", ", names)}."];
+                }
+                else if (names.All(n => config.FineTune.Freeze.Any(f => n == f || n.StartsWith(f + ".", StringComparison.Ordinal))))
+                {
+                    errors["freeze"] = ["Freezing every parameter leaves nothing to train."];
+                }
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return ServiceResult<RunStartedDto>.Invalid(errors);
+        }
+
+        var child = new Run
+        {
+            Name = string.IsNullOrWhiteSpace(request.Name) ? $"{parent.Name} · fine-tune from epoch {checkpoint.Epoch}" : request.Name.Trim(),
+            Status = RunStatus.Queued,
+            Dataset = config.Dataset,
+            Model = config.Model,
+            Epochs = config.Epochs,
+            ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options),
+            ParentRunId = parent.Id,
+            ParentCheckpointId = checkpoint.Id,
+            CreatedAt = DateTime.UtcNow,
+        };
+        db.Runs.Add(child);
+        await db.SaveChangesAsync(cancellationToken);
+        broadcaster.Publish(new RunStatusChangedEvent(child.Id, child.Status));
+        queue.Enqueue(child.Id);
+        return new(new RunStartedDto(child.Id), Status: 202);
+    }
+
+    /// <summary>The parameter names of a model, as freezing and exports name them.</summary>
+    public IReadOnlyList<string> ParameterNames(ModelSpec spec)
+    {
+        using var model = models.Build(spec);
+        return [.. model.named_parameters().Select(p => p.name)];
     }
 
     /// <summary>Reads and verifies a checkpoint for training; a bad one is marked corrupt and never offered again.</summary>

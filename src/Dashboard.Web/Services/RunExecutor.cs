@@ -41,12 +41,12 @@ public sealed class RunExecutor(
             var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options)
                 ?? throw new InvalidOperationException($"Run {runId} has no configuration.");
             var device = DeviceSelector.Resolve(options.Value.Device);
-            var resumeFrom = await FindResumePointAsync(run);
+            var (resumeFrom, initFrom) = await FindStartAsync(run, config);
             await SetStatusAsync(runId, RunStatus.Running, error: null, device);
 
             observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId), dbFactory, store, checkpoints, broadcaster);
             var outcome = await Task.Run(
-                () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active), observer, linked.Token),
+                () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom), observer, linked.Token),
                 CancellationToken.None);
             await observer.DrainAsync();
 
@@ -76,10 +76,10 @@ public sealed class RunExecutor(
     }
 
     /// <summary>
-    /// A run that already has durable checkpoints continues from its newest; a fresh branch starts from its parent
-    /// checkpoint; anything else starts from scratch.
+    /// A run that already has durable checkpoints continues exactly from its newest. A fresh branch continues exactly from
+    /// its parent checkpoint; a fresh fine-tune starts from the parent's weights. Anything else starts from scratch.
     /// </summary>
-    private async Task<LoadedCheckpoint?> FindResumePointAsync(Run run)
+    private async Task<(LoadedCheckpoint? ResumeFrom, LoadedCheckpoint? InitFrom)> FindStartAsync(Run run, TrainingConfig config)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
         var own = await db.Checkpoints
@@ -87,8 +87,18 @@ public sealed class RunExecutor(
             .OrderByDescending(c => c.Step).ThenByDescending(c => c.Id)
             .Select(c => (int?)c.Id)
             .FirstOrDefaultAsync();
-        var from = own ?? run.ParentCheckpointId;
-        return from is { } id ? await checkpoints.LoadAsync(id) : null;
+        if (own is { } ownId)
+        {
+            return (await checkpoints.LoadAsync(ownId), null);
+        }
+
+        if (run.ParentCheckpointId is not { } parentId)
+        {
+            return (null, null);
+        }
+
+        var parent = await checkpoints.LoadAsync(parentId);
+        return config.FineTune is null ? (parent, null) : (null, parent);
     }
 
     private async Task SetStatusAsync(int runId, string status, string? error, string? device = null)
