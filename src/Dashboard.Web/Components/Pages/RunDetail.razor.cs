@@ -1,4 +1,6 @@
 using Dashboard.Data.Entities;
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Models;
 using Dashboard.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 
@@ -19,6 +21,9 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private CheckpointDto? _best;
     private CheckpointDto? _selected;
     private string? _selectionNote;
+    private IReadOnlyList<DatasetInfo> _datasets = [];
+    private IReadOnlyList<string> _layers = [];
+    private int _classCount;
 
     [Parameter]
     public int RunId { get; set; }
@@ -38,6 +43,12 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     [Inject]
     public required RunQueue RunQueue { get; set; }
 
+    [Inject]
+    public required DatasetRegistry Datasets { get; set; }
+
+    [Inject]
+    public required ModelRegistry Models { get; set; }
+
     protected override async Task OnParametersSetAsync()
     {
         _subscription?.Dispose();
@@ -51,8 +62,23 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             _metrics = [.. await RunService.MetricsAsync(RunId) ?? []];
             _checkpoints = [.. await RunService.CheckpointsAsync(RunId) ?? []];
             await RefreshBestAsync();
+            DescribeModel(_run);
         }
     }
+
+    /// <summary>What the fine-tune form offers: datasets, the model's freezable modules and its classes.</summary>
+    private void DescribeModel(RunDto run)
+    {
+        _datasets = [.. Datasets.All];
+        if (Datasets.TryGet(run.Dataset, out var source) && Models.TryGet(run.Model, out var architecture))
+        {
+            var spec = architecture.DefaultSpec(source.Info);
+            _classCount = spec.ClassCount;
+            _layers = [.. Checkpoints.ParameterNames(spec).Select(n => n[..n.LastIndexOf('.')]).Distinct()];
+        }
+    }
+
+    private void OpenRun(int runId) => Navigation.NavigateTo($"runs/{runId}");
 
     public void Dispose() => _subscription?.Dispose();
 
