@@ -28,9 +28,10 @@ public sealed class RunExecutor(
             run = await db.Runs.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, CancellationToken.None);
         }
 
-        if (run is null || run.Status != RunStatus.Queued)
+        // Stopped while it waited, or queued twice (a restart re-queues what a resume already queued).
+        if (run is null || run.Status != RunStatus.Queued || queue.IsActive(runId))
         {
-            return; // stopped or deleted while it waited
+            return;
         }
 
         using var active = queue.Activate(runId);
