@@ -13,6 +13,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private TrainingChart? _chart;
     private IDisposable? _subscription;
     private bool _notFound;
+    private bool _loaded;
     private bool _stopping;
     private string? _message;
 
@@ -29,6 +30,10 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     {
         _subscription?.Dispose();
 
+        // The chart reads its history only when it is created, so it must not be rendered before the history is here;
+        // events handled meanwhile (progress comes several times a second) would otherwise render it empty.
+        _loaded = false;
+
         // Subscribe before reading, so nothing published in between is lost; the chart ignores what it already has.
         _subscription = Broadcaster.Subscribe(OnEventAsync, RunId);
         _run = await RunService.GetAsync(RunId);
@@ -38,6 +43,8 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             _metrics = [.. await RunService.MetricsAsync(RunId) ?? []];
             _checkpoints = [.. await RunService.CheckpointsAsync(RunId) ?? []];
         }
+
+        _loaded = true;
     }
 
     public void Dispose() => _subscription?.Dispose();
