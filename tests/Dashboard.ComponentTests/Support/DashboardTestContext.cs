@@ -14,6 +14,8 @@ public abstract class DashboardTestContext : BunitContext, IAsyncLifetime
 
     protected DashboardTestContext()
     {
+        // bUnit's one second is tight for events that cross the broadcaster's queues on a busy build machine.
+        DefaultWaitTimeout = TimeSpan.FromSeconds(5);
         Plotly = PlotlyInterop.Setup(JSInterop);
     }
 

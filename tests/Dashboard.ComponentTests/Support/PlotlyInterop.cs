@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Bunit;
-using Bunit.JSInterop;
 using Microsoft.JSInterop;
 using Microsoft.JSInterop.Infrastructure;
 
@@ -41,16 +40,31 @@ public sealed class PlotlyInterop
 
     public IReadOnlyList<TraceExtension> Extensions => [.. _extensions.Calls.Select(ReadExtension)];
 
-    /// <summary>Waits for calls that come from a timer rather than from anything the test does; nothing renders meanwhile.</summary>
+    /// <summary>
+    /// Waits for draws the test cannot await: a chart draws after its first render, which may finish after the markup a
+    /// test waited for.
+    /// </summary>
+    public async Task<IReadOnlyList<IReadOnlyList<PlottedTrace>>> WaitForPlotsAsync(int count, TimeSpan timeout)
+    {
+        await WaitForCallsAsync(_plots, count, timeout);
+        return Plots;
+    }
+
+    /// <summary>Waits for extensions the chart's flush timer sends rather than anything the test does.</summary>
     public async Task<IReadOnlyList<TraceExtension>> WaitForExtensionsAsync(int count, TimeSpan timeout)
     {
+        await WaitForCallsAsync(_extensions, count, timeout);
+        return Extensions;
+    }
+
+    private static async Task WaitForCallsAsync(WireRecorder recorder, int count, TimeSpan timeout)
+    {
+        // Polled, because JS calls cause no render for bUnit's WaitFor helpers to wake up on.
         var deadline = DateTime.UtcNow + timeout;
-        while (_extensions.Calls.Count < count && DateTime.UtcNow < deadline)
+        while (recorder.Calls.Count < count && DateTime.UtcNow < deadline)
         {
             await Task.Delay(20);
         }
-
-        return Extensions;
     }
 
     private static IReadOnlyList<PlottedTrace> ReadPlot(JsonElement arguments)
