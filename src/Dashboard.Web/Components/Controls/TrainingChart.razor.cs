@@ -101,7 +101,7 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
                 Name = "checkpoints",
                 Mode = ModeFlag.Markers,
                 X = checkpoints.Select(c => (object)c.Epoch).ToList(),
-                Y = checkpoints.Select(c => (object)MarkerHeight(c)).ToList(),
+                Y = checkpoints.Select(c => (object?)MarkerHeight(c)).ToList(),
                 Marker = new Marker { Symbol = Plotly.Blazor.Traces.ScatterLib.MarkerLib.SymbolEnum.Diamond, Size = 11, Color = "#0f172a" },
                 HoverTemplate = "checkpoint @ epoch %{x}<extra></extra>",
             },
@@ -198,8 +198,9 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
                 [
                     metrics.Select(m => (object)m.Loss).ToList(),
                     metrics.Select(m => (object)m.ValLoss).ToList(),
-                    metrics.Select(m => (object?)m.Accuracy ?? double.NaN).ToList(),
-                    metrics.Select(m => (object?)m.ValAccuracy ?? double.NaN).ToList(),
+                    // A missing value goes as null, which plotly.js draws as a gap; NaN cannot be written as JSON.
+                    metrics.Select(m => (object?)m.Accuracy).ToList(),
+                    metrics.Select(m => (object?)m.ValAccuracy).ToList(),
                 ],
                 [LossTrace, ValLossTrace, AccuracyTrace, ValAccuracyTrace]);
         }
@@ -208,7 +209,7 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         {
             await _chart.ExtendTraces(
                 [checkpoints.Select(c => (object)c.Epoch).ToList()],
-                [checkpoints.Select(c => (object)MarkerHeight(c)).ToList()],
+                [checkpoints.Select(c => (object?)MarkerHeight(c)).ToList()],
                 [CheckpointTrace]);
         }
     }
@@ -240,10 +241,11 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     private static bool IsPlottable(CheckpointDto checkpoint) =>
         checkpoint.Status == "durable" && checkpoint.Kind != CheckpointKind.Interrupt && checkpoint.Epoch > 0;
 
-    private double MarkerHeight(CheckpointDto checkpoint) =>
+    /// <summary>The checkpoint's val_loss, else the curve's at its epoch; null (a gap, never NaN, which JSON cannot carry) without either.</summary>
+    private double? MarkerHeight(CheckpointDto checkpoint) =>
         checkpoint.Metrics.TryGetValue("valLoss", out var valLoss) ? valLoss
         : _valLossByEpoch.TryGetValue(checkpoint.Epoch, out var fromCurve) ? fromCurve
-        : double.NaN;
+        : null;
 
     private static Scatter Line(string name, string color, string axis, IEnumerable<(int Epoch, double Value)> points, bool dotted = false)
     {

@@ -15,6 +15,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private TrainingChart? _chart;
     private IDisposable? _subscription;
     private bool _notFound;
+    private bool _loaded;
     private bool _stopping;
     private bool _busy;
     private string? _message;
@@ -53,6 +54,10 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     {
         _subscription?.Dispose();
 
+        // The chart reads its history only when it is created, so it must not be rendered before the history is here;
+        // events handled meanwhile (progress comes several times a second) would otherwise render it empty.
+        _loaded = false;
+
         // Subscribe before reading, so nothing published in between is lost; the chart ignores what it already has.
         _subscription = Broadcaster.Subscribe(OnEventAsync, RunId);
         _run = await RunService.GetAsync(RunId);
@@ -64,6 +69,8 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             await RefreshBestAsync();
             DescribeModel(_run);
         }
+
+        _loaded = true;
     }
 
     /// <summary>What the fine-tune form offers: datasets, the model's freezable modules and its classes.</summary>

@@ -1,0 +1,172 @@
+using Bunit;
+using Dashboard.ComponentTests.Support;
+using Dashboard.Data;
+using Dashboard.Data.Entities;
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Web.Components.Controls;
+using Dashboard.Web.Components.Pages;
+using Dashboard.Web.Contracts;
+using Dashboard.Web.Services;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dashboard.ComponentTests.Pages;
+
+public sealed class RunDetailTests : DashboardTestContext
+{
+    private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task Render_ExistingRun_ShowsItsFacts()
+    {
+        var run = await SeedRunAsync(RunStatus.Completed);
+
+        var cut = RenderRun(run.Id);
+
+        cut.WaitForAssertion(() => Assert.Equal($"#{run.Id} detail", cut.Find("h1").TextContent));
+        Assert.Equal(RunStatus.Completed, cut.Find(".badge").TextContent);
+        Assert.Equal(
+            ["spirals · mlp", "2 / 5", "0.6000 @ epoch 2", "sgd, lr 0.01, batch 64", "7", "cpu"],
+            cut.FindAll(".facts dd").Select(dd => dd.TextContent));
+        Assert.Empty(cut.FindAll("[data-testid=stop]"));
+    }
+
+    [Fact]
+    public async Task Render_ExistingRun_ListsItsCheckpointsNewestFirst()
+    {
+        var run = await SeedRunAsync(RunStatus.Completed);
+
+        var cut = RenderRun(run.Id);
+
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=checkpoints-table] tbody tr").Count));
+        var rows = cut.FindAll("[data-testid=checkpoints-table] tbody tr")
+            .Select(tr => tr.QuerySelectorAll("td").Take(7).Select(td => td.TextContent).ToArray())
+            .ToList();
+        Assert.Equal(["2", "20", CheckpointKind.Interrupt, CheckpointStatus.Durable, "0.6000", "512 B"], rows[0][..6]);
+        Assert.Equal(["2", "20", CheckpointKind.Periodic, CheckpointStatus.Durable, "0.6000", "3.0 MiB"], rows[1][..6]);
+        Assert.Equal(["1", "10", CheckpointKind.Periodic, CheckpointStatus.Durable, "1.0000", "1.5 KiB"], rows[2][..6]);
+        Assert.All(rows, row => Assert.Equal(12, row[6].Length));
+    }
+
+    [Fact]
+    public async Task Render_ExistingRun_PlotsItsStoredEpochsAndDurableCheckpoints()
+    {
+        var run = await SeedRunAsync(RunStatus.Completed);
+
+        var cut = RenderRun(run.Id);
+
+        var traces = Assert.Single(await Plotly.WaitForPlotsAsync(1, WaitTimeout));
+        Assert.Equal([1.0, 2.0], traces[TrainingChart.LossTrace].X);
+        Assert.Equal([0.9, 0.5], traces[TrainingChart.LossTrace].Y);
+        Assert.Equal([1.0, 2.0], traces[TrainingChart.CheckpointTrace].X);
+    }
+
+    [Fact]
+    public void Render_UnknownRun_SaysSo()
+    {
+        var cut = RenderRun(404);
+
+        cut.WaitForAssertion(() => Assert.Equal("Run not found", cut.Find("h1").TextContent));
+    }
+
+    [Fact]
+    public async Task EpochCompleted_WhileShown_UpdatesTheCurrentEpochAndExtendsTheChart()
+    {
+        var run = await SeedRunAsync(RunStatus.Running);
+        var cut = RenderRun(run.Id);
+        cut.WaitForAssertion(() => Assert.Equal("2 / 5", CurrentEpoch(cut)));
+
+        var metrics = await Database.AddEpochAsync(run.Id, 3, 0.4, 0.55, 0.85, 0.8);
+        Broadcaster.Publish(new EpochCompletedEvent(run.Id, metrics));
+
+        cut.WaitForAssertion(() => Assert.Equal("3 / 5", CurrentEpoch(cut)));
+        Assert.Equal("0.5500 @ epoch 3", cut.FindAll(".facts dd")[2].TextContent);
+        var extension = Assert.Single(await Plotly.WaitForExtensionsAsync(1, WaitTimeout));
+        Assert.Equal([[3.0], [3.0], [3.0], [3.0]], extension.X);
+        Assert.Equal([[0.4], [0.55], [0.85], [0.8]], extension.Y);
+    }
+
+    [Fact]
+    public async Task EpochCompleted_OfAnotherRun_IsIgnored()
+    {
+        var run = await SeedRunAsync(RunStatus.Running);
+        var other = await Database.AddRunAsync("other", RunStatus.Running);
+        var cut = RenderRun(run.Id);
+        cut.WaitForAssertion(() => Assert.Equal("2 / 5", CurrentEpoch(cut)));
+
+        Broadcaster.Publish(new EpochCompletedEvent(other.Id, await Database.AddEpochAsync(other.Id, 1, 0.9, 1.0, 0.5, 0.5)));
+        Broadcaster.Publish(new ProgressEvent(run.Id, new ProgressDto(3, 5, 1, 10, 100, 60)));
+
+        // The progress event of this run comes after the other run's epoch, so once it shows, the epoch was passed over.
+        cut.WaitForAssertion(() => Assert.Contains("batch 1 / 10", cut.Find(".progress-label").TextContent));
+        Assert.Equal("2 / 5", CurrentEpoch(cut));
+    }
+
+    [Fact]
+    public async Task CheckpointSaved_WhileShown_AddsItToTheTable()
+    {
+        var run = await SeedRunAsync(RunStatus.Running);
+        var cut = RenderRun(run.Id);
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=checkpoints-table] tbody tr").Count));
+
+        var checkpoint = await Database.AddCheckpointAsync(run.Id, 3, 0.55);
+        Broadcaster.Publish(new CheckpointSavedEvent(run.Id, checkpoint));
+
+        cut.WaitForAssertion(() => Assert.Equal(
+            $"{checkpoint.Id}",
+            cut.Find("[data-testid=checkpoints-table] tbody tr").GetAttribute("data-checkpoint-id")));
+    }
+
+    [Fact]
+    public async Task Stop_QueuedRun_StopsItAndHidesTheButton()
+    {
+        var run = await SeedRunAsync(RunStatus.Queued);
+        var cut = RenderRun(run.Id);
+        cut.WaitForAssertion(() => Assert.Equal("Stop", cut.Find("[data-testid=stop]").TextContent));
+
+        await cut.Find("[data-testid=stop]").ClickAsync(new());
+
+        // The service publishes the status change; the page re-reads the run when it hears it.
+        cut.WaitForAssertion(() => Assert.Equal(RunStatus.Stopped, cut.Find(".badge").TextContent));
+        Assert.Empty(cut.FindAll("[data-testid=stop]"));
+        await using var db = Database.CreateContext();
+        Assert.Equal(RunStatus.Stopped, (await db.Runs.SingleAsync(r => r.Id == run.Id)).Status);
+    }
+
+    [Fact]
+    public async Task Render_ProgressArrivesWhileTheHistoryLoads_ChartStillStartsFromTheStoredEpochs()
+    {
+        // Opening a running run: progress events come several times a second, so one landing while the stored epochs
+        // are read is the normal case, not a corner. The gate holds that read open so the event lands there every time.
+        var run = await SeedRunAsync(RunStatus.Running);
+        var gate = new QueryGate(nameof(DashboardDbContext.EpochMetrics));
+        Services.ConfigureDbContext<DashboardDbContext>(options => options.AddInterceptors(gate));
+
+        var cut = RenderRun(run.Id);
+        await gate.Reached;
+        var renders = cut.RenderCount;
+        Broadcaster.Publish(new ProgressEvent(run.Id, new ProgressDto(3, 5, 1, 10, 100, 60)));
+        cut.WaitForState(() => cut.RenderCount > renders);
+        gate.Release();
+
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=checkpoints-table] tbody tr").Count));
+        var traces = Assert.Single(await Plotly.WaitForPlotsAsync(1, WaitTimeout));
+        Assert.Equal([1.0, 2.0], traces[TrainingChart.LossTrace].X);
+    }
+
+    private IRenderedComponent<RunDetail> RenderRun(int runId) => Render<RunDetail>(parameters => parameters.Add(p => p.RunId, runId));
+
+    private static string CurrentEpoch(IRenderedComponent<RunDetail> cut) => cut.Find("[data-testid=current-epoch]").TextContent;
+
+    /// <summary>A run two epochs into five, with a periodic checkpoint per epoch and an interrupt one after the second.</summary>
+    private async Task<Run> SeedRunAsync(string status)
+    {
+        var run = await Database.AddRunAsync("detail", status, configure: r => r.Device = "cpu");
+        await Database.AddEpochAsync(run.Id, 1, 0.9, 1.0, 0.6, 0.55);
+        await Database.AddEpochAsync(run.Id, 2, 0.5, 0.6, 0.8, 0.75);
+        await Database.AddCheckpointAsync(run.Id, 1, 1.0, sizeBytes: 1536);
+        await Database.AddCheckpointAsync(run.Id, 2, 0.6, sizeBytes: 3 << 20);
+        await Database.AddCheckpointAsync(run.Id, 2, 0.6, CheckpointKind.Interrupt, sizeBytes: 512);
+        return run;
+    }
+}

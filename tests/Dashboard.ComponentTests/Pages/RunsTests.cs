@@ -1,0 +1,93 @@
+using Bunit;
+using Dashboard.ComponentTests.Support;
+using Dashboard.Data.Entities;
+using Dashboard.Web.Components.Pages;
+using Dashboard.Web.Contracts;
+using Dashboard.Web.Services;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dashboard.ComponentTests.Pages;
+
+public sealed class RunsTests : DashboardTestContext
+{
+    [Fact]
+    public async Task Render_WithRuns_ListsThemNewestFirst()
+    {
+        var first = await Database.AddRunAsync("first");
+        var second = await Database.AddRunAsync("second", RunStatus.Failed);
+        var third = await Database.AddRunAsync("third", RunStatus.Running, configure: r => r.Device = "cpu");
+        await Database.AddEpochAsync(third.Id, 1, 0.9, 1.0, 0.6, 0.55);
+        await Database.AddEpochAsync(third.Id, 2, 0.5, 0.6123, 0.8, 0.75);
+
+        var cut = Render<Runs>();
+
+        cut.WaitForAssertion(() => Assert.Equal([third.Id, second.Id, first.Id], RowIds(cut)));
+        var cells = Cells(cut, third.Id);
+        Assert.Equal($"#{third.Id} third", cells[0]);
+        Assert.Equal(RunStatus.Running, cells[1]);
+        Assert.Equal("spirals · mlp", cells[2]);
+        Assert.Equal("2 / 5", cells[3]);
+        Assert.Equal("0.6123 (epoch 2)", cells[4]);
+        Assert.Equal("cpu", cells[5]);
+        Assert.Equal($"runs/{third.Id}", cut.Find($"tr[data-run-id='{third.Id}'] a").GetAttribute("href"));
+        Assert.Equal(["–", "–"], Cells(cut, first.Id)[4..6]);
+    }
+
+    [Fact]
+    public void Render_WithoutRuns_InvitesToStartOne()
+    {
+        var cut = Render<Runs>();
+
+        cut.WaitForAssertion(() => Assert.Contains("No runs yet", cut.Find(".empty").TextContent));
+        Assert.Empty(cut.FindAll("[data-testid=runs-table]"));
+    }
+
+    [Fact]
+    public async Task RunStatusChanged_ForANewRun_AddsItAtTheTop()
+    {
+        var old = await Database.AddRunAsync("old");
+        var cut = Render<Runs>();
+        cut.WaitForAssertion(() => Assert.Equal([old.Id], RowIds(cut)));
+
+        // Creating through the service publishes the event the way the API and the New-run page do.
+        var created = await Services.GetRequiredService<RunService>().CreateAsync(new CreateRunRequest { Name = "fresh", Dataset = "spirals" });
+
+        var id = created.Value!.Id;
+        cut.WaitForAssertion(() => Assert.Equal([id, old.Id], RowIds(cut)));
+        Assert.Equal(RunStatus.Queued, Cells(cut, id)[1]);
+    }
+
+    [Fact]
+    public async Task RunStatusChanged_ForAListedRun_UpdatesItsRowInPlace()
+    {
+        var run = await Database.AddRunAsync("moving", RunStatus.Queued);
+        var other = await Database.AddRunAsync("other");
+        var cut = Render<Runs>();
+        cut.WaitForAssertion(() => Assert.Equal(RunStatus.Queued, Cells(cut, run.Id)[1]));
+
+        await Database.SetStatusAsync(run.Id, RunStatus.Running);
+        Broadcaster.Publish(new RunStatusChangedEvent(run.Id, RunStatus.Running));
+
+        cut.WaitForAssertion(() => Assert.Equal(RunStatus.Running, Cells(cut, run.Id)[1]));
+        Assert.Equal([other.Id, run.Id], RowIds(cut));
+    }
+
+    [Fact]
+    public async Task EpochCompleted_ForAListedRun_MovesItsEpochAndBestLoss()
+    {
+        var run = await Database.AddRunAsync("training", RunStatus.Running);
+        var cut = Render<Runs>();
+        cut.WaitForAssertion(() => Assert.Equal("0 / 5", Cells(cut, run.Id)[3]));
+
+        var metrics = await Database.AddEpochAsync(run.Id, 1, 0.9, 0.8765, 0.6, 0.55);
+        Broadcaster.Publish(new EpochCompletedEvent(run.Id, metrics));
+
+        cut.WaitForAssertion(() => Assert.Equal(["1 / 5", "0.8765 (epoch 1)"], Cells(cut, run.Id)[3..5]));
+    }
+
+    private static List<int> RowIds(IRenderedComponent<Runs> cut) =>
+        [.. cut.FindAll("tbody tr").Select(tr => int.Parse(tr.GetAttribute("data-run-id")!, System.Globalization.CultureInfo.InvariantCulture))];
+
+    private static string[] Cells(IRenderedComponent<Runs> cut, int runId) =>
+        [.. cut.FindAll($"tr[data-run-id='{runId}'] td").Select(td => td.TextContent.Trim())];
+}

@@ -1,0 +1,27 @@
+using Dashboard.Data.Entities;
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Web.Contracts;
+
+namespace Dashboard.ComponentTests.Support;
+
+/// <summary>DTOs as the pages receive them, for components that take them directly.</summary>
+public static class TestData
+{
+    public static MetricDto Epoch(int epoch, double loss, double valLoss, double? accuracy = null, double? valAccuracy = null) =>
+        new(epoch, epoch * 10L, loss, valLoss, accuracy, valAccuracy, 0.01, 1500, 4000);
+
+    public static CheckpointDto Checkpoint(
+        int id, int epoch, double? valLoss = null, string kind = CheckpointKind.Periodic, string status = CheckpointStatus.Durable) =>
+        new(
+            id,
+            RunId: 1,
+            epoch,
+            epoch * 10L,
+            valLoss is { } v ? new Dictionary<string, double> { ["valLoss"] = v } : [],
+            SizeBytes: 2048,
+            Sha256: new string('a', 64),
+            kind,
+            Pinned: false,
+            status,
+            DateTime.UtcNow);
+}
