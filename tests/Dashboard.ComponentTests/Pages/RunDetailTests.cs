@@ -154,6 +154,61 @@ public sealed class RunDetailTests : DashboardTestContext
         Assert.Equal([1.0, 2.0], traces[TrainingChart.LossTrace].X);
     }
 
+    [Fact]
+    public async Task Click_PointWithACheckpoint_ShowsThatCheckpointInThePanel()
+    {
+        var run = await SeedRunAsync(RunStatus.Completed);
+        var cut = RenderRun(run.Id);
+        await Plotly.WaitForPlotsAsync(1, WaitTimeout);
+        cut.WaitForAssertion(() => Assert.Equal(1, Plotly.ClickSubscriptions));
+
+        await cut.InvokeAsync(() => Plotly.Click(1, 0.9));
+
+        cut.WaitForAssertion(() => Assert.Equal("1", cut.Find("[data-testid=panel-epoch]").TextContent));
+        Assert.Empty(cut.FindAll("[data-testid=selection-note]"));
+        Assert.Contains("format=safetensors", cut.Find("[data-testid=panel-export]").GetAttribute("href"));
+    }
+
+    [Fact]
+    public async Task Click_EpochWithoutACheckpoint_OffersTheNearestKeptOne()
+    {
+        var run = await SeedRunAsync(RunStatus.Running);
+        var cut = RenderRun(run.Id);
+        await Plotly.WaitForPlotsAsync(1, WaitTimeout);
+        var metrics = await Database.AddEpochAsync(run.Id, 3, 0.4, 0.55, 0.85, 0.8);
+        Broadcaster.Publish(new EpochCompletedEvent(run.Id, metrics));
+        cut.WaitForAssertion(() => Assert.Equal("3 / 5", CurrentEpoch(cut)));
+
+        // Clicked while the run goes on: the newest point has no checkpoint yet.
+        await cut.InvokeAsync(() => Plotly.Click(3, 0.4));
+
+        cut.WaitForAssertion(() => Assert.Equal("2", cut.Find("[data-testid=panel-epoch]").TextContent));
+        Assert.Contains("nearest kept one is from epoch 2", cut.Find("[data-testid=selection-note]").TextContent);
+    }
+
+    [Fact]
+    public async Task FineTune_FromThePanel_StartsAChildRunAndOpensIt()
+    {
+        var run = await SeedRunAsync(RunStatus.Completed);
+        var cut = RenderRun(run.Id);
+        await Plotly.WaitForPlotsAsync(1, WaitTimeout);
+        await cut.InvokeAsync(() => Plotly.Click(2, 0.5));
+        cut.WaitForElement("[data-testid=panel-finetune]").Click();
+
+        cut.Find("[data-testid=finetune-epochs]").Change("0");
+        cut.Find("[data-testid=finetune-start]").Click();
+        cut.WaitForAssertion(() => Assert.Contains("Epochs must be between", cut.Find(".finetune .validation-message[data-field=epochs]").TextContent));
+        Assert.Equal(1, await Database.CountRunsAsync());
+
+        cut.Find("[data-testid=finetune-epochs]").Change("3");
+        cut.Find("[data-testid=finetune-start]").Click();
+
+        cut.WaitForAssertion(() => Assert.EndsWith("runs/2", Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().Uri));
+        await using var db = Database.CreateContext();
+        var child = await db.Runs.SingleAsync(r => r.Id == 2);
+        Assert.Equal((run.Id, RunStatus.Queued), (child.ParentRunId!.Value, child.Status));
+    }
+
     private IRenderedComponent<RunDetail> RenderRun(int runId) => Render<RunDetail>(parameters => parameters.Add(p => p.RunId, runId));
 
     private static string CurrentEpoch(IRenderedComponent<RunDetail> cut) => cut.Find("[data-testid=current-epoch]").TextContent;

@@ -3,6 +3,8 @@ using System.Text.Json;
 using Bunit;
 using Microsoft.JSInterop;
 using Microsoft.JSInterop.Infrastructure;
+using Plotly.Blazor;
+using Plotly.Blazor.Interop;
 
 namespace Dashboard.ComponentTests.Support;
 
@@ -24,6 +26,7 @@ public sealed class PlotlyInterop
 
     private readonly WireRecorder _plots;
     private readonly WireRecorder _extensions;
+    private readonly ConcurrentQueue<DotNetObjectReference<PlotlyChart>> _clickSubscribers = new();
 
     private PlotlyInterop(BunitJSModuleInterop module)
     {
@@ -31,6 +34,22 @@ public sealed class PlotlyInterop
         module.SetupVoid("importScript", _ => true).SetVoidResult();
         _plots = new WireRecorder(module, "newPlot", "react");
         _extensions = new WireRecorder(module, "extendTraces");
+        module.SetupVoid("subscribeClickEvent", invocation =>
+        {
+            // Kept, so a test can play the browser's plotly_click back into the chart.
+            _clickSubscribers.Enqueue((DotNetObjectReference<PlotlyChart>)invocation.Arguments[0]!);
+            return true;
+        }).SetVoidResult();
+    }
+
+    /// <summary>Charts that asked to hear about clicks.</summary>
+    public int ClickSubscriptions => _clickSubscribers.Count;
+
+    /// <summary>What plotly.js does on a click: calls the chart's ClickEvent with the clicked point.</summary>
+    public void Click(double x, double y, int traceIndex = 0)
+    {
+        var chart = _clickSubscribers.LastOrDefault() ?? throw new InvalidOperationException("No chart subscribed to clicks.");
+        chart.Value.ClickEvent([new EventDataPoint { TraceIndex = traceIndex, X = JsonSerializer.SerializeToElement(x), Y = JsonSerializer.SerializeToElement(y) }]);
     }
 
     public static PlotlyInterop Setup(BunitJSInterop jsInterop) => new(jsInterop.SetupModule(ModulePath));

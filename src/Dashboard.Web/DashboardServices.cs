@@ -1,0 +1,46 @@
+using Dashboard.Data;
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Export;
+using Dashboard.Engine.Models;
+using Dashboard.Engine.Training;
+using Dashboard.Web.Options;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Dashboard.Web;
+
+public static class DashboardServices
+{
+    /// <summary>
+    /// The dashboard's services without its hosted ones (start-up, hub relay, job runner): what pages and routes inject.
+    /// The host adds the hosted services; component tests use this alone, so nothing trains.
+    /// </summary>
+    /// <param name="connectionString">The SQLite database; by default the file named by <see cref="StorageOptions"/>.</param>
+    public static IServiceCollection AddDashboardCore(this IServiceCollection services, string? connectionString = null)
+    {
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddDbContextFactory<DashboardDbContext>((provider, options) => options.UseSqlite(
+            connectionString ?? SqliteSetup.ConnectionString(provider.GetRequiredService<IOptions<StorageOptions>>().Value.DatabasePath)));
+
+        services.AddSingleton(provider =>
+        {
+            var mnist = provider.GetRequiredService<IOptions<TrainingOptions>>().Value.MnistPath;
+            return DatasetRegistry.CreateDefault(string.IsNullOrWhiteSpace(mnist) ? null : Path.GetFullPath(mnist));
+        });
+        services.AddSingleton(_ => ModelRegistry.CreateDefault());
+        services.AddSingleton<TrainingConfigValidator>();
+        services.AddSingleton<Trainer>();
+        services.AddSingleton<CheckpointExporter>();
+        services.AddSingleton(provider => new CheckpointStore(provider.GetRequiredService<IOptions<StorageOptions>>().Value.CheckpointPath));
+
+        services.AddSingleton<TrainingEventBroadcaster>();
+        services.AddSingleton<RunQueue>();
+        services.AddSingleton<RunExecutor>();
+        services.AddSingleton<RunService>();
+        services.AddSingleton<CheckpointService>();
+        return services;
+    }
+}
