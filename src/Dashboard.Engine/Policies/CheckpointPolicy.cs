@@ -23,7 +23,10 @@ public sealed record CheckpointPolicy
     /// <summary>How much the monitor must improve to count as better.</summary>
     public double MinDelta { get; init; }
 
-    /// <summary>At epoch ends, write only when the monitor improved.</summary>
+    /// <summary>
+    /// At epoch ends, write only when the monitor improved. Step, time and manual checkpoints are still written, also when
+    /// they fall on an epoch's last batch and are served by its epoch-end checkpoint.
+    /// </summary>
     public bool SaveBestOnly { get; init; }
 
     /// <summary>Keep the K best by the monitor; null keeps all.</summary>

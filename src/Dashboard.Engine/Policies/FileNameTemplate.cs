@@ -83,7 +83,13 @@ public static partial class FileNameTemplate
             "e" => value.ToString($"0.{new string('0', precision)}e+00", CultureInfo.InvariantCulture),
             _ => value.ToString($"F{precision}", CultureInfo.InvariantCulture),
         };
-        return spec.Groups["zero"].Success ? text.PadLeft(width, '0') : text.PadLeft(width);
+        if (!spec.Groups["zero"].Success)
+        {
+            return text.PadLeft(width);
+        }
+
+        // Python pads after the sign: format(-1.5, '07.2f') is '-001.50'.
+        return text.StartsWith('-') ? "-" + text[1..].PadLeft(width - 1, '0') : text.PadLeft(width, '0');
     }
 
     [GeneratedRegex(@"\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?<format>[^}]*))?\}")]

@@ -40,7 +40,7 @@ public static class RetentionPlanner
         var bestFirst = BestFirst(checkpoints, mode);
         if (policy.KeepTopK is { } top)
         {
-            keep.UnionWith(bestFirst.Where(c => c.Monitor is not null).Take(top).Select(c => c.Id));
+            keep.UnionWith(bestFirst.Where(c => HasValue(c.Monitor)).Take(top).Select(c => c.Id));
         }
 
         if (policy.MaxBytes is { } budget)
@@ -65,10 +65,13 @@ public static class RetentionPlanner
         return [.. checkpoints.Where(c => !keep.Contains(c.Id)).OrderBy(c => c.Step).Select(c => c.Id)];
     }
 
-    /// <summary>Best monitor value first; checkpoints without one rank last, oldest last among them.</summary>
+    /// <summary>Best monitor value first; checkpoints without one (or with NaN) rank last, oldest last among them.</summary>
     private static List<RetentionCandidate> BestFirst(IReadOnlyList<RetentionCandidate> checkpoints, string mode) =>
         [.. checkpoints
-            .OrderBy(c => c.Monitor is null ? 1 : 0)
+            .OrderBy(c => HasValue(c.Monitor) ? 0 : 1)
             .ThenBy(c => c.Monitor ?? 0, Comparer<double>.Create((a, b) => MonitorMode.Compare(a, b, mode)))
             .ThenByDescending(c => c.Step)];
+
+    // NaN (a diverged epoch) compares below every number, so it would rank best in min mode; it means "no value".
+    private static bool HasValue(double? monitor) => monitor is { } value && !double.IsNaN(value);
 }

@@ -189,7 +189,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
             var kind = last ? CheckpointKind.Last
                 : pendingKind == CheckpointKind.Manual ? CheckpointKind.Manual
                 : improved ? CheckpointKind.Best
-                : !policy.SaveBestOnly && (periodic || pendingKind is not null) ? CheckpointKind.Periodic
+                : (periodic && !policy.SaveBestOnly) || pendingKind is not null ? CheckpointKind.Periodic
                 : null;
             if (kind is not null)
             {
@@ -282,14 +282,19 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         {
             random.manual_seed(seed);
             model = models.Build(spec);
+
+            // Inside the lock too: setting the global generator while another run seeds and builds would change its init.
+            if (resumeFrom is not null)
+            {
+                using var state = tensor(resumeFrom.TorchRngState, ScalarType.Byte);
+                random.set_rng_state(state);
+            }
         }
 
         if (resumeFrom is not null)
         {
             using var reader = new BinaryReader(new MemoryStream(resumeFrom.Weights));
             model.load(reader);
-            using var state = tensor(resumeFrom.TorchRngState, ScalarType.Byte);
-            random.set_rng_state(state);
         }
 
         return model.to(device);

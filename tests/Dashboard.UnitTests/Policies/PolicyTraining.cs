@@ -1,0 +1,56 @@
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Models;
+using Dashboard.Engine.Training;
+using TorchSharp;
+
+namespace Dashboard.UnitTests.Policies;
+
+/// <summary>Real TorchSharp runs on the tiny spirals dataset: 1,440 training samples, so 23 batches of 64 per epoch.</summary>
+internal static class PolicyTraining
+{
+    public const int BatchesPerEpoch = 23;
+
+    private static readonly DatasetRegistry Datasets = DatasetRegistry.CreateDefault();
+    private static readonly ModelRegistry Models = ModelRegistry.CreateDefault();
+
+    static PolicyTraining()
+    {
+        // These models are tiny: a second intra-op thread only adds OpenMP hand-offs, and on a busy 2-core machine its
+        // spin-waits made this test set ~15x slower (40 s instead of 3 s). Process-wide, but it only affects speed: each
+        // test compares runs made under the same setting, and nothing in the engine reads it.
+        torch.set_num_threads(1);
+    }
+
+    public static TrainingConfig Config(int epochs) => new()
+    {
+        Dataset = SpiralsDataset.DatasetName,
+        Model = "mlp",
+        Epochs = epochs,
+        BatchSize = 64,
+        ValidationSplit = 0.2,
+        LearningRate = 0.01,
+        Optimizer = OptimizerNames.Adam,
+        Seed = 42,
+    };
+
+    public static Trainer Trainer() => new(Datasets, Models);
+
+    public static TrainingConfigValidator Validator() => new(Datasets, Models);
+
+    public static async Task<(TrainingOutcome Outcome, PolicyTestObserver Observer)> RunAsync(
+        TrainingConfig config,
+        ITrainingControl? control = null,
+        CancellationToken stopToken = default)
+    {
+        var observer = new PolicyTestObserver();
+        var outcome = await Trainer().RunAsync(new TrainingRequest(config, "cpu", Control: control), observer, stopToken);
+        return (outcome, observer);
+    }
+}
+
+/// <summary>Trainer runs share torch's global generator; running them one at a time keeps every weight init reproducible.</summary>
+[CollectionDefinition(Name)]
+public sealed class PolicyTrainerCollection
+{
+    public const string Name = "Policies: TorchSharp trainer runs";
+}
