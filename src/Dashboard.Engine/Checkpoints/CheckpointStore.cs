@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Dashboard.Engine.Checkpoints;
 
@@ -28,7 +29,12 @@ public sealed partial class CheckpointStore
     public const string BestWeightsFile = "best-weights.bin";
     public const string TemporaryMarker = ".tmp-";
 
-    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    // A diverged run logs NaN or infinite losses; its checkpoints must still be written, so such numbers are allowed.
+    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public CheckpointStore(string root)
     {

@@ -19,6 +19,9 @@ public sealed record TrainingRequest(
     ITrainingControl? Control = null,
     LoadedCheckpoint? InitFrom = null);
 
+/// <summary>The loss stopped being a finite number; the run cannot go on.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
 /// <summary>Requests that reach a run while it trains.</summary>
 public interface ITrainingControl
 {
@@ -68,7 +71,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         var scheduler = new LearningRateScheduler(config.Schedule, config.LearningRate, config.Epochs, continued?.Manifest.State.Schedule);
         var earlyStopping = config.EarlyStopping is { } es ? new EarlyStopping(es, continued?.Manifest.State.EarlyStopping) : null;
         var monitorBest = continued?.Manifest.State.MonitorBest;
-        var bestWeights = continued?.BestWeights;
+        var bestWeights = config.EarlyStopping is { RestoreBestWeights: true } ? continued?.BestWeights : null;
         SetLearningRate(optimizer, scheduler.LearningRate);
         TrainerState State() => new(monitorBest, scheduler.State, earlyStopping?.State);
         CheckpointSnapshot Snap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics) =>
@@ -117,7 +120,15 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     var loss = nn.functional.cross_entropy(logits, targets);
                     loss.backward();
                     optimizer.step();
-                    lossSum += loss.item<float>() * (double)size;
+                    var batchLoss = loss.item<float>();
+                    if (!float.IsFinite(batchLoss))
+                    {
+                        // Keras' TerminateOnNaN: nothing useful can follow, and NaN weights must not be checkpointed.
+                        throw new TrainingDivergedException(
+                            $"Training diverged: the loss became {batchLoss} at epoch {epoch}, batch {batch + 1}. Try a lower learning rate.");
+                    }
+
+                    lossSum += batchLoss * (double)size;
                     correct += logits.argmax(1).eq(targets).sum().item<long>();
                 }
 

@@ -182,5 +182,9 @@ public sealed record RunStartedDto(int RunId);
 
 public static class JsonDefaults
 {
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
+    /// <summary>camelCase; NaN and infinities pass as strings, since a diverged run logs them.</summary>
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 }
