@@ -112,6 +112,14 @@ public sealed class RunService(
         return run is null ? null : RunDto.From(run);
     }
 
+    /// <summary>Runs started from this run's checkpoints (branches and fine-tunes), oldest first.</summary>
+    public async Task<IReadOnlyList<RunDto>> ChildrenAsync(int runId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var runs = await db.Runs.AsNoTracking().Where(r => r.ParentRunId == runId).OrderBy(r => r.Id).ToListAsync(cancellationToken);
+        return runs.ConvertAll(RunDto.From);
+    }
+
     /// <summary>The run's metrics in epoch order, or null when there is no such run.</summary>
     public async Task<IReadOnlyList<MetricDto>?> MetricsAsync(int runId, CancellationToken cancellationToken = default)
     {

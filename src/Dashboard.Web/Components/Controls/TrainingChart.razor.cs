@@ -31,6 +31,9 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     private readonly List<CheckpointDto> _pendingCheckpoints = [];
     private readonly HashSet<int> _plottedCheckpoints = [];
     private readonly Dictionary<int, double> _valLossByEpoch = [];
+    private readonly Dictionary<string, int> _overlayTraces = [];
+    private readonly Dictionary<string, int> _overlayLastEpoch = [];
+    private readonly List<(string Key, int Epoch, double Value)> _pendingOverlay = [];
     private PlotlyChart? _chart;
     private Config _config = null!;
     private PlotLayout _layout = null!;
@@ -49,6 +52,10 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
     [Parameter]
     public IReadOnlyList<CheckpointDto> InitialCheckpoints { get; set; } = [];
+
+    /// <summary>Other curves drawn behind this run's: its parent up to the fork, its branches from theirs.</summary>
+    [Parameter]
+    public IReadOnlyList<OverlayCurve> Overlays { get; set; } = [];
 
     /// <summary>Raised with the epoch of a clicked point (any trace).</summary>
     [Parameter]
@@ -106,6 +113,15 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
                 HoverTemplate = "checkpoint @ epoch %{x}<extra></extra>",
             },
         ];
+        foreach (var overlay in Overlays)
+        {
+            _overlayTraces[overlay.Key] = _data.Count;
+            _overlayLastEpoch[overlay.Key] = overlay.Points.Count == 0 ? int.MinValue : overlay.Points.Max(p => p.Epoch);
+            var trace = Line(overlay.Name, overlay.Color, "y", overlay.Points.Select(p => (p.Epoch, p.Value)), dotted: false);
+            trace.Opacity = overlay.Faded ? 0.4m : 0.8m;
+            trace.Line.Dash = overlay.Faded ? "solid" : "dash";
+            _data.Add(trace);
+        }
     }
 
     protected override bool ShouldRender() => !_rendered;
@@ -172,6 +188,19 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         }
     }
 
+    /// <summary>Queues a point of an overlay curve (a branch that is still training); older epochs are ignored.</summary>
+    public void AddOverlayPoint(string key, int epoch, double value)
+    {
+        lock (_pendingLock)
+        {
+            if (_overlayLastEpoch.TryGetValue(key, out var last) && epoch > last)
+            {
+                _overlayLastEpoch[key] = epoch;
+                _pendingOverlay.Add((key, epoch, value));
+            }
+        }
+    }
+
     /// <summary>Sends everything queued to the browser now.</summary>
     public async Task FlushAsync()
     {
@@ -182,12 +211,24 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
         MetricDto[] metrics;
         CheckpointDto[] checkpoints;
+        (string Key, int Epoch, double Value)[] overlay;
         lock (_pendingLock)
         {
             metrics = [.. _pendingMetrics];
             checkpoints = [.. _pendingCheckpoints];
+            overlay = [.. _pendingOverlay];
             _pendingMetrics.Clear();
             _pendingCheckpoints.Clear();
+            _pendingOverlay.Clear();
+        }
+
+        if (overlay.Length > 0)
+        {
+            var byTrace = overlay.GroupBy(p => _overlayTraces[p.Key]).ToList();
+            await _chart.ExtendTraces(
+                byTrace.Select(g => (IEnumerable<object>)g.Select(p => (object)p.Epoch).ToList()),
+                byTrace.Select(g => (IEnumerable<object>)g.Select(p => (object)p.Value).ToList()),
+                byTrace.Select(g => g.Key));
         }
 
         if (metrics.Length > 0)
@@ -262,3 +303,7 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         };
     }
 }
+
+/// <summary>A curve drawn for context: faded for a parent run, dashed for a branch.</summary>
+/// <param name="Key">Identifies the curve for live points, e.g. "run-7".</param>
+public sealed record OverlayCurve(string Key, string Name, string Color, bool Faded, IReadOnlyList<(int Epoch, double Value)> Points);

@@ -23,6 +23,9 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private CheckpointDto? _selected;
     private string? _selectionNote;
     private IReadOnlyList<DatasetInfo> _datasets = [];
+    private IReadOnlyList<OverlayCurve> _overlays = [];
+    private HashSet<int> _branchIds = [];
+    private IDisposable? _branchSubscription;
     private IReadOnlyList<string> _layers = [];
     private int _classCount;
 
@@ -68,6 +71,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             _checkpoints = [.. await RunService.CheckpointsAsync(RunId) ?? []];
             await RefreshBestAsync();
             DescribeModel(_run);
+            await LoadLineageAsync(_run);
         }
 
         _loaded = true;
@@ -87,7 +91,50 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
 
     private void OpenRun(int runId) => Navigation.NavigateTo($"runs/{runId}");
 
-    public void Dispose() => _subscription?.Dispose();
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        _branchSubscription?.Dispose();
+    }
+
+    /// <summary>
+    /// The curves around this run: its parent's up to the fork (faded) and its branches from theirs (dashed, toggled
+    /// from the legend). Fine-tunes count their own epochs, so they are not drawn on the parent's axis.
+    /// </summary>
+    private async Task LoadLineageAsync(RunDto run)
+    {
+        string[] palette = ["#0891b2", "#db2777", "#65a30d", "#7c3aed", "#ca8a04"];
+        var overlays = new List<OverlayCurve>();
+        if (run is { ParentRunId: { } parentId, ParentCheckpointId: { } forkId, Config.FineTune: null }
+            && await Checkpoints.GetAsync(forkId) is { } fork)
+        {
+            var parentMetrics = (await RunService.MetricsAsync(parentId) ?? []).Where(m => m.Epoch <= fork.Epoch).ToList();
+            overlays.Add(new OverlayCurve($"parent-{parentId}-loss", $"run #{parentId} loss", "#2563eb", Faded: true, [.. parentMetrics.Select(m => (m.Epoch, m.Loss))]));
+            overlays.Add(new OverlayCurve($"parent-{parentId}-val", $"run #{parentId} val_loss", "#ea580c", Faded: true, [.. parentMetrics.Select(m => (m.Epoch, m.ValLoss))]));
+        }
+
+        var branches = (await RunService.ChildrenAsync(run.Id)).Where(c => c.Config.FineTune is null && c.ParentCheckpointId is not null).ToList();
+        foreach (var (branch, index) in branches.Select((b, i) => (b, i)))
+        {
+            var forkEpoch = (await Checkpoints.GetAsync(branch.ParentCheckpointId!.Value))?.Epoch ?? 0;
+            var start = _metrics.Where(m => m.Epoch == forkEpoch).Select(m => (m.Epoch, m.ValLoss));
+            var points = (await RunService.MetricsAsync(branch.Id) ?? []).Select(m => (m.Epoch, m.ValLoss));
+            overlays.Add(new OverlayCurve($"branch-{branch.Id}", $"branch #{branch.Id} val_loss", palette[index % palette.Length], Faded: false, [.. start.Concat(points)]));
+        }
+
+        _overlays = overlays;
+        _branchIds = [.. branches.Select(b => b.Id)];
+        _branchSubscription?.Dispose();
+        _branchSubscription = _branchIds.Count == 0 ? null : Broadcaster.Subscribe(e =>
+        {
+            if (e is EpochCompletedEvent { } epoch && _branchIds.Contains(epoch.RunId))
+            {
+                _chart?.AddOverlayPoint($"branch-{epoch.RunId}", epoch.Metrics.Epoch, epoch.Metrics.ValLoss);
+            }
+
+            return Task.CompletedTask;
+        });
+    }
 
     private Task OnEventAsync(TrainingEvent trainingEvent) => InvokeAsync(async () =>
     {
