@@ -38,7 +38,7 @@ public sealed partial class CheckpointStore
 
     public CheckpointStore(string root)
     {
-        Root = Path.GetFullPath(root);
+        Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         Directory.CreateDirectory(Root);
     }
 
@@ -173,7 +173,8 @@ public sealed partial class CheckpointStore
     {
         var invalid = Path.GetInvalidFileNameChars().Concat(['/', '\\', ':', '*', '?', '"', '<', '>', '|']).ToHashSet();
         var chars = name.Select(c => invalid.Contains(c) || char.IsControl(c) ? '_' : c).ToArray();
-        var safe = new string(chars).Trim().Trim('.');
+        // ".tmp-" marks unfinished writes, which start-up removes; a finished checkpoint must never look like one.
+        var safe = new string(chars).Replace(TemporaryMarker, "_tmp-", StringComparison.Ordinal).Trim().Trim('.');
         if (safe.Length == 0)
         {
             safe = "checkpoint";

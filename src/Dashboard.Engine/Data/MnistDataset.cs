@@ -42,7 +42,15 @@ public sealed class MnistDataset(string path) : IDatasetSource
         using var file = File.OpenRead(path);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);
         using var buffer = new MemoryStream();
-        gzip.CopyTo(buffer);
+        try
+        {
+            gzip.CopyTo(buffer);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path} is not a gzip-compressed MNS1 digit file: {e.Message}", e);
+        }
+
         var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
 
         if (bytes.Length < 16 || !bytes[..4].SequenceEqual(Magic))

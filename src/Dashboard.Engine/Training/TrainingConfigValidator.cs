@@ -81,7 +81,12 @@ public sealed class TrainingConfigValidator(DatasetRegistry datasets, ModelRegis
                 Add("sampleLimit", $"The sample limit must be between {MinSampleLimit} and {dataset.SampleCount:N0} for '{dataset.Name}'.");
             }
 
-            var (train, _, _) = DatasetSplitter.Sizes(dataset.SampleCount, Math.Clamp(config.ValidationSplit, MinValidationSplit, MaxValidationSplit), config.SampleLimit);
+            var (train, validation, _) = DatasetSplitter.Sizes(dataset.SampleCount, Math.Clamp(config.ValidationSplit, MinValidationSplit, MaxValidationSplit), config.SampleLimit);
+            if (validation < 1 && !errors.ContainsKey("validationSplit") && !errors.ContainsKey("sampleLimit"))
+            {
+                Add("validationSplit", $"This split leaves no validation sample out of {config.SampleLimit ?? dataset.SampleCount:N0}; raise the split or the sample limit.");
+            }
+
             if (config.BatchSize < 1 || config.BatchSize > train)
             {
                 Add("batchSize", $"The batch size must be between 1 and the {train:N0} training samples of '{dataset.Name}'.");

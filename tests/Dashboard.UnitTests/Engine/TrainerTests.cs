@@ -20,9 +20,20 @@ public sealed class TrainerTests
         Assert.True(
             run.Epochs[^1].ValLoss < run.Epochs[0].ValLoss,
             $"Validation loss went from {run.Epochs[0].ValLoss} to {run.Epochs[^1].ValLoss}.");
-        Assert.Equal(
-            [CheckpointKind.Periodic, CheckpointKind.Periodic, CheckpointKind.Periodic, CheckpointKind.Last],
-            run.Checkpoints.Select(c => c.Kind));
+        Assert.Equal(ExpectedEpochEndKinds(run.Epochs, Epochs), run.Checkpoints.Select(c => c.Kind));
+    }
+
+    [Fact]
+    public async Task RunAsync_LossBecomesNaN_FailsWithDivergedAndWritesNoCheckpoint()
+    {
+        // SGD with momentum at the largest allowed rate blows up within the first epoch on MNIST.
+        var config = TestEngine.MnistSubset(epochs: 2) with { Optimizer = OptimizerNames.Sgd, LearningRate = TrainingConfigValidator.MaxLearningRate };
+        var observer = new RecordingObserver();
+
+        var error = await Assert.ThrowsAsync<TrainingDivergedException>(() => TestEngine.TrainAsync(config, observer));
+
+        Assert.Contains("lower learning rate", error.Message);
+        Assert.Empty(observer.Checkpoints);
     }
 
     [Fact]
@@ -57,7 +68,7 @@ public sealed class TrainerTests
 
         Assert.Equal(TrainingOutcome.Cancelled, outcome);
         Assert.Single(run.Epochs);
-        Assert.Equal([CheckpointKind.Periodic, CheckpointKind.Interrupt], run.Checkpoints.Select(c => c.Kind));
+        Assert.Equal([.. ExpectedEpochEndKinds(run.Epochs, Epochs), CheckpointKind.Interrupt], run.Checkpoints.Select(c => c.Kind));
         var interrupt = run.LastCheckpoint;
         Assert.Equal(new TrainingPosition(1, 51, 0, 0, 0, 0, 0), interrupt.Position with { EpochElapsedMs = 0 });
         Assert.Equal(["learningRate"], interrupt.Metrics.Keys);
@@ -182,5 +193,19 @@ public sealed class TrainerTests
 
         Assert.Equal(TrainingOutcome.Completed, outcome);
         return resumed;
+    }
+
+    /// <summary>
+    /// The default policy's kinds: "best" when valLoss beat every earlier epoch, "last" at the final epoch, else "periodic".
+    /// </summary>
+    private static IEnumerable<string> ExpectedEpochEndKinds(IReadOnlyList<EpochMetrics> epochs, int finalEpoch)
+    {
+        var best = double.PositiveInfinity;
+        foreach (var epoch in epochs)
+        {
+            var improved = epoch.ValLoss < best;
+            best = Math.Min(best, epoch.ValLoss);
+            yield return epoch.Epoch == finalEpoch ? CheckpointKind.Last : improved ? CheckpointKind.Best : CheckpointKind.Periodic;
+        }
     }
 }

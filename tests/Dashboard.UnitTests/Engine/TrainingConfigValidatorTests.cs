@@ -168,7 +168,7 @@ public sealed class TrainingConfigValidatorTests
         Assert.DoesNotContain(errors.Keys, k => k is not ("sampleLimit" or "batchSize"));
     }
 
-    [Fact(Skip = "BUG: TrainingConfigValidator (TrainingConfigValidator.cs:83) checks only the training split; 20 samples at a 0.01 share leave no validation sample, so every epoch reports valLoss NaN.")]
+    [Fact]
     public void Validate_ConfigLeavingNoValidationSample_ReportsError()
     {
         var config = Valid with { SampleLimit = TrainingConfigValidator.MinSampleLimit, ValidationSplit = TrainingConfigValidator.MinValidationSplit };

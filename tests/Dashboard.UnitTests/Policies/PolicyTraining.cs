@@ -13,13 +13,6 @@ internal static class PolicyTraining
     private static readonly DatasetRegistry Datasets = DatasetRegistry.CreateDefault();
     private static readonly ModelRegistry Models = ModelRegistry.CreateDefault();
 
-    static PolicyTraining()
-    {
-        // These models are tiny: a second intra-op thread only adds OpenMP hand-offs, and on a busy 2-core machine its
-        // spin-waits made this test set ~15x slower (40 s instead of 3 s). Process-wide, but it only affects speed: each
-        // test compares runs made under the same setting, and nothing in the engine reads it.
-        torch.set_num_threads(1);
-    }
 
     public static TrainingConfig Config(int epochs) => new()
     {

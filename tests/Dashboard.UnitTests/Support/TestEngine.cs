@@ -9,12 +9,6 @@ namespace Dashboard.UnitTests.Support;
 /// <summary>The real registries, shared so the MNIST file is decoded once per test run.</summary>
 public static class TestEngine
 {
-    static TestEngine()
-    {
-        // Two intra-op threads on a two-core machine shared with other test processes spin against each other and slow
-        // small models tenfold; one thread keeps run times steady. Every run in the process uses it, so runs stay comparable.
-        torch.set_num_threads(1);
-    }
 
     public static DatasetRegistry Datasets { get; } = DatasetRegistry.CreateDefault();
 
