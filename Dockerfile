@@ -2,7 +2,8 @@
 # Two images from one file:
 #   docker build --target cpu  -t training-dashboard:cpu  .
 #   docker build --target cuda -t training-dashboard:cuda .   (run with --gpus all)
-# Both listen on port 8080 inside the container and keep their state in /data (mount a volume there).
+# Both listen on port 8080 inside the container and keep their state in /data (mount a volume there). Listening beyond
+# loopback needs an access token: docker run -e Security__AccessToken=<16+ characters> …
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS source
 WORKDIR /src

@@ -2,6 +2,7 @@ using Dashboard.Web;
 using Dashboard.Web.Api;
 using Dashboard.Web.Components;
 using Dashboard.Web.Hubs;
+using Dashboard.Web.Security;
 using Dashboard.Web.Services;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -15,6 +16,16 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddDashboardCore();
+builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section);
+try
+{
+    BindingGuard.Check(builder.Configuration, builder.Configuration.GetSection(SecurityOptions.Section).Get<SecurityOptions>() ?? new SecurityOptions());
+}
+catch (InvalidOperationException e)
+{
+    await Console.Error.WriteLineAsync($"The dashboard did not start: {e.Message}");
+    return 2;
+}
 
 // Start order matters: the database is migrated and reconciled before the relay and the job runner start.
 builder.Services.AddHostedService<StartupService>();
@@ -28,19 +39,23 @@ builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 
 var app = builder.Build();
 
+app.UseMiddleware<SecurityHeadersMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseMiddleware<AccessTokenMiddleware>();
 app.UseAntiforgery();
 
 app.MapStaticAssets();
 app.MapOpenApi();
 app.MapHealthEndpoints();
+app.MapLoginEndpoints();
 app.MapRunEndpoints();
 app.MapCheckpointEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Entry point, named so test hosts can refer to it.</summary>
 public partial class Program;

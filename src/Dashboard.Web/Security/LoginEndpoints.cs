@@ -1,0 +1,53 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Dashboard.Web.Security;
+
+/// <summary><c>/login</c>: a browser trades the access token for an HttpOnly cookie once.</summary>
+public static class LoginEndpoints
+{
+    public static IEndpointRouteBuilder MapLoginEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/login", (string? returnUrl, string? failed) => Results.Content(Page(returnUrl, failed is not null), "text/html; charset=utf-8"))
+            .ExcludeFromDescription();
+
+        app.MapPost("/login", async (HttpContext context, IOptions<SecurityOptions> options) =>
+        {
+            var form = await context.Request.ReadFormAsync();
+            var returnUrl = LocalOnly(form["returnUrl"]);
+            var token = options.Value.AccessToken;
+            if (token.Length == 0 || !AccessTokenMiddleware.Matches(form["token"].ToString(), token))
+            {
+                return Results.Redirect($"/login?failed=1&returnUrl={WebUtility.UrlEncode(returnUrl)}");
+            }
+
+            context.Response.Cookies.Append(AccessTokenMiddleware.CookieName, AccessTokenMiddleware.CookieValue(token), new CookieOptions
+            {
+                HttpOnly = true,
+                SameSite = SameSiteMode.Strict,
+                Secure = context.Request.IsHttps,
+                MaxAge = TimeSpan.FromDays(30),
+            });
+            return Results.Redirect(returnUrl);
+        }).DisableAntiforgery().ExcludeFromDescription();
+
+        return app;
+    }
+
+    /// <summary>Only paths on this site; anything else would make the login page an open redirect.</summary>
+    private static string LocalOnly(string? url) =>
+        url is { Length: > 0 } && url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal) ? url : "/";
+
+    private static string Page(string? returnUrl, bool failed) => $$"""
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>Sign in · Training dashboard</title><link rel="stylesheet" href="/app.css"></head>
+        <body><main class="content"><form method="post" action="/login" class="form-card" style="max-width:420px">
+        <h1>Sign in</h1>
+        <p class="muted">This dashboard needs its access token.</p>
+        {{(failed ? "<p class=\"notice error\">That token is not right.</p>" : "")}}
+        <input type="hidden" name="returnUrl" value="{{WebUtility.HtmlEncode(LocalOnly(returnUrl))}}">
+        <div class="form-grid"><label>Access token <input type="password" name="token" autofocus required></label></div>
+        <div class="form-actions"><button class="button primary" type="submit">Sign in</button></div>
+        </form></main></body></html>
+        """;
+}
