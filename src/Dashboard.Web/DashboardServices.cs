@@ -1,6 +1,7 @@
 using Dashboard.Data;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Data;
+using Dashboard.Engine.Evaluation;
 using Dashboard.Engine.Export;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
@@ -34,6 +35,7 @@ public static class DashboardServices
         services.AddSingleton<TrainingConfigValidator>();
         services.AddSingleton<Trainer>();
         services.AddSingleton<CheckpointExporter>();
+        services.AddSingleton<CheckpointEvaluator>();
         services.AddSingleton(provider => new CheckpointStore(provider.GetRequiredService<IOptions<StorageOptions>>().Value.CheckpointPath));
 
         services.AddSingleton<TrainingEventBroadcaster>();

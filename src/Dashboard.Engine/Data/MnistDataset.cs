@@ -32,6 +32,9 @@ public sealed class MnistDataset(string path) : IDatasetSource
 
     public RawDataset Load() => _data.Value;
 
+    /// <summary>A pixel in [0, 1] (0 background, 1 ink) as the models see it.</summary>
+    public static float Normalize(float pixel) => (Math.Clamp(pixel, 0f, 1f) - PixelMean) / PixelStd;
+
     internal static RawDataset Read(string path)
     {
         if (!File.Exists(path))
@@ -71,7 +74,7 @@ public sealed class MnistDataset(string path) : IDatasetSource
         var features = new float[pixelCount];
         for (var i = 0; i < pixelCount; i++)
         {
-            features[i] = ((pixels[i] / 255f) - PixelMean) / PixelStd;
+            features[i] = Normalize(pixels[i] / 255f);
         }
 
         var labels = new long[count];

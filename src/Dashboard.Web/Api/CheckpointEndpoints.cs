@@ -1,4 +1,6 @@
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Evaluation;
 using Dashboard.Engine.Export;
 using Dashboard.Engine.Policies;
 using Dashboard.Web.Services;
@@ -69,6 +71,40 @@ public static class CheckpointEndpoints
             .Accepts<FineTuneRequest>("application/json")
             .Produces<RunStartedDto>(StatusCodes.Status202Accepted);
 
+        checkpoints.MapPost("/evaluate", async (int id, CheckpointService service, CheckpointEvaluator evaluator, CancellationToken ct) =>
+        {
+            var (loaded, problem) = await LoadDurableAsync(id, service, ct);
+            return problem ?? TypedResults.Ok(await Task.Run(() => evaluator.EvaluateTestSplit(loaded!), ct));
+        }).Produces<EvaluationResult>();
+
+        checkpoints.MapPost("/predict", async (int id, HttpRequest request, CheckpointService service, CheckpointEvaluator evaluator, CancellationToken ct) =>
+        {
+            var (body, error) = await ApiResults.ReadJsonAsync<PredictRequest>(request, optional: false, ct);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            var (loaded, problem) = await LoadDurableAsync(id, service, ct);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            var size = loaded!.Manifest.ModelSpec.InputShape.Aggregate(1, (a, b) => a * b);
+            if (body!.Input is not { } input || input.Length != size || input.Any(v => !float.IsFinite(v)))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["input"] = [$"Send {size} finite numbers (the model's input [{string.Join(", ", loaded.Manifest.ModelSpec.InputShape)}])."],
+                });
+            }
+
+            var prepared = loaded.Manifest.Config.Dataset == MnistDataset.DatasetName ? [.. input.Select(MnistDataset.Normalize)] : input;
+            var probabilities = evaluator.Predict(loaded, prepared);
+            return TypedResults.Ok(new PredictionDto(Array.IndexOf(probabilities, probabilities.Max()), probabilities));
+        }).Accepts<PredictRequest>("application/json").Produces<PredictionDto>();
+
         checkpoints.MapGet("/export", ExportAsync).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
 
         return app;
@@ -91,31 +127,19 @@ public static class CheckpointEndpoints
             });
         }
 
-        if (await service.GetAsync(id, ct) is not { } checkpoint)
+        var (loaded, problem) = await LoadDurableAsync(id, service, ct);
+        if (problem is not null)
         {
-            return ApiResults.Problem(StatusCodes.Status404NotFound, $"There is no checkpoint {id}.");
+            return problem;
         }
 
-        if (checkpoint.Status != "durable")
-        {
-            return ApiResults.Problem(StatusCodes.Status409Conflict, $"Checkpoint {id} is {checkpoint.Status}; only durable checkpoints can be exported.");
-        }
-
-        LoadedCheckpoint loaded;
-        try
-        {
-            loaded = await service.LoadAsync(id, ct);
-        }
-        catch (CheckpointCorruptException e)
-        {
-            return ApiResults.Problem(StatusCodes.Status409Conflict, $"Checkpoint {id} failed verification and is now marked corrupt: {e.Message}");
-        }
+        var checkpoint = (await service.GetAsync(id, ct))!;
 
         var stem = $"run{checkpoint.RunId}-epoch{checkpoint.Epoch:D3}-checkpoint{checkpoint.Id}";
         switch (format)
         {
             case CheckpointExporter.TorchSharpFormat:
-                return TypedResults.File(CheckpointExporter.ToTorchSharp(loaded), "application/octet-stream", $"{stem}.bin");
+                return TypedResults.File(CheckpointExporter.ToTorchSharp(loaded!), "application/octet-stream", $"{stem}.bin");
             case CheckpointExporter.BundleFormat:
                 var run = await runs.GetAsync(checkpoint.RunId, ct);
                 var history = (await runs.MetricsAsync(checkpoint.RunId, ct) ?? [])
@@ -130,9 +154,32 @@ public static class CheckpointEndpoints
                     }))
                     .ToList();
                 var context = new ExportContext(checkpoint.RunId, run?.Name ?? $"run {checkpoint.RunId}", checkpoint.Id, history);
-                return TypedResults.File(exporter.ToBundle(loaded, context), "application/zip", $"{stem}.zip");
+                return TypedResults.File(exporter.ToBundle(loaded!, context), "application/zip", $"{stem}.zip");
             default:
-                return TypedResults.File(exporter.ToSafetensors(loaded), "application/octet-stream", $"{stem}.safetensors");
+                return TypedResults.File(exporter.ToSafetensors(loaded!), "application/octet-stream", $"{stem}.safetensors");
+        }
+    }
+
+    /// <summary>Reads a checkpoint for an action, or the problem that prevents it: unknown, not durable, or failing its hashes.</summary>
+    private static async Task<(LoadedCheckpoint? Loaded, IResult? Problem)> LoadDurableAsync(int id, CheckpointService service, CancellationToken ct)
+    {
+        if (await service.GetAsync(id, ct) is not { } checkpoint)
+        {
+            return (null, ApiResults.Problem(StatusCodes.Status404NotFound, $"There is no checkpoint {id}."));
+        }
+
+        if (checkpoint.Status != "durable")
+        {
+            return (null, ApiResults.Problem(StatusCodes.Status409Conflict, $"Checkpoint {id} is {checkpoint.Status}; only durable checkpoints can be used."));
+        }
+
+        try
+        {
+            return (await service.LoadAsync(id, ct), null);
+        }
+        catch (CheckpointCorruptException e)
+        {
+            return (null, ApiResults.Problem(StatusCodes.Status409Conflict, $"Checkpoint {id} failed verification and is now marked corrupt: {e.Message}"));
         }
     }
 }
