@@ -89,6 +89,12 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         }
     }
 
+    private string CompareLink()
+    {
+        IEnumerable<int> ids = [RunId, .. _run?.ParentRunId is { } parent ? [parent] : Array.Empty<int>(), .. _branchIds];
+        return $"compare?runs={string.Join(",", ids.Distinct())}";
+    }
+
     private void OpenRun(int runId) => Navigation.NavigateTo($"runs/{runId}");
 
     public void Dispose()
