@@ -36,6 +36,7 @@ public static class DashboardServices
         services.AddSingleton<Trainer>();
         services.AddSingleton<CheckpointExporter>();
         services.AddSingleton<CheckpointEvaluator>();
+        services.AddSingleton<BundleImporter>();
         services.AddSingleton(provider => new CheckpointStore(provider.GetRequiredService<IOptions<StorageOptions>>().Value.CheckpointPath));
 
         services.AddSingleton<TrainingEventBroadcaster>();
@@ -43,6 +44,7 @@ public static class DashboardServices
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunService>();
         services.AddSingleton<CheckpointService>();
+        services.AddSingleton<ImportService>();
         return services;
     }
 }

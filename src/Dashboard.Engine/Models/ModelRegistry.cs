@@ -62,6 +62,44 @@ public sealed class ModelRegistry
             spec => new Cnn(spec)),
     ]);
 
+    public const int MaxLayers = 8;
+    public const int MaxWidth = 8192;
+    public const int MaxChannels = 512;
+    public const long MaxParameters = 200_000_000;
+
+    /// <summary>
+    /// Why a spec from outside (an imported bundle) must not be built, or null: sizes are bounded so that a crafted spec
+    /// cannot make the server allocate unbounded memory.
+    /// </summary>
+    public static string? Problem(ModelSpec spec)
+    {
+        if (spec.InputShape is not { Count: >= 1 and <= 3 } || spec.InputShape.Any(d => d is < 1 or > 4096))
+        {
+            return "inputShape must have 1 to 3 dimensions of 1 to 4096.";
+        }
+
+        if (spec.ClassCount is < 2 or > 10_000)
+        {
+            return "classCount must be between 2 and 10,000.";
+        }
+
+        if (spec.HiddenSizes.Count > MaxLayers || spec.HiddenSizes.Any(h => h is < 1 or > MaxWidth))
+        {
+            return $"hiddenSizes may list at most {MaxLayers} widths of 1 to {MaxWidth}.";
+        }
+
+        if (spec.Channels.Count > MaxLayers || spec.Channels.Any(c => c is < 1 or > MaxChannels))
+        {
+            return $"channels may list at most {MaxLayers} counts of 1 to {MaxChannels}.";
+        }
+
+        // The largest dense layer dominates: inputs × first width, or widths pairwise.
+        long inputs = spec.InputShape.Aggregate(1L, (a, b) => a * b);
+        var widths = new[] { inputs }.Concat(spec.HiddenSizes.Select(h => (long)h)).Append(spec.ClassCount).ToList();
+        var dense = widths.Zip(widths.Skip(1), (a, b) => a * b).Sum();
+        return dense > MaxParameters ? $"the model would have over {MaxParameters:N0} parameters." : null;
+    }
+
     public IEnumerable<ModelArchitecture> All => _architectures.Values.OrderBy(a => a.Name, StringComparer.Ordinal);
 
     public bool TryGet(string? name, [NotNullWhen(true)] out ModelArchitecture? architecture)

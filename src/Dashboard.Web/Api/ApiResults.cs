@@ -20,6 +20,7 @@ internal static class ApiResults
             StatusCodes.Status404NotFound => "Not found",
             StatusCodes.Status409Conflict => "Conflict",
             StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
+            StatusCodes.Status413PayloadTooLarge => "Too large",
             _ => "Request refused",
         },
         detail: detail);

@@ -34,6 +34,47 @@ public static class CheckpointEndpoints
                 : ApiResults.Problem(StatusCodes.Status409Conflict, $"Run {runId} is not training; its newest checkpoint is already its state.");
         });
 
+        // A bundle as the body (application/zip) or as the file of a multipart form; the size is capped before reading.
+        app.MapPost("/api/imports", async (HttpRequest request, ImportService imports, CancellationToken ct) =>
+        {
+            if (request.ContentLength > ImportService.MaxUploadBytes)
+            {
+                return ApiResults.Problem(StatusCodes.Status413PayloadTooLarge, $"Bundles may be at most {ImportService.MaxUploadBytes / (1024 * 1024)} MiB.");
+            }
+
+            Stream body;
+            var fileName = "bundle.zip";
+            if (request.HasFormContentType)
+            {
+                var form = await request.ReadFormAsync(ct);
+                if (form.Files.Count != 1)
+                {
+                    return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["Upload exactly one bundle (.zip)."] });
+                }
+
+                body = form.Files[0].OpenReadStream();
+                fileName = form.Files[0].FileName;
+            }
+            else
+            {
+                // ZipArchive needs to seek; the size cap above bounds the copy.
+                var buffer = new MemoryStream();
+                await request.Body.CopyToAsync(buffer, ct);
+                buffer.Position = 0;
+                body = buffer;
+            }
+
+            await using (body)
+            {
+                return ApiResults.ToHttp(await imports.ImportAsync(body, fileName, ct), started => TypedResults.Created($"/api/runs/{started.RunId}", started));
+            }
+        })
+            .WithTags("Checkpoints")
+            .DisableAntiforgery()
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(ImportService.MaxUploadBytes))
+            .WithFormOptions(multipartBodyLengthLimit: ImportService.MaxUploadBytes)
+            .Produces<RunStartedDto>(StatusCodes.Status201Created);
+
         var checkpoints = app.MapGroup("/api/checkpoints/{id:int}").WithTags("Checkpoints");
 
         checkpoints.MapGet("/", async (int id, CheckpointService service, CancellationToken ct) =>

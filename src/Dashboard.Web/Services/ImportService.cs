@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Dashboard.Data;
+using Dashboard.Data.Entities;
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Export;
+using Dashboard.Engine.Training;
+using Microsoft.EntityFrameworkCore;
+
+namespace Dashboard.Web.Services;
+
+/// <summary>Turns an uploaded bundle into a completed run with one durable checkpoint, ready to evaluate or fine-tune.</summary>
+public sealed class ImportService(
+    IDbContextFactory<DashboardDbContext> dbFactory,
+    BundleImporter importer,
+    CheckpointStore store,
+    DatasetRegistry datasets,
+    TrainingEventBroadcaster broadcaster)
+{
+    /// <summary>Uploads larger than this are refused before they are read.</summary>
+    public const long MaxUploadBytes = 256L * 1024 * 1024;
+
+    public async Task<ServiceResult<RunStartedDto>> ImportAsync(Stream bundle, string fileName, CancellationToken cancellationToken = default)
+    {
+        ImportedBundle imported;
+        try
+        {
+            imported = await Task.Run(() => importer.Read(bundle), cancellationToken);
+        }
+        catch (BundleRejectedException e)
+        {
+            return ServiceResult<RunStartedDto>.Invalid(new Dictionary<string, string[]> { ["file"] = [e.Message] });
+        }
+
+        var config = imported.Config;
+        if (!datasets.TryGet(config.Dataset, out var source)
+            || !source.Info.SampleShape.SequenceEqual(imported.ModelSpec.InputShape)
+            || source.Info.ClassCount != imported.ModelSpec.ClassCount)
+        {
+            var known = string.Join(", ", datasets.All.Select(d => $"{d.Name} [{string.Join(", ", d.SampleShape)}] × {d.ClassCount}"));
+            return ServiceResult<RunStartedDto>.Invalid(new Dictionary<string, string[]>
+            {
+                ["file"] = [$"The model takes [{string.Join(", ", imported.ModelSpec.InputShape)}] in {imported.ModelSpec.ClassCount} classes and names dataset '{config.Dataset}'; it must fit one of: {known}."],
+            });
+        }
+
+        var name = Path.GetFileNameWithoutExtension(fileName);
+        var run = new Run
+        {
+            Name = $"imported {(name.Length > 150 ? name[..150] : name)}",
+            Status = RunStatus.Completed,
+            Dataset = source.Info.Name,
+            Model = imported.ModelSpec.Architecture,
+            Epochs = 0,
+            ConfigJson = JsonSerializer.Serialize(config with { Epochs = Math.Max(1, config.Epochs) }, JsonDefaults.Options),
+            ModelSpecJson = JsonSerializer.Serialize(imported.ModelSpec, JsonDefaults.Options),
+            CreatedAt = DateTime.UtcNow,
+            FinishedAt = DateTime.UtcNow,
+        };
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        db.Runs.Add(run);
+        await db.SaveChangesAsync(cancellationToken);
+
+        var snapshot = new CheckpointSnapshot(
+            CheckpointKind.Manual,
+            new TrainingPosition(0, 0, 0, 0, 0, 0, 0),
+            new Dictionary<string, double>(),
+            config,
+            imported.ModelSpec,
+            imported.Weights,
+            imported.OptimizerState,
+            imported.TorchRngState,
+            new TrainerState(null, new Engine.Policies.ScheduleState(config.LearningRate, null, 0, 0), null));
+        var written = store.Write(CheckpointService.RunFolder(run.Id), "imported", snapshot, new CheckpointLineage(run.Id, null, null));
+        var checkpoint = new Checkpoint
+        {
+            RunId = run.Id,
+            MetricsJson = "{}",
+            Path = written.RelativePath,
+            SizeBytes = written.SizeBytes,
+            Sha256 = written.Sha256,
+            Kind = CheckpointKind.Manual,
+            Status = CheckpointStatus.Durable,
+            CreatedAt = DateTime.UtcNow,
+        };
+        db.Checkpoints.Add(checkpoint);
+        await db.SaveChangesAsync(cancellationToken);
+        broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
+        return new(new RunStartedDto(run.Id), Status: 201);
+    }
+}
