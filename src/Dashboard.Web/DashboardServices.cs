@@ -36,7 +36,7 @@ public static class DashboardServices
         services.AddSingleton<Trainer>();
         services.AddSingleton<CheckpointExporter>();
         services.AddSingleton<CheckpointEvaluator>();
-        services.AddSingleton<BundleImporter>();
+        services.AddSingleton(provider => new BundleImporter(provider.GetRequiredService<ModelRegistry>()));
         services.AddSingleton(provider => new CheckpointStore(provider.GetRequiredService<IOptions<StorageOptions>>().Value.CheckpointPath));
 
         services.AddSingleton<TrainingEventBroadcaster>();

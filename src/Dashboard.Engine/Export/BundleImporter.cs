@@ -21,16 +21,17 @@ public sealed class BundleRejectedException(string message) : Exception(message)
 /// file names at the top level (no paths, so nothing can be written outside), a cap on entries and on decompressed bytes
 /// (zip bombs), SHA-256 sums when present, and every tensor's name, shape and byte count checked against the model spec.
 /// </summary>
-public sealed class BundleImporter(ModelRegistry models)
+/// <param name="maxUncompressedBytes">Cap on the bundle's decompressed size; 512 MiB unless told.</param>
+public sealed class BundleImporter(ModelRegistry models, long maxUncompressedBytes = BundleImporter.DefaultMaxUncompressedBytes)
 {
-    public const long MaxUncompressedBytes = 512L * 1024 * 1024;
+    public const long DefaultMaxUncompressedBytes = 512L * 1024 * 1024;
     public const int MaxEntries = 32;
 
     private static readonly HashSet<string> KnownFiles = ["model.safetensors", "model-spec.json", "config.json", "metrics.csv", "MODEL_CARD.md", "SHA256SUMS"];
 
     public ImportedBundle Read(Stream zip)
     {
-        var files = Unpack(zip);
+        var files = Unpack(zip, maxUncompressedBytes);
         VerifySums(files);
         var spec = Json<ModelSpec>(files, "model-spec.json");
         if (!models.TryGet(spec.Architecture, out var architecture))
@@ -121,7 +122,7 @@ public sealed class BundleImporter(ModelRegistry models)
 
     private static string Describe(List<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
 
-    private static Dictionary<string, byte[]> Unpack(Stream zip)
+    private static Dictionary<string, byte[]> Unpack(Stream zip, long maxUncompressedBytes)
     {
         ZipArchive archive;
         try
@@ -159,9 +160,9 @@ public sealed class BundleImporter(ModelRegistry models)
                     while ((read = stream.Read(chunk)) > 0)
                     {
                         total += read;
-                        if (total > MaxUncompressedBytes)
+                        if (total > maxUncompressedBytes)
                         {
-                            throw new BundleRejectedException($"The bundle decompresses to more than {MaxUncompressedBytes / (1024 * 1024)} MiB.");
+                            throw new BundleRejectedException($"The bundle decompresses to more than {maxUncompressedBytes:N0} bytes.");
                         }
 
                         buffer.Write(chunk, 0, read);
