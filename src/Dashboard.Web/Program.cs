@@ -31,6 +31,7 @@ catch (InvalidOperationException e)
 builder.Services.AddHostedService<StartupService>();
 builder.Services.AddHostedService<HubRelay>();
 builder.Services.AddHostedService<TrainingJobService>();
+builder.Services.AddHostedService<CheckpointAuditService>();
 
 builder.Services.AddSignalR();
 builder.Services.AddProblemDetails();

@@ -12,6 +12,9 @@ public sealed record WrittenCheckpoint(string RelativePath, long SizeBytes, stri
 /// <summary>A checkpoint read back and verified.</summary>
 public sealed record LoadedCheckpoint(CheckpointManifest Manifest, byte[] Weights, byte[] OptimizerState, byte[] TorchRngState, byte[]? BestWeights);
 
+/// <summary>A checkpoint folder's manifest as found on disk, with the manifest's own hash.</summary>
+public sealed record StoredManifest(string RelativePath, CheckpointManifest Manifest, string Sha256);
+
 /// <summary>A checkpoint whose files are missing, torn or altered.</summary>
 public sealed class CheckpointCorruptException(string message, Exception? inner = null) : Exception(message, inner);
 
@@ -162,6 +165,31 @@ public sealed partial class CheckpointStore
         SyncDirectory(Path.GetDirectoryName(folder)!);
         return true;
     }
+
+    /// <summary>Every finished checkpoint folder under the root, as run/name relative paths.</summary>
+    public IEnumerable<string> ListFolders() =>
+        Directory.EnumerateDirectories(Root)
+            .SelectMany(Directory.EnumerateDirectories)
+            .Where(d => !Path.GetFileName(d).Contains(TemporaryMarker, StringComparison.Ordinal) && File.Exists(Path.Combine(d, ManifestFile)))
+            .Select(d => Path.GetRelativePath(Root, d).Replace('\\', '/'));
+
+    /// <summary>A folder's manifest and its hash, or null when it cannot be read; the tensor files are not checked.</summary>
+    public StoredManifest? TryReadManifest(string relativePath)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(Resolve(relativePath), ManifestFile));
+            var manifest = JsonSerializer.Deserialize<CheckpointManifest>(bytes, JsonOptions);
+            return manifest is null ? null : new StoredManifest(relativePath, manifest, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Bytes of all files in a checkpoint folder.</summary>
+    public long SizeOf(string relativePath) => new DirectoryInfo(Resolve(relativePath)).EnumerateFiles().Sum(f => f.Length);
 
     public bool Exists(string relativePath) => File.Exists(Path.Combine(Resolve(relativePath), ManifestFile));
 

@@ -75,6 +75,15 @@ public static class CheckpointEndpoints
             .WithFormOptions(multipartBodyLengthLimit: ImportService.MaxUploadBytes)
             .Produces<RunStartedDto>(StatusCodes.Status201Created);
 
+        app.MapGet("/api/checkpoints/orphans", async (CheckpointService service, CancellationToken ct) => TypedResults.Ok(await service.OrphansAsync(ct)))
+            .WithTags("Checkpoints");
+
+        app.MapPost("/api/checkpoints/orphans/{sha256}/adopt", async (string sha256, CheckpointService service, CancellationToken ct) =>
+            sha256.Length == 64 && sha256.All(Uri.IsHexDigit)
+                ? ApiResults.ToHttp(await service.AdoptAsync(sha256, ct), checkpoint => TypedResults.Created($"/api/checkpoints/{checkpoint.Id}", checkpoint))
+                : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sha256"] = ["Give the 64 hex digits of the orphan's manifest hash."] }))
+            .WithTags("Checkpoints");
+
         var checkpoints = app.MapGroup("/api/checkpoints/{id:int}").WithTags("Checkpoints");
 
         checkpoints.MapGet("/", async (int id, CheckpointService service, CancellationToken ct) =>

@@ -193,3 +193,6 @@ public static class JsonDefaults
 public sealed record PredictRequest(float[]? Input);
 
 public sealed record PredictionDto(int Predicted, IReadOnlyList<double> Probabilities);
+
+/// <summary>A checkpoint folder on disk with no row: <c>GET /api/checkpoints/orphans</c>.</summary>
+public sealed record OrphanDto(string Sha256, int? RunId, int Epoch, long Step, string Kind, DateTime CreatedAt);

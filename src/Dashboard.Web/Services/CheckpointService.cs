@@ -370,6 +370,103 @@ public sealed class CheckpointService(
         }
     }
 
+    /// <summary>
+    /// Checkpoint folders on disk that no row knows (a lost database, a copied folder). They are reported, never deleted,
+    /// and can be adopted by their manifest's hash.
+    /// </summary>
+    public async Task<IReadOnlyList<OrphanDto>> OrphansAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var known = (await db.Checkpoints.Select(c => c.Path).ToListAsync(cancellationToken)).ToHashSet();
+        var orphans = new List<OrphanDto>();
+        foreach (var relative in store.ListFolders().Where(p => !known.Contains(p)))
+        {
+            if (store.TryReadManifest(relative) is { } found)
+            {
+                orphans.Add(new OrphanDto(found.Sha256, found.Manifest.Lineage?.RunId, found.Manifest.Position.CompletedEpochs, found.Manifest.Position.GlobalStep, found.Manifest.Kind, found.Manifest.CreatedAtUtc));
+            }
+        }
+
+        return orphans;
+    }
+
+    /// <summary>Gives an orphaned checkpoint folder its row back, after verifying every file, under the run it names.</summary>
+    public async Task<ServiceResult<CheckpointDto>> AdoptAsync(string sha256, CancellationToken cancellationToken = default)
+    {
+        await _mutations.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var known = (await db.Checkpoints.Select(c => c.Path).ToListAsync(cancellationToken)).ToHashSet();
+            var match = store.ListFolders()
+                .Where(p => !known.Contains(p))
+                .Select(store.TryReadManifest)
+                .FirstOrDefault(f => f is not null && string.Equals(f.Sha256, sha256, StringComparison.OrdinalIgnoreCase));
+            if (match is null)
+            {
+                return ServiceResult<CheckpointDto>.NotFound($"No orphaned checkpoint has the manifest hash {sha256}.");
+            }
+
+            LoadedCheckpoint loaded;
+            try
+            {
+                loaded = store.Read(match.RelativePath, match.Sha256);
+            }
+            catch (CheckpointCorruptException e)
+            {
+                return ServiceResult<CheckpointDto>.Conflict($"That checkpoint fails verification: {e.Message}");
+            }
+
+            var runId = loaded.Manifest.Lineage?.RunId;
+            if (runId is null || !await db.Runs.AnyAsync(r => r.Id == runId, cancellationToken))
+            {
+                return ServiceResult<CheckpointDto>.Conflict($"The checkpoint belongs to run {runId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(unknown)"}, which this database does not have; import it as a bundle instead.");
+            }
+
+            var row = new Checkpoint
+            {
+                RunId = runId.Value,
+                Epoch = loaded.Manifest.Position.CompletedEpochs,
+                Step = loaded.Manifest.Position.GlobalStep,
+                MetricsJson = JsonSerializer.Serialize(loaded.Manifest.Metrics, JsonDefaults.Options),
+                Path = match.RelativePath,
+                SizeBytes = store.SizeOf(match.RelativePath),
+                Sha256 = match.Sha256,
+                Kind = loaded.Manifest.Kind,
+                Status = CheckpointStatus.Durable,
+                CreatedAt = loaded.Manifest.CreatedAtUtc,
+            };
+            db.Checkpoints.Add(row);
+            await db.SaveChangesAsync(cancellationToken);
+            return new(CheckpointDto.From(row), Status: 201);
+        }
+        finally
+        {
+            _mutations.Release();
+        }
+    }
+
+    /// <summary>Re-reads every durable checkpoint and marks those whose bytes no longer match their hashes.</summary>
+    public async Task<int> AuditAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var ids = await db.Checkpoints.Where(c => c.Status == CheckpointStatus.Durable).OrderBy(c => c.Id).Select(c => c.Id).ToListAsync(cancellationToken);
+        var bad = 0;
+        foreach (var id in ids)
+        {
+            try
+            {
+                await LoadAsync(id, cancellationToken);
+            }
+            catch (CheckpointCorruptException)
+            {
+                bad++;
+            }
+        }
+
+        return bad;
+    }
+
     private static IQueryable<Checkpoint> Durable(DashboardDbContext db, int runId) =>
         db.Checkpoints.Where(c => c.RunId == runId && c.Status == CheckpointStatus.Durable);
 

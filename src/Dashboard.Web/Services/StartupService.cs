@@ -16,6 +16,7 @@ public sealed class StartupService(
     CheckpointStore store,
     RunQueue queue,
     IOptions<StorageOptions> storage,
+    IOptions<TrainingOptions> training,
     ILogger<StartupService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -39,8 +40,36 @@ public sealed class StartupService(
             checkpoint.Status = checkpoint.Path.Length > 0 && store.Exists(checkpoint.Path) ? CheckpointStatus.Corrupt : CheckpointStatus.Missing;
         }
 
+        // A durable checkpoint whose folder is gone cannot be offered any more.
+        var missing = 0;
+        foreach (var checkpoint in await db.Checkpoints.Where(c => c.Status == CheckpointStatus.Durable).ToListAsync(cancellationToken))
+        {
+            if (!store.Exists(checkpoint.Path))
+            {
+                checkpoint.Status = CheckpointStatus.Missing;
+                missing++;
+            }
+        }
+
+        if (missing > 0)
+        {
+            logger.LogWarning("{Count} checkpoint(s) have no files any more; marked missing.", missing);
+        }
+
         await db.SaveChangesAsync(cancellationToken);
         RemoveTornFolders();
+
+        if (training.Value.AutoResume)
+        {
+            // Interrupted means the process went away (a crash, kill, preemption or shutdown), never a user's stop.
+            var resumed = await db.Runs
+                .Where(r => r.Status == RunStatus.Interrupted)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Queued).SetProperty(r => r.FinishedAt, (DateTime?)null), cancellationToken);
+            if (resumed > 0)
+            {
+                logger.LogInformation("Resuming {Count} interrupted run(s) from their newest durable checkpoints.", resumed);
+            }
+        }
 
         foreach (var runId in await db.Runs.Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.Id).Select(r => r.Id).ToListAsync(cancellationToken))
         {

@@ -1,0 +1,35 @@
+namespace Dashboard.Web.Services;
+
+/// <summary>
+/// Shortly after start-up, re-reads every durable checkpoint against its hashes (bit rot, a file edited by hand) and
+/// reports folders no row knows. Done in the background so a large store never delays the dashboard coming up.
+/// </summary>
+public sealed class CheckpointAuditService(CheckpointService checkpoints, ILogger<CheckpointAuditService> logger) : BackgroundService
+{
+    public static readonly TimeSpan StartDelay = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(StartDelay, stoppingToken);
+            var corrupt = await checkpoints.AuditAsync(stoppingToken);
+            if (corrupt > 0)
+            {
+                logger.LogWarning("{Count} checkpoint(s) failed verification and are now marked corrupt or missing.", corrupt);
+            }
+
+            var orphans = await checkpoints.OrphansAsync(stoppingToken);
+            if (orphans.Count > 0)
+            {
+                logger.LogWarning(
+                    "{Count} checkpoint folder(s) have no database row; see GET /api/checkpoints/orphans to adopt them. Nothing was deleted.",
+                    orphans.Count);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down before the audit finished; it runs again at the next start.
+        }
+    }
+}
