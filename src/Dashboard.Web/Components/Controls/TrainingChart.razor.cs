@@ -41,6 +41,7 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     private PeriodicTimer? _timer;
     private Task? _flushLoop;
     private bool _rendered;
+    private bool _plotCreated;
     private int _lastEpoch;
 
     [Parameter]
@@ -131,8 +132,6 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         if (firstRender)
         {
             _rendered = true;
-            _timer = new PeriodicTimer(FlushInterval);
-            _flushLoop = FlushLoopAsync(_timer);
 
             // Subscribed once: traces only ever grow through extendTraces, which keeps Plotly's handlers attached.
             if (EpochClicked.HasDelegate && _chart is not null)
@@ -204,7 +203,7 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     /// <summary>Sends everything queued to the browser now.</summary>
     public async Task FlushAsync()
     {
-        if (_chart is null || !_rendered)
+        if (_chart is null || !_plotCreated)
         {
             return;
         }
@@ -262,6 +261,18 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         {
             await _flushLoop;
         }
+    }
+
+    /// <summary>
+    /// Starts flushing once the plot exists. Plotly.Blazor's ExtendTraces appends to <see cref="_data"/> at once, but its
+    /// newPlot serialises <see cref="_data"/> only after plotly.js has loaded: points flushed before then would be drawn
+    /// twice, once by newPlot and once by extendTraces.
+    /// </summary>
+    private void OnPlotCreated()
+    {
+        _plotCreated = true;
+        _timer ??= new PeriodicTimer(FlushInterval);
+        _flushLoop ??= FlushLoopAsync(_timer);
     }
 
     private async Task FlushLoopAsync(PeriodicTimer timer)

@@ -1,0 +1,59 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Dashboard.Web.Contracts;
+
+namespace Dashboard.IntegrationTests;
+
+/// <summary>
+/// Finds a checkpoint's folder on disk through the contract alone: <c>sha256</c> is the hash of the folder's
+/// <c>manifest.json</c>, which in turn lists the hash of every other file in it.
+/// </summary>
+internal static class CheckpointDisk
+{
+    private const string TemporaryMarker = ".tmp-";
+
+    /// <summary>Null when the checkpoint is completely on disk under its final name; otherwise what is wrong.</summary>
+    public static string? Problem(string checkpointRoot, CheckpointDto checkpoint)
+    {
+        if (!Directory.Exists(checkpointRoot))
+        {
+            return $"{checkpointRoot} does not exist";
+        }
+
+        var manifest = Directory.EnumerateFiles(checkpointRoot, "manifest.json", SearchOption.AllDirectories)
+            .FirstOrDefault(path => string.Equals(Sha256(File.ReadAllBytes(path)), checkpoint.Sha256, StringComparison.OrdinalIgnoreCase));
+        if (manifest is null)
+        {
+            return $"no manifest.json under {checkpointRoot} hashes to {checkpoint.Sha256}";
+        }
+
+        var folder = Path.GetDirectoryName(manifest)!;
+        if (folder.Contains(TemporaryMarker, StringComparison.Ordinal))
+        {
+            return $"the manifest is still in the temporary folder {folder}";
+        }
+
+        using var document = JsonDocument.Parse(File.ReadAllBytes(manifest));
+        long size = new FileInfo(manifest).Length;
+        foreach (var file in document.RootElement.GetProperty("files").EnumerateObject())
+        {
+            var path = Path.Combine(folder, file.Name);
+            if (!File.Exists(path))
+            {
+                return $"{path} is listed in the manifest but missing";
+            }
+
+            var bytes = File.ReadAllBytes(path);
+            if (Sha256(bytes) != file.Value.GetString())
+            {
+                return $"{path} does not match its hash in the manifest";
+            }
+
+            size += bytes.Length;
+        }
+
+        return size == checkpoint.SizeBytes ? null : $"the files in {folder} add up to {size} bytes, the checkpoint says {checkpoint.SizeBytes}";
+    }
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+}

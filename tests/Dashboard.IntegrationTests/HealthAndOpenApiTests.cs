@@ -1,0 +1,39 @@
+using System.Net;
+using System.Text.Json;
+using Dashboard.TestSupport;
+
+namespace Dashboard.IntegrationTests;
+
+[Collection(RequestOnlyCollection.Name)]
+public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
+{
+    private readonly DashboardServer _server = fixture.Server;
+
+    [Fact]
+    public async Task GetHealthz_FreshServer_Returns200Healthy()
+    {
+        using var response = await _server.Client.GetAsync("healthz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("healthy", body.RootElement.GetProperty("status").GetString());
+
+        // The probe file it writes to prove the checkpoint folder is usable is removed again.
+        Assert.Empty(Directory.EnumerateFiles(_server.CheckpointDirectory, ".healthz-*"));
+    }
+
+    [Fact]
+    public async Task GetOpenApiDocument_FreshServer_ListsTheRunRoutes()
+    {
+        using var response = await _server.Client.GetAsync("openapi/v1.json");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Contains("/api/runs", paths);
+        Assert.Contains("/api/runs/{id}", paths);
+        Assert.Contains("/api/runs/{id}/stop", paths);
+        Assert.Contains("/healthz", paths);
+    }
+}

@@ -1,0 +1,364 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Dashboard.Web.Contracts;
+
+namespace Dashboard.TestSupport;
+
+/// <summary>
+/// The real dashboard as a child process (<c>dotnet Dashboard.Web.dll</c>) on a free loopback port, with its own temporary
+/// data folder. Out of process on purpose: start-up reconciliation, SIGTERM and SIGKILL can only be tested on a real
+/// process, and the hub and pages then run exactly as they do for users.
+/// </summary>
+public sealed partial class DashboardServer : IAsyncDisposable
+{
+    public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(90);
+    public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(30);
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private const int SigTerm = 15;
+
+    private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly OutputBuffer _output = new();
+    private Process? _process;
+    private Process? _watchdog;
+    private HttpClient? _client;
+    private int _launches;
+
+    private DashboardServer(string rootDirectory, int port, IReadOnlyDictionary<string, string> settings)
+    {
+        RootDirectory = rootDirectory;
+        DataDirectory = Path.Combine(rootDirectory, "data");
+        BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+        _settings = settings;
+    }
+
+    /// <summary>The folder holding the web app's build output (baked in at build time by the project file).</summary>
+    public static string WebDirectory { get; } =
+        typeof(DashboardServer).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .SingleOrDefault(a => a.Key == "DashboardWebDirectory")?.Value
+        ?? throw new InvalidOperationException("The DashboardWebDirectory assembly metadata is missing from Dashboard.TestSupport.");
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>The temporary folder: the child's working directory, and the parent of <see cref="DataDirectory"/>.</summary>
+    public string RootDirectory { get; }
+
+    /// <summary><c>Storage:DataDirectory</c> of the child: the database and the checkpoint folder live here.</summary>
+    public string DataDirectory { get; }
+
+    public string CheckpointDirectory => Path.Combine(DataDirectory, "checkpoints");
+
+    /// <summary>A client for <see cref="BaseAddress"/>; a fresh one after each (re)start, so no pooled connection points at a dead process.</summary>
+    public HttpClient Client => _client ?? throw new InvalidOperationException("The dashboard has not been started.");
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public int? ProcessId => _process?.Id;
+
+    /// <summary>Everything the child wrote to stdout and stderr (all launches), for diagnostics.</summary>
+    public string Output => _output.ToString();
+
+    public string OutputTail(int maxChars = 8000) => _output.Tail(maxChars);
+
+    /// <summary>
+    /// Starts the dashboard on a free port and waits until <c>/healthz</c> answers 200.
+    /// <paramref name="settings"/> are configuration keys (<c>Training:MaxConcurrentRuns</c>) passed as environment variables.
+    /// </summary>
+    public static async Task<DashboardServer> StartAsync(IReadOnlyDictionary<string, string>? settings = null, CancellationToken cancellationToken = default)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "dashboard-tests", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}"[..32]);
+        Directory.CreateDirectory(root);
+        var server = new DashboardServer(root, FreePort(), settings ?? new Dictionary<string, string>());
+        try
+        {
+            await server.LaunchAsync(cancellationToken);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the dashboard again on the same port and data folder, e.g. after <see cref="Kill"/> or <see cref="StopAsync"/>.</summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        if (IsRunning)
+        {
+            throw new InvalidOperationException("The dashboard is still running; stop or kill it before restarting.");
+        }
+
+        await LaunchAsync(cancellationToken);
+    }
+
+    /// <summary>Sends SIGTERM (what <c>docker stop</c> and systemd send) and waits for the process to exit; returns its exit code.</summary>
+    /// <exception cref="TimeoutException">It did not exit in time; it has been killed.</exception>
+    public async Task<int> StopAsync(TimeSpan? timeout = null)
+    {
+        var process = _process ?? throw new InvalidOperationException("The dashboard has not been started.");
+        if (!process.HasExited)
+        {
+            if (Kill(process.Id, SigTerm) != 0)
+            {
+                throw new InvalidOperationException($"kill(SIGTERM) of {process.Id} failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+
+            using var deadline = new CancellationTokenSource(timeout ?? DefaultStopTimeout);
+            try
+            {
+                await process.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Kill();
+                throw new TimeoutException(
+                    $"The dashboard did not exit within {(timeout ?? DefaultStopTimeout).TotalSeconds:0.#} s of SIGTERM; killed it.{Environment.NewLine}{OutputTail()}");
+            }
+        }
+
+        // The parameterless wait also drains the redirected output, so the buffer holds the last lines.
+        await process.WaitForExitAsync(CancellationToken.None);
+        StopWatchdog();
+        return process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: the process gets no chance to clean up, like a power cut or the OOM killer.</summary>
+    public void Kill()
+    {
+        if (_process is { } process)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+
+                process.WaitForExit();
+            }
+            catch (InvalidOperationException)
+            {
+                // It exited between the check and the kill.
+            }
+        }
+
+        StopWatchdog();
+    }
+
+    /// <summary>Kills the process if it still runs and deletes the temporary folder.</summary>
+    /// <remarks>With DASHBOARD_TEST_LOGS set to a folder, the child's whole output is kept there first, for CI artefacts.</remarks>
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        _process?.Dispose();
+        _process = null;
+        _client?.Dispose();
+        _client = null;
+        if (Environment.GetEnvironmentVariable("DASHBOARD_TEST_LOGS") is { Length: > 0 } logs)
+        {
+            Directory.CreateDirectory(logs);
+            await File.WriteAllTextAsync(Path.Combine(logs, $"dashboard-{Path.GetFileName(RootDirectory)}.log"), Output);
+        }
+
+        await DeleteRootAsync();
+    }
+
+    public override string ToString() => $"dashboard at {BaseAddress} (pid {ProcessId}, data {DataDirectory})";
+
+    private async Task LaunchAsync(CancellationToken cancellationToken)
+    {
+        _process?.Dispose();
+        _client?.Dispose();
+        _launches++;
+        _output.AppendLine("test", $"---- launch {_launches}: {BaseAddress} data={DataDirectory} ----");
+
+        var app = Path.Combine(WebDirectory, "Dashboard.Web.dll");
+        if (!File.Exists(app))
+        {
+            throw new FileNotFoundException($"{app} does not exist; build the solution (dotnet build Dashboard.sln) first.", app);
+        }
+
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = RootDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(app);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(BaseAddress.ToString().TrimEnd('/'));
+
+        // Inherited settings of the test host must not leak into the app under test.
+        foreach (var inherited in new[] { "ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT" })
+        {
+            start.Environment.Remove(inherited);
+        }
+
+        start.Environment["Storage__DataDirectory"] = DataDirectory;
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (key, value) in _settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => _output.AppendLine("out", e.Data);
+        process.ErrorDataReceived += (_, e) => _output.AppendLine("err", e.Data);
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"Could not start {start.FileName} {app}.");
+        }
+
+        _process = process;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        StartWatchdog(process.Id);
+        _client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+        await WaitUntilHealthyAsync(process, cancellationToken);
+    }
+
+    private async Task WaitUntilHealthyAsync(Process process, CancellationToken cancellationToken)
+    {
+        using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(DefaultStartTimeout);
+        var clock = Stopwatch.StartNew();
+        string? lastAnswer = null;
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                await process.WaitForExitAsync(CancellationToken.None);
+                throw new InvalidOperationException(
+                    $"The dashboard exited with code {process.ExitCode} before /healthz answered.{Environment.NewLine}{OutputTail()}");
+            }
+
+            try
+            {
+                using var response = await probe.GetAsync("healthz", deadline.Token);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+
+                lastAnswer = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(deadline.Token)}";
+            }
+            catch (HttpRequestException e)
+            {
+                lastAnswer = e.Message; // not listening yet
+            }
+            catch (OperationCanceledException) when (!deadline.IsCancellationRequested)
+            {
+                lastAnswer = "the request timed out";
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            try
+            {
+                await Task.Delay(100, deadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+
+        Kill();
+        throw new TimeoutException(
+            $"GET {BaseAddress}healthz did not answer 200 within {clock.Elapsed.TotalSeconds:0} s (last: {lastAnswer}); killed the dashboard.{Environment.NewLine}{OutputTail()}");
+    }
+
+    /// <summary>
+    /// A shell that SIGKILLs the app once its stdin closes. The test host holds the other end of that pipe, so if the test
+    /// host itself dies (crash, hang timeout) the kernel closes it and the app goes too instead of lingering on its port.
+    /// </summary>
+    private void StartWatchdog(int pid)
+    {
+        StopWatchdog();
+        var start = new ProcessStartInfo("/bin/sh")
+        {
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("while read -r _line; do :; done; kill -KILL \"$1\" 2>/dev/null");
+        start.ArgumentList.Add("dashboard-watchdog");
+        start.ArgumentList.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _watchdog = Process.Start(start);
+    }
+
+    /// <summary>Ends the watchdog by its own id before its stdin closes, so it never signals a pid that may have been reused.</summary>
+    private void StopWatchdog()
+    {
+        if (_watchdog is not { } watchdog)
+        {
+            return;
+        }
+
+        _watchdog = null;
+        try
+        {
+            if (!watchdog.HasExited)
+            {
+                watchdog.Kill();
+                watchdog.WaitForExit();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        finally
+        {
+            watchdog.Dispose();
+        }
+    }
+
+    private async Task DeleteRootAsync()
+    {
+        // SQLite or a checkpoint write of a just-killed process may still be releasing files; a few tries settle it.
+        for (var attempt = 0; attempt < 5 && Directory.Exists(RootDirectory); attempt++)
+        {
+            try
+            {
+                Directory.Delete(RootDirectory, recursive: true);
+            }
+            catch (IOException) when (attempt < 4)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    private static string DotnetHost()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host))
+        {
+            return host;
+        }
+
+        return Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
