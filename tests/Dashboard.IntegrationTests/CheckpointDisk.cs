@@ -55,5 +55,14 @@ internal static class CheckpointDisk
         return size == checkpoint.SizeBytes ? null : $"the files in {folder} add up to {size} bytes, the checkpoint says {checkpoint.SizeBytes}";
     }
 
+    /// <summary>The SHA-256 the checkpoint's manifest records for one of its files (e.g. weights.bin).</summary>
+    public static string FileHash(string checkpointRoot, CheckpointDto checkpoint, string file)
+    {
+        var manifest = Directory.EnumerateFiles(checkpointRoot, "manifest.json", SearchOption.AllDirectories)
+            .Single(path => string.Equals(Sha256(File.ReadAllBytes(path)), checkpoint.Sha256, StringComparison.OrdinalIgnoreCase));
+        using var document = JsonDocument.Parse(File.ReadAllBytes(manifest));
+        return document.RootElement.GetProperty("files").GetProperty(file).GetString()!;
+    }
+
     private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

@@ -7,7 +7,8 @@ namespace Dashboard.IntegrationTests;
 
 /// <summary>
 /// What survives the process: start-up reconciliation after SIGKILL, and the interrupt checkpoint of a graceful SIGTERM.
-/// Each test owns its server because it stops and restarts it.
+/// Each test owns its server because it stops and restarts it. Auto-resume is off here so the reconciled state can be
+/// seen; <see cref="ExactResumeTests"/> covers what happens with it on.
 /// </summary>
 public sealed class LifecycleTests : IAsyncLifetime
 {
@@ -15,6 +16,7 @@ public sealed class LifecycleTests : IAsyncLifetime
     {
         ["Training:MaxConcurrentRuns"] = "1",
         ["Training:Device"] = "cpu",
+        ["Training:AutoResume"] = "false",
     };
 
     private DashboardServer _server = null!;
