@@ -42,6 +42,7 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     private Task? _flushLoop;
     private bool _rendered;
     private bool _plotCreated;
+    private Task? _clickSubscription;
     private int _lastEpoch;
 
     [Parameter]
@@ -127,17 +128,11 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
     protected override bool ShouldRender() => !_rendered;
 
-    protected override async Task OnAfterRenderAsync(bool firstRender)
+    protected override void OnAfterRender(bool firstRender)
     {
         if (firstRender)
         {
             _rendered = true;
-
-            // Subscribed once: traces only ever grow through extendTraces, which keeps Plotly's handlers attached.
-            if (EpochClicked.HasDelegate && _chart is not null)
-            {
-                await _chart.SubscribeClickEvent();
-            }
         }
     }
 
@@ -256,6 +251,11 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_clickSubscription is not null)
+        {
+            await _clickSubscription.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
         _timer?.Dispose();
         if (_flushLoop is not null)
         {
@@ -270,9 +270,31 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     /// </summary>
     private void OnPlotCreated()
     {
+        if (_plotCreated)
+        {
+            return;
+        }
+
         _plotCreated = true;
-        _timer ??= new PeriodicTimer(FlushInterval);
-        _flushLoop ??= FlushLoopAsync(_timer);
+        _timer = new PeriodicTimer(FlushInterval);
+        _flushLoop = FlushLoopAsync(_timer);
+        if (EpochClicked.HasDelegate)
+        {
+            _clickSubscription = InvokeAsync(SubscribeClicksAsync);
+        }
+    }
+
+    /// <summary>Only after newPlot, which is when plotly.js gives the element its .on(); extendTraces keeps the handler.</summary>
+    private async Task SubscribeClicksAsync()
+    {
+        try
+        {
+            await _chart!.SubscribeClickEvent();
+        }
+        catch (Microsoft.JSInterop.JSException)
+        {
+            // Clicking the curve is a convenience; the checkpoint table offers the same actions.
+        }
     }
 
     private async Task FlushLoopAsync(PeriodicTimer timer)
