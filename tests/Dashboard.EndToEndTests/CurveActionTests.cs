@@ -1,0 +1,67 @@
+using Dashboard.TestSupport;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Dashboard.EndToEndTests;
+
+/// <summary>What people come for: click the curve while it grows, resume from the best point, take a checkpoint home.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class CurveActionTests(BrowserFixture fixture)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+    private readonly DashboardServer _server = fixture.Server;
+
+    [Fact]
+    public async Task ClickPointDuringLiveRun_ExportsIt_AndResumeFromBestDrawsTheBranchLive()
+    {
+        var run = await _server.CreateRunAsync(new { name = "e2e-click", dataset = "mnist", model = "mlp", epochs = 40, sampleLimit = 3000, learningRate = 0.02 });
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = await session.NewPageAsync();
+        try
+        {
+            await page.GotoAsync($"runs/{run.Id}");
+            await BrowserSession.WaitForInteractiveAsync(page);
+            await session.WaitForPlotAsync(page, 3, Timeout, "val_loss");
+
+            // Clicked while extendTraces keeps adding points: Plotly's click must still reach the page.
+            await ClickFirstPointAsync(page, "val_loss");
+            await Expect(page.GetByTestId("checkpoint-panel")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+            var epoch = int.Parse(await page.GetByTestId("panel-epoch").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(1, epoch);
+
+            var download = await page.RunAndWaitForDownloadAsync(() => page.GetByTestId("panel-export").ClickAsync());
+            Assert.EndsWith(".safetensors", download.SuggestedFilename);
+            var file = await download.PathAsync();
+            Assert.True(new FileInfo(file!).Length > 8, "The download is empty.");
+
+            // Stopped, its newest checkpoint is the interrupt one, so resuming from the best epoch starts a branch.
+            await _server.StopRunAsync(run.Id);
+            await Expect(NewRunPageTests.StatusBadge(page)).ToHaveAttributeAsync("data-status", "stopped", new() { Timeout = 60_000 });
+            await page.GetByTestId("resume-best").ClickAsync();
+            await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/runs/(?!" + run.Id + @"$)\d+$"), new() { Timeout = 30_000 });
+            var branchId = int.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            var branch = await _server.GetRunAsync(branchId);
+            Assert.Equal(run.Id, branch.ParentRunId);
+
+            // The branch's own points arrive live, beside its parent's faded curve up to the fork.
+            var traces = await session.WaitForPlotAsync(page, 1, Timeout, "loss", "val_loss");
+            Assert.Contains(traces, t => t.Name == $"run #{run.Id} val_loss" && t.X.Count >= 1);
+            Assert.True(traces.Single(t => t.Name == "val_loss").X.Min() > traces.Single(t => t.Name == $"run #{run.Id} val_loss").X.Max() - 1);
+        }
+        finally
+        {
+            await _server.StopRunAsync(run.Id);
+        }
+    }
+
+    /// <summary>Hovers then clicks the trace's first marker, as a person would; Plotly's drag layer receives the events.</summary>
+    private static async Task ClickFirstPointAsync(IPage page, string traceName)
+    {
+        var index = await page.EvaluateAsync<int>(
+            "name => document.querySelector('.js-plotly-plot').data.findIndex(t => t.name === name)", traceName);
+        var marker = page.Locator($".js-plotly-plot .scatterlayer .trace:nth-of-type({index + 1}) .points path").First;
+        var box = await marker.BoundingBoxAsync() ?? throw new InvalidOperationException($"The {traceName} trace has no marker on screen.");
+        await page.Mouse.MoveAsync(box.X + (box.Width / 2), box.Y + (box.Height / 2));
+        await page.Mouse.ClickAsync(box.X + (box.Width / 2), box.Y + (box.Height / 2));
+    }
+}
