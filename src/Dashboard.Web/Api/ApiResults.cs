@@ -53,14 +53,28 @@ internal static class ApiResults
         {
             var field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.TrimStart('$', '.');
             return (null, TypedResults.ValidationProblem(
-                new Dictionary<string, string[]> { [field] = [$"The JSON could not be read here: {FirstSentence(e.Message)}"] },
+                new Dictionary<string, string[]> { [field] = [Explain(e, field)] },
                 title: "The request body could not be read."));
         }
     }
 
-    private static string FirstSentence(string message)
+    /// <summary>Says what was expected in words a script author reads, not .NET type names.</summary>
+    private static string Explain(JsonException e, string field)
     {
+        var message = e.Message;
+        string? expected =
+            message.Contains("Int32", StringComparison.Ordinal) || message.Contains("Int64", StringComparison.Ordinal) ? "a whole number"
+            : message.Contains("Double", StringComparison.Ordinal) || message.Contains("Single", StringComparison.Ordinal) ? "a number"
+            : message.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : message.Contains("String", StringComparison.Ordinal) ? "a string"
+            : message.Contains("[]", StringComparison.Ordinal) || message.Contains("List", StringComparison.Ordinal) ? "a list"
+            : null;
+        if (expected is not null && field != "body")
+        {
+            return $"'{field}' must be {expected} (in range for its kind).";
+        }
+
         var end = message.IndexOf(". ", StringComparison.Ordinal);
-        return end < 0 ? message : message[..(end + 1)];
+        return $"The JSON could not be read: {(end < 0 ? message : message[..(end + 1)])}";
     }
 }

@@ -43,7 +43,10 @@ public sealed class RunExecutor(
                 ?? throw new InvalidOperationException($"Run {runId} has no configuration.");
             var device = DeviceSelector.Resolve(options.Value.Device);
             var (resumeFrom, initFrom) = await FindStartAsync(run, config);
-            await SetStatusAsync(runId, RunStatus.Running, error: null, device);
+            if (!await ClaimAsync(runId, device))
+            {
+                return; // stopped between being dequeued and now
+            }
 
             observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId), dbFactory, store, checkpoints, broadcaster);
             var outcome = await Task.Run(
@@ -102,27 +105,35 @@ public sealed class RunExecutor(
         return config.FineTune is null ? (parent, null) : (null, parent);
     }
 
-    private async Task SetStatusAsync(int runId, string status, string? error, string? device = null)
+    /// <summary>Queued → running, only if it is still queued: a stop that got there first wins.</summary>
+    private async Task<bool> ClaimAsync(int runId, string device)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var now = DateTime.UtcNow;
+        var claimed = await db.Runs
+            .Where(r => r.Id == runId && r.Status == RunStatus.Queued)
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(r => r.Status, RunStatus.Running)
+                .SetProperty(r => r.Device, device)
+                .SetProperty(r => r.Error, (string?)null)
+                .SetProperty(r => r.FinishedAt, (DateTime?)null)
+                .SetProperty(r => r.StartedAt, r => r.StartedAt ?? now));
+        if (claimed == 1)
+        {
+            broadcaster.Publish(new RunStatusChangedEvent(runId, RunStatus.Running));
+        }
+
+        return claimed == 1;
+    }
+
+    /// <summary>Records how a run ended.</summary>
+    private async Task SetStatusAsync(int runId, string status, string? error)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
         var run = await db.Runs.SingleAsync(r => r.Id == runId);
         run.Status = status;
         run.Error = error;
-        if (device is not null)
-        {
-            run.Device = device;
-        }
-
-        if (status == RunStatus.Running)
-        {
-            run.StartedAt ??= DateTime.UtcNow;
-            run.FinishedAt = null;
-        }
-        else
-        {
-            run.FinishedAt = DateTime.UtcNow;
-        }
-
+        run.FinishedAt = DateTime.UtcNow;
         await db.SaveChangesAsync();
         broadcaster.Publish(new RunStatusChangedEvent(runId, status));
     }

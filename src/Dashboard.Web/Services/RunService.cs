@@ -79,13 +79,20 @@ public sealed class RunService(
             return new ServiceResult<RunDto>(RunDto.From(run), Status: 202);
         }
 
-        if (run.Status == RunStatus.Queued)
+        // Not on a thread yet: only a row still queued is stopped, so a run the executor claimed a moment ago is asked to
+        // stop instead, never marked stopped while it trains.
+        var now = DateTime.UtcNow;
+        var claimed = await db.Runs
+            .Where(r => r.Id == runId && r.Status == RunStatus.Queued)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, RunStatus.Stopped).SetProperty(r => r.FinishedAt, now), cancellationToken);
+        if (claimed == 1)
         {
-            // Not on a thread yet: the executor skips runs that are no longer queued.
-            run.Status = RunStatus.Stopped;
-            run.FinishedAt = DateTime.UtcNow;
-            await db.SaveChangesAsync(cancellationToken);
-            broadcaster.Publish(new RunStatusChangedEvent(runId, run.Status));
+            broadcaster.Publish(new RunStatusChangedEvent(runId, RunStatus.Stopped));
+            return new ServiceResult<RunDto>(RunDto.From(await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken)), Status: 202);
+        }
+
+        if (queue.RequestStop(runId))
+        {
             return new ServiceResult<RunDto>(RunDto.From(run), Status: 202);
         }
 

@@ -75,7 +75,15 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
             Margin = new Margin { L = 60, R = 60, T = 30, B = 50 },
             HoverMode = HoverModeEnum.XUnified,
             Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, Y = 1.12m }],
-            XAxis = [new XAxis { Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "epoch" }, RangeMode = Plotly.Blazor.LayoutLib.XAxisLib.RangeModeEnum.NonNegative }],
+            XAxis =
+            [
+                new XAxis
+                {
+                    Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "epoch" },
+                    RangeMode = Plotly.Blazor.LayoutLib.XAxisLib.RangeModeEnum.NonNegative,
+                    TickFormat = "d", // epochs are whole numbers; no 1.5 ticks
+                },
+            ],
             YAxis =
             [
                 new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" } },
