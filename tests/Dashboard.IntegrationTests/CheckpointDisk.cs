@@ -20,18 +20,16 @@ internal static class CheckpointDisk
             return $"{checkpointRoot} does not exist";
         }
 
-        var manifest = Directory.EnumerateFiles(checkpointRoot, "manifest.json", SearchOption.AllDirectories)
+        // Only finished folders count: a checkpoint whose manifest exists only in a temporary folder is not on disk yet,
+        // and a running dashboard may be writing one right now (it holds the file open).
+        var manifest = Manifests(checkpointRoot)
             .FirstOrDefault(path => string.Equals(Sha256(File.ReadAllBytes(path)), checkpoint.Sha256, StringComparison.OrdinalIgnoreCase));
         if (manifest is null)
         {
-            return $"no manifest.json under {checkpointRoot} hashes to {checkpoint.Sha256}";
+            return $"no manifest.json in a finished folder under {checkpointRoot} hashes to {checkpoint.Sha256}";
         }
 
         var folder = Path.GetDirectoryName(manifest)!;
-        if (folder.Contains(TemporaryMarker, StringComparison.Ordinal))
-        {
-            return $"the manifest is still in the temporary folder {folder}";
-        }
 
         using var document = JsonDocument.Parse(File.ReadAllBytes(manifest));
         long size = new FileInfo(manifest).Length;
@@ -58,11 +56,21 @@ internal static class CheckpointDisk
     /// <summary>The SHA-256 the checkpoint's manifest records for one of its files (e.g. weights.bin).</summary>
     public static string FileHash(string checkpointRoot, CheckpointDto checkpoint, string file)
     {
-        var manifest = Directory.EnumerateFiles(checkpointRoot, "manifest.json", SearchOption.AllDirectories)
+        var manifest = Manifests(checkpointRoot)
             .Single(path => string.Equals(Sha256(File.ReadAllBytes(path)), checkpoint.Sha256, StringComparison.OrdinalIgnoreCase));
         using var document = JsonDocument.Parse(File.ReadAllBytes(manifest));
         return document.RootElement.GetProperty("files").GetProperty(file).GetString()!;
     }
+
+    /// <summary>Temporary folders (unfinished writes) under the root, as full paths.</summary>
+    public static IReadOnlyList<string> TemporaryFolders(string checkpointRoot) =>
+        Directory.Exists(checkpointRoot)
+            ? [.. Directory.EnumerateDirectories(checkpointRoot, $"*{TemporaryMarker}*", SearchOption.AllDirectories)]
+            : [];
+
+    private static IEnumerable<string> Manifests(string checkpointRoot) =>
+        Directory.EnumerateFiles(checkpointRoot, "manifest.json", SearchOption.AllDirectories)
+            .Where(path => !Path.GetDirectoryName(path)!.Contains(TemporaryMarker, StringComparison.Ordinal));
 
     private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

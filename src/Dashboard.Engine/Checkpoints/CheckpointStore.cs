@@ -153,6 +153,10 @@ public sealed partial class CheckpointStore
     }
 
     /// <summary>Removes a checkpoint folder; returns false when it was already gone.</summary>
+    /// <remarks>
+    /// The folder is first renamed to a temporary name, so it disappears from its final name in one step: a crash halfway
+    /// through deleting leaves a temporary folder that start-up removes, never a half-empty checkpoint.
+    /// </remarks>
     public bool Delete(string relativePath)
     {
         var folder = Resolve(relativePath);
@@ -161,8 +165,10 @@ public sealed partial class CheckpointStore
             return false;
         }
 
-        Directory.Delete(folder, recursive: true);
+        var doomed = $"{folder}{TemporaryMarker}deleting-{Guid.NewGuid():N}";
+        Directory.Move(folder, doomed);
         SyncDirectory(Path.GetDirectoryName(folder)!);
+        Directory.Delete(doomed, recursive: true);
         return true;
     }
 
