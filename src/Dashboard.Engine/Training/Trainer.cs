@@ -152,7 +152,8 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     sinceCheckpoint.Restart();
                 }
 
-                if (clock.Elapsed - lastProgress >= ProgressInterval || batch == batchCount - 1)
+                // The first batch of an epoch (also of a resumed one) reports at once, so a start shows progress right away.
+                if (lastProgress == TimeSpan.Zero || clock.Elapsed - lastProgress >= ProgressInterval || batch == batchCount - 1)
                 {
                     lastProgress = clock.Elapsed;
                     observer.OnProgress(new BatchProgress(epoch, batch + 1, batchCount, seen / ((priorMs / 1000) + clock.Elapsed.TotalSeconds), priorMs + clock.Elapsed.TotalMilliseconds));

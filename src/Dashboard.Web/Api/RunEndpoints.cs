@@ -16,13 +16,34 @@ public static class RunEndpoints
             .Produces<RunDto>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
 
-        runs.MapGet("/", async Task<Results<Ok<IReadOnlyList<RunDto>>, ValidationProblem>> (string? status, RunService service, CancellationToken ct) =>
-            status is null || RunStatus.All.Contains(status)
-                ? TypedResults.Ok(await service.ListAsync(status, ct))
-                : TypedResults.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    ["status"] = [$"Unknown status '{status}'. Use one of: {string.Join(", ", RunStatus.All)}."],
-                }));
+        // Without limit and before: every run, as always. With either: one page, newest first (before = last id seen).
+        runs.MapGet("/", async Task<Results<Ok<IReadOnlyList<RunDto>>, ValidationProblem>> (string? status, int? limit, int? before, RunService service, CancellationToken ct) =>
+        {
+            var errors = new Dictionary<string, string[]>();
+            if (status is not null && !RunStatus.All.Contains(status))
+            {
+                errors["status"] = [$"Unknown status '{status}'. Use one of: {string.Join(", ", RunStatus.All)}."];
+            }
+
+            if (limit is < 1 or > RunService.MaxPageSize)
+            {
+                errors["limit"] = [$"The limit must be between 1 and {RunService.MaxPageSize}."];
+            }
+
+            if (before is < 1)
+            {
+                errors["before"] = ["before is a run id, 1 or more."];
+            }
+
+            if (errors.Count > 0)
+            {
+                return TypedResults.ValidationProblem(errors);
+            }
+
+            return TypedResults.Ok(limit is null && before is null
+                ? await service.ListAsync(status, ct)
+                : await service.ListPageAsync(status, limit ?? RunService.DefaultPageSize, before, ct));
+        });
 
         runs.MapGet("/{id:int}", async Task<Results<Ok<RunDto>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
             await service.GetAsync(id, ct) is { } run ? TypedResults.Ok(run) : RunNotFound(id));

@@ -48,6 +48,7 @@ public sealed record RunDto(
 }
 
 /// <summary>One epoch's metrics: a row of <c>/metrics</c> and the payload of the hub's <c>EpochCompleted</c>.</summary>
+/// <param name="CreatedAt">When the engine reported the epoch (UTC); lets a client measure how late a live point arrives.</param>
 public sealed record MetricDto(
     int Epoch,
     long Step,
@@ -57,10 +58,12 @@ public sealed record MetricDto(
     double? ValAccuracy,
     double LearningRate,
     double DurationMs,
-    double SamplesPerSecond)
+    double SamplesPerSecond,
+    DateTime? CreatedAt = null)
 {
     public static MetricDto From(EpochMetric m) =>
-        new(m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.LearningRate, m.DurationMs, m.SamplesPerSecond);
+        new(m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.LearningRate, m.DurationMs, m.SamplesPerSecond,
+            DateTime.SpecifyKind(m.CreatedAt, DateTimeKind.Utc));
 }
 
 /// <summary>A checkpoint: a row of <c>/checkpoints</c> and the payload of the hub's <c>CheckpointSaved</c>.</summary>

@@ -28,6 +28,11 @@ public sealed class RunService(
 {
     public const int MaxNameLength = 200;
 
+    /// <summary>Runs per page of <see cref="ListPageAsync"/> when a caller pages without saying how many.</summary>
+    public const int DefaultPageSize = 50;
+
+    public const int MaxPageSize = 1000;
+
     public async Task<ServiceResult<RunDto>> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
     {
         var config = request.ToConfig();
@@ -109,6 +114,28 @@ public sealed class RunService(
         }
 
         var runs = await query.OrderByDescending(r => r.Id).ToListAsync(cancellationToken);
+        return runs.ConvertAll(RunDto.From);
+    }
+
+    /// <summary>
+    /// One page of the run list, newest first: at most <paramref name="limit"/> runs whose id is below
+    /// <paramref name="before"/> (the last id of the previous page; null for the first page).
+    /// </summary>
+    public async Task<IReadOnlyList<RunDto>> ListPageAsync(string? status, int limit, int? before, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var query = db.Runs.AsNoTracking();
+        if (!string.IsNullOrEmpty(status))
+        {
+            query = query.Where(r => r.Status == status);
+        }
+
+        if (before is { } beforeId)
+        {
+            query = query.Where(r => r.Id < beforeId);
+        }
+
+        var runs = await query.OrderByDescending(r => r.Id).Take(limit).ToListAsync(cancellationToken);
         return runs.ConvertAll(RunDto.From);
     }
 

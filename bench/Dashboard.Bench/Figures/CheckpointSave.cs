@@ -1,0 +1,545 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Models;
+using Dashboard.Engine.Policies;
+using Dashboard.Engine.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Dashboard.Bench.Figures;
+
+/// <summary>
+/// Figure 2: checkpoints of a model with well over 100 MB of state (an MLP 784→4096→2048→10 with Adam: weights and two
+/// moments). (a) <see cref="CheckpointStore.Write"/> against a plain sequential write of the same bytes to the same folder;
+/// (b) how long the real <see cref="Trainer"/> is blocked per checkpoint when the write runs in the background, against a
+/// synchronous save.
+/// </summary>
+internal static class CheckpointSave
+{
+    private static readonly int[] Hidden = [4096, 2048];
+
+    public static async Task<IReadOnlyList<FigureResult>> RunAsync(BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var device = DeviceSelector.Resolve(DeviceSelector.Auto);
+        var datasets = DatasetRegistry.CreateDefault();
+        var models = WideModels();
+        var trainer = new Trainer(datasets, models);
+        var storeRoot = Path.Combine(settings.WorkDirectory, "checkpoints");
+        var store = new CheckpointStore(storeRoot);
+        var baseConfig = new TrainingConfig
+        {
+            Dataset = "mnist",
+            Model = "mlp",
+            Epochs = 1,
+            BatchSize = 64,
+            LearningRate = 0.001,
+            Optimizer = OptimizerNames.Adam,
+            Seed = 42,
+            SampleLimit = settings.Pick(800, 4000),
+            Checkpoint = new CheckpointPolicy(),
+        };
+        var everySteps = settings.Pick(4, 12);
+
+        // Warm-up, and a real snapshot: the epoch-end one of a real run.
+        var warm = new BenchObserver(null, synchronous: false);
+        await trainer.RunAsync(new TrainingRequest(baseConfig, device), warm, cancellationToken);
+        var snapshot = warm.Last ?? throw new InvalidOperationException("The warm-up run offered no checkpoint.");
+
+        var save = MeasureWrites(store, snapshot, settings.Pick(4, 9));
+        var capture = MeasureCapture(models, datasets, baseConfig, device, settings.Pick(3, 7));
+        var stall = await MeasureStallAsync(trainer, store, baseConfig, everySteps, device, settings, cancellationToken);
+        return [SaveResult(save, capture), StallResult(stall, save, capture)];
+    }
+
+    private static FigureResult SaveResult(WriteTimes save, CaptureTimes capture)
+    {
+        var storeMs = Stats.Median(save.StoreMs);
+        var plainMs = Stats.Median(save.PlainMs);
+        var mb = save.Bytes / 1e6;
+        var result = new FigureResult
+        {
+            Id = "2a",
+            Name = string.Create(CultureInfo.InvariantCulture, $"Checkpoint save throughput ({mb:F0} MB: MLP 784-4096-2048-10 + Adam moments)"),
+            RatioMeaning = "= bytes/s of CheckpointStore.Write / bytes/s of a plain FileStream write + fsync of the same bytes, same folder",
+            Target = "≥ 0.7",
+            Ratio = plainMs / storeMs,
+            Absolute = string.Create(CultureInfo.InvariantCulture,
+                $"store {mb / (storeMs / 1000):F0} MB/s ({storeMs:F0} ms), plain {mb / (plainMs / 1000):F0} MB/s ({plainMs:F0} ms)"),
+        };
+        result.Verdict = FigureResult.Judge(result.Ratio >= 0.7);
+        result.Details["bytes"] = save.Bytes;
+        result.Details["storeMs"] = Stats.Round(save.StoreMs, 1);
+        result.Details["plainMs"] = Stats.Round(save.PlainMs, 1);
+        result.Details["pairRatios"] = Stats.Round(save.StoreMs.Zip(save.PlainMs, (s, p) => p / s));
+        var breakdown = Breakdown(save, capture);
+        result.Details["breakdownMsMedian"] = breakdown;
+        if (result.Verdict == FigureResult.Missed)
+        {
+            result.Note = "missed: " + Explain(breakdown, storeMs, plainMs);
+        }
+
+        return result;
+    }
+
+    private static FigureResult StallResult(StallTimes stall, WriteTimes save, CaptureTimes capture)
+    {
+        var captureMs = Stats.Median(capture.TotalMs);
+        var syncMs = captureMs + Stats.Median(save.StoreMs);
+        var stallMs = Stats.Median(stall.GapStallMs);
+        var epochDifference = Stats.Median(stall.EpochDifferenceMsPerCheckpoint);
+        var result = new FigureResult
+        {
+            Id = "2b",
+            Name = "Checkpoint async stall per checkpoint (real Trainer, background write)",
+            RatioMeaning = "= training-loop block per checkpoint with a background write / synchronous save (capture + CheckpointStore.Write)",
+            Target = "≤ 0.1",
+            Ratio = stallMs / syncMs,
+            Absolute = string.Create(CultureInfo.InvariantCulture,
+                $"stall {stallMs:F0} ms per checkpoint (batch gap after a checkpoint − ordinary gap {Stats.Median(stall.OrdinaryBatchMs):F0} ms; {stall.Checkpoints} per epoch × {stall.NoneMs.Count} runs); sync save {syncMs:F0} ms (capture {captureMs:F0} + write {Stats.Median(save.StoreMs):F0}); epoch-difference estimate {epochDifference:F0} ms per checkpoint (epoch {Stats.Median(stall.NoneMs):F0} → {Stats.Median(stall.AsyncMs):F0} ms)"),
+        };
+        result.Verdict = FigureResult.Judge(result.Ratio <= 0.1);
+        result.Details["checkpointsPerEpoch"] = stall.Checkpoints;
+        result.Details["everySteps"] = stall.EverySteps;
+        result.Details["batchesPerEpoch"] = stall.Batches;
+        result.Details["stallMsPerCheckpoint"] = Stats.Round(stall.GapStallMs, 1);
+        result.Details["ordinaryBatchGapMs"] = Stats.Round(stall.OrdinaryBatchMs, 1);
+        result.Details["epochMsWithout"] = Stats.Round(stall.NoneMs, 1);
+        result.Details["epochMsBackgroundWrite"] = Stats.Round(stall.AsyncMs, 1);
+        result.Details["epochDifferenceMsPerCheckpoint"] = Stats.Round(stall.EpochDifferenceMsPerCheckpoint, 1);
+        result.Details["epochDifferenceRatio"] = Stats.Round(epochDifference / syncMs);
+        result.Details["observerBlockMsPerCheckpoint"] = Stats.Round(stall.ObserverMsPerCheckpoint, 1);
+        result.Details["backPressureMsPerCheckpoint"] = Stats.Round(stall.BackPressureMsPerCheckpoint, 1);
+        if (stall.CaptureOnlyGapMs.Count > 0)
+        {
+            result.Details["inLoopCaptureOnlyStallMs"] = Stats.Round(stall.CaptureOnlyGapMs, 1);
+        }
+
+        if (stall.SyncGapMs.Count > 0)
+        {
+            result.Details["inLoopSynchronousSaveStallMs"] = Stats.Round(stall.SyncGapMs, 1);
+            result.Details["ratioToInLoopSynchronousSave"] = Stats.Round(stallMs / Stats.Median(stall.SyncGapMs));
+        }
+
+        result.Details["captureMsMedian"] = new Dictionary<string, double>
+        {
+            ["weights"] = Stats.Round(Stats.Median(capture.WeightsMs), 1),
+            ["optimizer"] = Stats.Round(Stats.Median(capture.OptimizerMs), 1),
+            ["total"] = Stats.Round(captureMs, 1),
+            ["tensorCloneOfTheSameStateForComparison"] = Stats.Round(Stats.Median(capture.CloneMs), 1),
+        };
+        if (result.Verdict == FigureResult.Missed)
+        {
+            var inLoop = stall.CaptureOnlyGapMs.Count > 0
+                ? string.Create(CultureInfo.InvariantCulture, $" In the loop, capture alone (no write) stalls {Stats.Median(stall.CaptureOnlyGapMs):F0} ms per checkpoint and a synchronous save {Stats.Median(stall.SyncGapMs):F0} ms.")
+                : "";
+            result.Note = string.Create(CultureInfo.InvariantCulture,
+                $"missed: the write itself is off the loop (observer hand-off {Stats.Median(stall.ObserverMsPerCheckpoint):F1} ms, back-pressure {Stats.Median(stall.BackPressureMsPerCheckpoint):F0} ms per checkpoint), but the snapshot capture stays on the training thread: {captureMs:F0} ms (weights {Stats.Median(capture.WeightsMs):F0} + optimizer {Stats.Median(capture.OptimizerMs):F0} ms through TorchSharp's module.save / save_state_dict into a MemoryStream, then ToArray), = {captureMs / syncMs:F2} of the synchronous save by itself. "
+                + $"For scale, copying the same tensors inside torch (clone) takes {Stats.Median(capture.CloneMs):F0} ms here: any capture that copies 140 MB into fresh memory pays about that, the rest of the stall is the background write's SHA-256 and copies competing with training for {Environment.ProcessorCount} cores.") + inLoop;
+        }
+
+        return result;
+    }
+
+    private static Dictionary<string, double> Breakdown(WriteTimes save, CaptureTimes capture) => new()
+    {
+        ["captureWeightsToMemory"] = Stats.Round(Stats.Median(capture.WeightsMs), 1),
+        ["captureOptimizerToMemory"] = Stats.Round(Stats.Median(capture.OptimizerMs), 1),
+        ["tensorCloneOfTheSameStateForComparison"] = Stats.Round(Stats.Median(capture.CloneMs), 1),
+        ["sha256"] = Stats.Round(Stats.Median(save.HashMs), 1),
+        ["writeToPageCache"] = Stats.Round(Stats.Median(save.WriteMs), 1),
+        ["fsyncFiles"] = Stats.Round(Stats.Median(save.FsyncMs), 1),
+        ["storeTotal"] = Stats.Round(Stats.Median(save.StoreMs), 1),
+        ["plainWritePlusFsync"] = Stats.Round(Stats.Median(save.PlainMs), 1),
+    };
+
+    private static string Explain(Dictionary<string, double> b, double storeMs, double plainMs) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"store {storeMs:F0} ms ≈ SHA-256 {b["sha256"]:F0} + page-cache copy {b["writeToPageCache"]:F0} + fsync {b["fsyncFiles"]:F0} ms (4 files, then 2 directory fsyncs) vs plain {plainMs:F0} ms: on this fast disk hashing costs as much as the write, and the store hashes each file after writing it on the same thread; hashing while writing (or overlapping it with the fsync) would bring the ratio to about plain / max(hash, write + fsync)");
+
+    /// <summary>Store writes, plain writes and a replica broken into hash / page-cache write / fsync, interleaved.</summary>
+    private static WriteTimes MeasureWrites(CheckpointStore store, CheckpointSnapshot snapshot, int reps)
+    {
+        var times = new WriteTimes();
+        byte[][] payload = [snapshot.Weights, snapshot.OptimizerState, snapshot.TorchRngState];
+        var folder = Path.Combine(store.Root, "save");
+        Directory.CreateDirectory(folder);
+        for (var rep = 0; rep < reps + 1; rep++)
+        {
+            var keep = rep > 0;
+            void Store()
+            {
+                var clock = Stopwatch.StartNew();
+                var written = store.Write("save", $"rep{rep}", snapshot);
+                var ms = clock.Elapsed.TotalMilliseconds;
+                times.Bytes = written.SizeBytes;
+                Directory.Delete(Path.Combine(store.Root, written.RelativePath), recursive: true);
+                if (keep)
+                {
+                    times.StoreMs.Add(ms);
+                }
+            }
+
+            void Plain()
+            {
+                var file = Path.Combine(folder, $"plain-{rep}.bin");
+                var bytes = times.Bytes > 0 ? times.Bytes : payload.Sum(p => (long)p.Length);
+                var clock = Stopwatch.StartNew();
+                using (var stream = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+                {
+                    long left = bytes;
+                    for (var i = 0; left > 0; i = (i + 1) % payload.Length)
+                    {
+                        var part = (int)Math.Min(left, payload[i].Length);
+                        stream.Write(payload[i], 0, part);
+                        left -= part;
+                    }
+
+                    stream.Flush(flushToDisk: true);
+                }
+
+                var ms = clock.Elapsed.TotalMilliseconds;
+                File.Delete(file);
+                if (keep)
+                {
+                    times.PlainMs.Add(ms);
+                }
+            }
+
+            // Alternate the order so neither always runs on a disk the other just flushed.
+            if (rep % 2 == 0)
+            {
+                Store();
+                Plain();
+            }
+            else
+            {
+                Plain();
+                Store();
+            }
+
+            // The replica: what the store does per file, timed in parts.
+            double hash = 0, write = 0, fsync = 0;
+            for (var i = 0; i < payload.Length; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                var file = Path.Combine(folder, $"part-{rep}-{i}.bin");
+                using (var stream = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+                {
+                    stream.Write(payload[i]);
+                    stream.Flush(flushToDisk: false);
+                    write += clock.Elapsed.TotalMilliseconds;
+                    clock.Restart();
+                    stream.Flush(flushToDisk: true);
+                    fsync += clock.Elapsed.TotalMilliseconds;
+                }
+
+                clock.Restart();
+                _ = SHA256.HashData(payload[i]);
+                hash += clock.Elapsed.TotalMilliseconds;
+                File.Delete(file);
+            }
+
+            if (keep)
+            {
+                times.HashMs.Add(hash);
+                times.WriteMs.Add(write);
+                times.FsyncMs.Add(fsync);
+            }
+        }
+
+        return times;
+    }
+
+    /// <summary>The trainer's snapshot capture (weights and optimizer state to memory), replicated on a model of the same size.</summary>
+    private static CaptureTimes MeasureCapture(ModelRegistry models, DatasetRegistry datasets, TrainingConfig config, string deviceName, int reps)
+    {
+        var device = torch.device(deviceName);
+        var source = datasets.Get(config.Dataset);
+        models.TryGet(config.Model, out var architecture);
+        using var splits = DatasetSplitter.Split(source.Load(), config.ValidationSplit, 200, device);
+        random.manual_seed(config.Seed);
+        using var model = models.Build(architecture!.DefaultSpec(source.Info));
+        model.to(device);
+        using var optimizer = OptimizerFactory.Create(config.Optimizer, model.parameters(), config.LearningRate);
+        using (NewDisposeScope())
+        {
+            // One step, so the Adam moments exist and are non-zero.
+            optimizer.zero_grad();
+            nn.functional.cross_entropy(model.forward(splits.Train.Features), splits.Train.Labels).backward();
+            optimizer.step();
+        }
+
+        var times = new CaptureTimes();
+        for (var rep = 0; rep < reps + 1; rep++)
+        {
+            var clock = Stopwatch.StartNew();
+            using var weights = new MemoryStream();
+            using (var writer = new BinaryWriter(weights, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                model.save(writer);
+            }
+
+            var weightBytes = weights.ToArray();
+            var weightsMs = clock.Elapsed.TotalMilliseconds;
+            clock.Restart();
+            using var state = new MemoryStream();
+            using (var writer = new BinaryWriter(state, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                optimizer.save_state_dict(writer);
+            }
+
+            var stateBytes = state.ToArray();
+            using var rng = random.get_rng_state();
+            var rngBytes = rng.data<byte>().ToArray();
+            var optimizerMs = clock.Elapsed.TotalMilliseconds;
+            GC.KeepAlive(weightBytes.Length + stateBytes.Length + rngBytes.Length);
+
+            // For comparison: copying the same state tensor to tensor (weights and two moments' worth) inside torch.
+            clock.Restart();
+            using (NewDisposeScope())
+            {
+                foreach (var parameter in model.parameters())
+                {
+                    for (var copy = 0; copy < 3; copy++)
+                    {
+                        _ = parameter.detach().clone();
+                    }
+                }
+            }
+
+            var cloneMs = clock.Elapsed.TotalMilliseconds;
+            if (rep > 0)
+            {
+                times.CloneMs.Add(cloneMs);
+                times.WeightsMs.Add(weightsMs);
+                times.OptimizerMs.Add(optimizerMs);
+                times.TotalMs.Add(weightsMs + optimizerMs);
+            }
+        }
+
+        return times;
+    }
+
+    /// <summary>
+    /// One-epoch runs of the real trainer, interleaved: without mid-epoch checkpoints, and with one every
+    /// <paramref name="everySteps"/> steps handed to a background write (as PersistingObserver does: at most one in flight).
+    /// Full mode adds capture-only and synchronous-write runs, to split the stall.
+    /// </summary>
+    private static async Task<StallTimes> MeasureStallAsync(
+        Trainer trainer, CheckpointStore store, TrainingConfig baseConfig, int everySteps, string device, BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var times = new StallTimes { EverySteps = everySteps };
+        var withSteps = baseConfig with { Checkpoint = new CheckpointPolicy { EverySteps = everySteps } };
+        var run = 0;
+        async Task<BenchObserver> Train(TrainingConfig config, CheckpointStore? target, bool synchronous, List<double>? gapStalls)
+        {
+            var observer = new BenchObserver(target, synchronous, $"stall-{++run}");
+            var control = new BatchClock();
+            await trainer.RunAsync(new TrainingRequest(config, device, Control: control), observer, cancellationToken);
+            await observer.DrainAsync();
+            var folder = Path.Combine(store.Root, observer.RunFolder);
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+
+            times.Batches = observer.Batches;
+            if (gapStalls is not null)
+            {
+                // Gap i runs from the end of step i+1 to the end of step i+2; a checkpoint after step s sits in gap s-1.
+                var gaps = control.Gaps();
+                var checkpointed = observer.MidEpochSteps.Select(step => (int)step - 1).ToHashSet();
+                var ordinary = Stats.Median(gaps.Where((_, i) => !checkpointed.Contains(i)));
+                gapStalls.AddRange(checkpointed.Where(i => i < gaps.Count).Select(i => gaps[i] - ordinary));
+                times.OrdinaryBatchMs.Add(ordinary);
+            }
+
+            return observer;
+        }
+
+        for (var rep = 0; rep < settings.Pick(2, 4); rep++)
+        {
+            var none = await Train(baseConfig, null, synchronous: false, null);
+            var background = await Train(withSteps, store, synchronous: false, times.GapStallMs);
+            times.NoneMs.Add(none.EpochMs);
+            times.AsyncMs.Add(background.EpochMs);
+            times.Checkpoints = background.MidEpoch;
+            times.EpochDifferenceMsPerCheckpoint.Add((background.EpochMs - none.EpochMs) / background.MidEpoch);
+            times.ObserverMsPerCheckpoint.Add(background.ObserverMs / background.MidEpoch);
+            times.BackPressureMsPerCheckpoint.Add(background.BackPressureMs / background.MidEpoch);
+            if (settings.Full)
+            {
+                times.CaptureOnlyMs.Add((await Train(withSteps, null, synchronous: false, times.CaptureOnlyGapMs)).EpochMs);
+                times.SyncMs.Add((await Train(withSteps, store, synchronous: true, times.SyncGapMs)).EpochMs);
+            }
+        }
+
+        return times;
+    }
+
+    /// <summary>
+    /// Times every batch boundary: the trainer asks its control for a "checkpoint now" request after each batch, before it
+    /// takes any checkpoint, so the gap after a checkpointed batch holds that checkpoint's stall plus one batch of work.
+    /// </summary>
+    private sealed class BatchClock : ITrainingControl
+    {
+        private readonly List<long> _ticks = [];
+
+        public bool TakeCheckpointRequest()
+        {
+            _ticks.Add(Stopwatch.GetTimestamp());
+            return false;
+        }
+
+        public List<double> Gaps() => [.. _ticks.Zip(_ticks.Skip(1), (a, b) => Stopwatch.GetElapsedTime(a, b).TotalMilliseconds)];
+    }
+
+    /// <summary>The default MLP, made wide: 784→4096→2048→10, about 11.6 M parameters (46 MB; with Adam's two moments 140 MB).</summary>
+    private static ModelRegistry WideModels()
+    {
+        ModelRegistry.CreateDefault().TryGet("mlp", out var mlp);
+        return new ModelRegistry(
+        [
+            mlp! with
+            {
+                DisplayName = "MLP 4096-2048 (bench)",
+                DefaultSpec = info => new ModelSpec { Architecture = "mlp", InputShape = info.SampleShape, ClassCount = info.ClassCount, HiddenSizes = Hidden },
+            },
+        ]);
+    }
+
+    private sealed class WriteTimes
+    {
+        public long Bytes { get; set; }
+
+        public List<double> StoreMs { get; } = [];
+
+        public List<double> PlainMs { get; } = [];
+
+        public List<double> HashMs { get; } = [];
+
+        public List<double> WriteMs { get; } = [];
+
+        public List<double> FsyncMs { get; } = [];
+    }
+
+    private sealed class CaptureTimes
+    {
+        public List<double> WeightsMs { get; } = [];
+
+        public List<double> OptimizerMs { get; } = [];
+
+        public List<double> TotalMs { get; } = [];
+
+        public List<double> CloneMs { get; } = [];
+    }
+
+    private sealed class StallTimes
+    {
+        public int EverySteps { get; init; }
+
+        public int Checkpoints { get; set; }
+
+        public int Batches { get; set; }
+
+        public List<double> NoneMs { get; } = [];
+
+        public List<double> AsyncMs { get; } = [];
+
+        public List<double> CaptureOnlyMs { get; } = [];
+
+        public List<double> SyncMs { get; } = [];
+
+        public List<double> GapStallMs { get; } = [];
+
+        public List<double> CaptureOnlyGapMs { get; } = [];
+
+        public List<double> SyncGapMs { get; } = [];
+
+        public List<double> OrdinaryBatchMs { get; } = [];
+
+        public List<double> EpochDifferenceMsPerCheckpoint { get; } = [];
+
+        public List<double> ObserverMsPerCheckpoint { get; } = [];
+
+        public List<double> BackPressureMsPerCheckpoint { get; } = [];
+    }
+
+    /// <summary>
+    /// Mirrors PersistingObserver's checkpoint path without the database: wait for the write in flight, then hand the snapshot
+    /// to a background task (or, for comparison, write it on the spot). Epoch-end snapshots fall outside the measured epoch
+    /// time and are only kept, not written.
+    /// </summary>
+    private sealed class BenchObserver(CheckpointStore? store, bool synchronous, string runFolder = "warm-up") : ITrainingObserver
+    {
+        private Task _pending = Task.CompletedTask;
+
+        public string RunFolder { get; } = runFolder;
+
+        public CheckpointSnapshot? Last { get; private set; }
+
+        public double EpochMs { get; private set; }
+
+        public int Batches { get; private set; }
+
+        public int MidEpoch => MidEpochSteps.Count;
+
+        public List<long> MidEpochSteps { get; } = [];
+
+        public double ObserverMs { get; private set; }
+
+        public double BackPressureMs { get; private set; }
+
+        public Task DrainAsync() => _pending;
+
+        public ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken)
+        {
+            Batches = info.BatchesPerEpoch;
+            return ValueTask.CompletedTask;
+        }
+
+        public void OnProgress(BatchProgress progress)
+        {
+        }
+
+        public ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
+        {
+            EpochMs = metrics.DurationMs;
+            return ValueTask.CompletedTask;
+        }
+
+        public async ValueTask OnCheckpointAsync(CheckpointSnapshot snapshot, CancellationToken cancellationToken)
+        {
+            if (snapshot.Position.BatchInEpoch == 0)
+            {
+                Last = snapshot;
+                return;
+            }
+
+            MidEpochSteps.Add(snapshot.Position.GlobalStep);
+            if (store is null)
+            {
+                return;
+            }
+
+            var clock = Stopwatch.StartNew();
+            await _pending;
+            BackPressureMs += clock.Elapsed.TotalMilliseconds;
+            var name = $"step{snapshot.Position.GlobalStep:D6}-{snapshot.Kind}";
+            if (synchronous)
+            {
+                store.Write(RunFolder, name, snapshot);
+            }
+            else
+            {
+                _pending = Task.Run(() => store.Write(RunFolder, name, snapshot), CancellationToken.None);
+            }
+
+            ObserverMs += clock.Elapsed.TotalMilliseconds;
+        }
+    }
+}
