@@ -55,6 +55,10 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     [Parameter]
     public IReadOnlyList<CheckpointDto> InitialCheckpoints { get; set; } = [];
 
+    /// <summary>The run's target epochs; short runs get one x tick per epoch.</summary>
+    [Parameter]
+    public int Epochs { get; set; }
+
     /// <summary>Other curves drawn behind this run's: its parent up to the fork, its branches from theirs.</summary>
     [Parameter]
     public IReadOnlyList<OverlayCurve> Overlays { get; set; } = [];
@@ -81,7 +85,9 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
                 {
                     Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "epoch" },
                     RangeMode = Plotly.Blazor.LayoutLib.XAxisLib.RangeModeEnum.NonNegative,
-                    TickFormat = "d", // epochs are whole numbers; no 1.5 ticks
+                    // Epochs are whole numbers: a tick per epoch for short runs, Plotly's own spacing (5, 10, …) for long ones.
+                    DTick = Epochs is > 0 and <= 25 ? 1 : null,
+                    Tick0 = 1,
                 },
             ],
             YAxis =
