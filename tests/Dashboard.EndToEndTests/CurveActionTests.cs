@@ -44,8 +44,8 @@ public sealed class CurveActionTests(BrowserFixture fixture)
             Assert.Equal(run.Id, branch.ParentRunId);
 
             // The branch's own points arrive live, beside its parent's faded curve up to the fork.
-            var traces = await session.WaitForPlotAsync(page, 1, Timeout, "loss", "val_loss");
-            Assert.Contains(traces, t => t.Name == $"run #{run.Id} val_loss" && t.X.Count >= 1);
+            // Waiting on the parent's trace too: until the branch's chart replaces the parent's, the page still shows the old one.
+            var traces = await session.WaitForPlotAsync(page, 1, Timeout, "loss", "val_loss", $"run #{run.Id} val_loss");
             Assert.True(traces.Single(t => t.Name == "val_loss").X.Min() > traces.Single(t => t.Name == $"run #{run.Id} val_loss").X.Max() - 1);
         }
         finally
