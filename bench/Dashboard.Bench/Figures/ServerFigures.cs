@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
+using Dashboard.Engine.Data;
+using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
 using Dashboard.Web.Contracts;
 
@@ -92,6 +94,7 @@ internal static class ServerFigures
         var device = DeviceSelector.Resolve(DeviceSelector.Auto);
         await using var clients = await HubClients.ConnectAsync(server.HubUrl, 10, cancellationToken);
         var bare = new List<double>();
+        var engine = new List<double>();
         var dashboard = new List<double>();
         var dashboardWall = new List<double>();
         var pairs = new List<double>();
@@ -102,6 +105,12 @@ internal static class ServerFigures
         {
             var bareEpochs = BareLoop.SamplesPerSecond(config, device).Skip(1).ToList();
             bare.AddRange(bareEpochs);
+
+            // Attribution only: the real trainer in this process with an observer that does nothing (snapshots dropped).
+            var engineObserver = new EpochRecorder();
+            await new Trainer(DatasetRegistry.CreateDefault(), ModelRegistry.CreateDefault())
+                .RunAsync(new TrainingRequest(config, device), engineObserver, cancellationToken);
+            engine.AddRange(engineObserver.SamplesPerSecond.Skip(1));
 
             lastRun = await server.CreateRunAsync(RunBody(config, $"bench-overhead-{rep}"), cancellationToken);
             await clients.JoinRunAsync(lastRun, cancellationToken);
@@ -127,16 +136,17 @@ internal static class ServerFigures
             Id = "1",
             Name = string.Create(CultureInfo.InvariantCulture,
                 $"Instrumentation overhead: CNN on MNIST ({(config.SampleLimit is { } l ? $"{l:N0} samples" : "all 10,000 samples")}, batch {BatchSize}, {config.Epochs} epochs × {reps} interleaved pairs)"),
-            RatioMeaning = "= dashboard run samples/s (server's own per-epoch figure; SQLite, 10 hub clients, checkpoint every epoch) / bare TorchSharp loop samples/s; median over adjacent bare/dashboard pairs",
+            RatioMeaning = "= median per-epoch samples/s of the dashboard run (server's own figure; SQLite, 10 hub clients, checkpoint every epoch) / median per-epoch samples/s of the bare TorchSharp loop, runs interleaved",
             Target = "≥ 0.97",
-            Ratio = Stats.Median(pairs),
+            Ratio = Stats.Median(dashboard) / Stats.Median(bare),
         };
         result.Verdict = FigureResult.Judge(result.Ratio >= 0.97);
-        var pooled = Stats.Median(dashboard) / Stats.Median(bare);
         var wallRatio = Stats.Median(dashboardWall) / Stats.Median(bare);
         result.Absolute = string.Create(CultureInfo.InvariantCulture,
-            $"dashboard {Stats.Median(dashboard):F0} samples/s, bare {Stats.Median(bare):F0} samples/s (medians of epochs 2+; pooled ratio {pooled:F3}); by wall clock between epoch reports the dashboard keeps {wallRatio:F3} of bare");
-        result.Details["pooledMedianRatio"] = Stats.Round(pooled);
+            $"dashboard {Stats.Median(dashboard):F0} samples/s, bare {Stats.Median(bare):F0} samples/s (medians of epochs 2+ over {dashboard.Count} + {bare.Count} epochs); median of the per-pair ratios {Stats.Median(pairs):F3}; by wall clock between epoch reports {wallRatio:F3}; the trainer alone in-process (no-op observer) {Stats.Median(engine) / Stats.Median(bare):F3}");
+        result.Details["medianPairRatio"] = Stats.Round(Stats.Median(pairs));
+        result.Details["engineOnlyRatio"] = Stats.Round(Stats.Median(engine) / Stats.Median(bare));
+        result.Details["engineOnlySamplesPerSecond"] = Stats.Round(engine, 1);
         result.Details["bareSamplesPerSecond"] = Stats.Round(bare, 1);
         result.Details["dashboardSamplesPerSecond"] = Stats.Round(dashboard, 1);
         result.Details["pairRatios"] = Stats.Round(pairs);
@@ -326,5 +336,25 @@ internal static class ServerFigures
             + (result.Verdict == FigureResult.Missed ? string.Create(CultureInfo.InvariantCulture,
                 $"; missed: with 100 clients the bench's own 100 connections, the server and training share {Environment.ProcessorCount} cores, and each epoch fans out ~3 hub messages × 100 clients") : "");
         return result;
+    }
+
+    /// <summary>An observer that keeps each epoch's samples/s and ignores everything else.</summary>
+    private sealed class EpochRecorder : ITrainingObserver
+    {
+        public List<double> SamplesPerSecond { get; } = [];
+
+        public ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public void OnProgress(BatchProgress progress)
+        {
+        }
+
+        public ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
+        {
+            SamplesPerSecond.Add(metrics.SamplesPerSecond);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnCheckpointAsync(Dashboard.Engine.Checkpoints.CheckpointSnapshot snapshot, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }
