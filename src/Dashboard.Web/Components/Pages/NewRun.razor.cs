@@ -92,7 +92,19 @@ public sealed partial class NewRun : ComponentBase
 
         public int? CheckpointEverySteps { get; set; } = Defaults.Checkpoint.EverySteps;
 
+        public double? CheckpointEveryMinutes { get; set; } = Defaults.Checkpoint.EveryMinutes;
+
         public string CheckpointMonitor { get; set; } = Defaults.Checkpoint.Monitor;
+
+        public double CheckpointMinDelta { get; set; } = Defaults.Checkpoint.MinDelta;
+
+        public int? CheckpointKeepEveryEpochs { get; set; } = Defaults.Checkpoint.KeepEveryEpochs;
+
+        /// <summary>The disk budget in megabytes, as people think of it; the API takes bytes.</summary>
+        public long? CheckpointMaxMegabytes { get; set; }
+
+        /// <summary>Where the API's <c>checkpoint.maxBytes</c> errors are shown.</summary>
+        public long? CheckpointMaxBytes => CheckpointMaxMegabytes * 1_000_000;
 
         public string CheckpointMode { get; set; } = Defaults.Checkpoint.Mode;
 
@@ -137,7 +149,11 @@ public sealed partial class NewRun : ComponentBase
             {
                 EveryEpochs = CheckpointEveryEpochs,
                 EverySteps = CheckpointEverySteps,
+                EveryMinutes = CheckpointEveryMinutes,
                 Monitor = CheckpointMonitor,
+                MinDelta = CheckpointMinDelta,
+                KeepEveryEpochs = CheckpointKeepEveryEpochs,
+                MaxBytes = CheckpointMaxBytes,
                 Mode = CheckpointMode,
                 KeepTopK = CheckpointKeepTopK,
                 KeepLast = CheckpointKeepLast,
