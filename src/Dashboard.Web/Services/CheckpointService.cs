@@ -235,11 +235,7 @@ public sealed class CheckpointService(
                 ParentCheckpointId = checkpoint.Id,
                 CreatedAt = DateTime.UtcNow,
             };
-            db.Runs.Add(branch);
-            await db.SaveChangesAsync(cancellationToken);
-            broadcaster.Publish(new RunStatusChangedEvent(branch.Id, branch.Status));
-            queue.Enqueue(branch.Id);
-            return new(new RunStartedDto(branch.Id), Status: 202);
+            return await QueueAsync(db, branch, cancellationToken);
         }
         finally
         {
@@ -338,11 +334,31 @@ public sealed class CheckpointService(
             ParentCheckpointId = checkpoint.Id,
             CreatedAt = DateTime.UtcNow,
         };
-        db.Runs.Add(child);
+        await _mutations.WaitAsync(cancellationToken);
+        try
+        {
+            // Checked again under the lock: the checkpoint may have been deleted while the request was validated.
+            if (!await db.Checkpoints.AnyAsync(c => c.Id == checkpointId && c.Status == CheckpointStatus.Durable, cancellationToken))
+            {
+                return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} was removed meanwhile.");
+            }
+
+            return await QueueAsync(db, child, cancellationToken);
+        }
+        finally
+        {
+            _mutations.Release();
+        }
+    }
+
+    /// <summary>Stores a new child run as queued, announces it, and hands it to the job runner.</summary>
+    private async Task<ServiceResult<RunStartedDto>> QueueAsync(DashboardDbContext db, Run run, CancellationToken cancellationToken)
+    {
+        db.Runs.Add(run);
         await db.SaveChangesAsync(cancellationToken);
-        broadcaster.Publish(new RunStatusChangedEvent(child.Id, child.Status));
-        queue.Enqueue(child.Id);
-        return new(new RunStartedDto(child.Id), Status: 202);
+        broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
+        queue.Enqueue(run.Id);
+        return new(new RunStartedDto(run.Id), Status: 202);
     }
 
     /// <summary>The parameter names of a model, as freezing and exports name them.</summary>
