@@ -20,7 +20,15 @@ public static class DashboardServices
     /// <param name="connectionString">The SQLite database; by default the file named by <see cref="StorageOptions"/>.</param>
     public static IServiceCollection AddDashboardCore(this IServiceCollection services, string? connectionString = null)
     {
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        // Relative data folders are taken from the content root (the repository root in a clone), not from whatever
+        // directory `dotnet run` happens to start the process in.
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).PostConfigure<IServiceProvider>((options, provider) =>
+        {
+            if (provider.GetService<IHostEnvironment>() is { } environment)
+            {
+                options.DataDirectory = Path.GetFullPath(options.DataDirectory, environment.ContentRootPath);
+            }
+        });
         services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddDbContextFactory<DashboardDbContext>((provider, options) => options.UseSqlite(

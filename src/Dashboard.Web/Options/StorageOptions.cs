@@ -1,6 +1,6 @@
 namespace Dashboard.Web.Options;
 
-/// <summary>Where the dashboard keeps its state. Relative paths are taken from the working directory.</summary>
+/// <summary>Where the dashboard keeps its state. A relative data folder is taken from the content root.</summary>
 public sealed class StorageOptions
 {
     public const string Section = "Storage";
