@@ -1,5 +1,7 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Dashboard.TestSupport;
+using Dashboard.Web.Contracts;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -63,7 +65,7 @@ public sealed partial class NewRunPageTests(BrowserFixture fixture)
     [Fact]
     public async Task StartButton_EpochsZero_ShowsValidationMessageAndStaysOnForm()
     {
-        var before = (await _server.Client.GetStringAsync("api/runs")).Length;
+        var before = await RunIdsAsync();
         await using var session = await BrowserSession.OpenAsync(fixture);
         var page = await session.NewPageAsync();
         await page.GotoAsync("runs/new");
@@ -85,7 +87,7 @@ public sealed partial class NewRunPageTests(BrowserFixture fixture)
         await Expect(FieldMessage(page, "epochs")).ToHaveTextAsync("Epochs must be between 1 and 10,000.");
         await Expect(epochs).ToHaveClassAsync(new Regex(@"\binvalid\b"));
         Assert.EndsWith("/runs/new", page.Url, StringComparison.Ordinal);
-        Assert.Equal(before, (await _server.Client.GetStringAsync("api/runs")).Length);
+        Assert.Equal(before, await RunIdsAsync());
     }
 
     [Fact]
@@ -104,6 +106,9 @@ public sealed partial class NewRunPageTests(BrowserFixture fixture)
         await Expect(page.Locator("ul.validation-errors")).ToContainTextAsync("The learning rate must be");
         Assert.EndsWith("/runs/new", page.Url, StringComparison.Ordinal);
     }
+
+    private async Task<List<int>> RunIdsAsync() =>
+        [.. (await _server.Client.GetFromJsonAsync<List<RunDto>>("api/runs", DashboardServer.Json) ?? []).Select(r => r.Id)];
 
     internal static ILocator StatusBadge(IPage page) => page.Locator(".page-head [data-status]");
 
