@@ -1,32 +1,29 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
-using System.Reflection;
 using System.Text.Json.Nodes;
+using Launcher = Dashboard.TestSupport.DashboardServer;
 
 namespace Dashboard.Bench;
 
 /// <summary>
 /// The real dashboard as a child process on a free loopback port, with its own data folder: what a user runs, measured
-/// from outside over HTTP and SignalR.
+/// from outside over HTTP and SignalR. Starting, health-waiting and killing are the test support's launcher; this adds
+/// the few JSON calls the figures make.
 /// </summary>
 internal sealed class DashboardServer : IAsyncDisposable
 {
-    private static readonly ConcurrentDictionary<int, Process> Live = new();
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private static readonly ConcurrentDictionary<DashboardServer, byte> Live = new();
+    private readonly Launcher _launcher;
 
-    private DashboardServer(Process process, Uri baseAddress, string dataDirectory)
+    private DashboardServer(Launcher launcher, string dataDirectory)
     {
-        _process = process;
-        BaseAddress = baseAddress;
+        _launcher = launcher;
         DataDirectory = dataDirectory;
-        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        Http = new HttpClient { BaseAddress = launcher.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
     }
 
-    public Uri BaseAddress { get; }
+    public Uri BaseAddress => _launcher.BaseAddress;
 
     public string DataDirectory { get; }
 
@@ -34,86 +31,28 @@ internal sealed class DashboardServer : IAsyncDisposable
 
     public Uri HubUrl => new(BaseAddress, "/hubs/training");
 
-    public static string WebDirectory =>
-        typeof(DashboardServer).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DashboardWebDirectory").Value!;
-
     /// <summary>Kills every server still running; for Ctrl+C and unexpected exits.</summary>
     public static void KillAll()
     {
-        foreach (var process in Live.Values)
+        foreach (var server in Live.Keys)
         {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
+            server._launcher.Kill();
         }
     }
 
+    /// <param name="dataDirectory">Where the server keeps its state; the bench's work folder, so <c>--keep</c> keeps it.</param>
     public static async Task<DashboardServer> StartAsync(string dataDirectory, CancellationToken cancellationToken)
     {
-        var dll = Path.Combine(WebDirectory, "Dashboard.Web.dll");
-        if (!File.Exists(dll))
-        {
-            throw new FileNotFoundException($"The dashboard is not built at {dll}.", dll);
-        }
-
         Directory.CreateDirectory(dataDirectory);
-        var port = FreePort();
-        var url = $"http://127.0.0.1:{port}";
-        var start = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { dll, "--urls", url },
-            WorkingDirectory = dataDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.Environment["Storage__DataDirectory"] = dataDirectory;
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        var process = Process.Start(start) ?? throw new InvalidOperationException("The dashboard did not start.");
-        Live[process.Id] = process;
-        var server = new DashboardServer(process, new Uri(url), dataDirectory);
-        process.OutputDataReceived += (_, e) => server.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"The dashboard exited with {process.ExitCode}: {server.RecentOutput()}");
-            }
-
-            try
-            {
-                using var health = await server.Http.GetAsync(new Uri("/healthz", UriKind.Relative), cancellationToken);
-                if (health.StatusCode == HttpStatusCode.OK)
-                {
-                    return server;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            if (deadline.Elapsed > TimeSpan.FromSeconds(90))
-            {
-                await server.DisposeAsync();
-                throw new TimeoutException($"The dashboard did not become healthy within 90 s: {server.RecentOutput()}");
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
+        var launcher = await Launcher.StartAsync(
+            new Dictionary<string, string> { ["Storage:DataDirectory"] = dataDirectory },
+            cancellationToken);
+        var server = new DashboardServer(launcher, dataDirectory);
+        Live[server] = 0;
+        return server;
     }
 
-    public string RecentOutput() => string.Join(" / ", _output.TakeLast(15));
+    public string RecentOutput() => _launcher.OutputTail(2000);
 
     /// <summary>POST /api/runs; returns the new run's id.</summary>
     public async Task<int> CreateRunAsync(object body, CancellationToken cancellationToken)
@@ -163,35 +102,8 @@ internal sealed class DashboardServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Live.TryRemove(this, out _);
         Http.Dispose();
-        Live.TryRemove(_process.Id, out _);
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync(CancellationToken.None);
-        }
-
-        _process.Dispose();
-    }
-
-    private void Keep(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        _output.Enqueue(line);
-        while (_output.Count > 200)
-        {
-            _output.TryDequeue(out _);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        await _launcher.DisposeAsync();
     }
 }
