@@ -1,6 +1,10 @@
 using System.Runtime.CompilerServices;
 using TorchSharp;
 
+// Two trainers in one process at once have failed natively, rarely, inside the optimizer step (a c10::Scalar conversion
+// check); until that is understood the unit tests train one at a time. Tracked in the issue notes.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace Dashboard.UnitTests.Support;
 
 internal static class TorchThreads
