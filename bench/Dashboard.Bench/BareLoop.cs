@@ -49,11 +49,11 @@ internal static class BareLoop
                     var indices = order.narrow(0, start, size);
                     var inputs = splits.Train.Features.index_select(0, indices);
                     var targets = splits.Train.Labels.index_select(0, indices);
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     var logits = model.forward(inputs);
                     var loss = nn.functional.cross_entropy(logits, targets);
                     loss.backward();
-                    optimizer.step();
+                    optimizer.Step();
                     lossSum += loss.item<float>() * (double)size;
                     correct += logits.argmax(1).eq(targets).sum().item<long>();
                 }

@@ -268,9 +268,9 @@ internal static class CheckpointSave
         using (NewDisposeScope())
         {
             // One step, so the Adam moments exist and are non-zero.
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             nn.functional.cross_entropy(model.forward(splits.Train.Features), splits.Train.Labels).backward();
-            optimizer.step();
+            optimizer.Step();
         }
 
         var times = new CaptureTimes();
@@ -289,7 +289,7 @@ internal static class CheckpointSave
             using var state = new MemoryStream();
             using (var writer = new BinaryWriter(state, System.Text.Encoding.UTF8, leaveOpen: true))
             {
-                optimizer.save_state_dict(writer);
+                optimizer.SaveState(writer);
             }
 
             var stateBytes = state.ToArray();

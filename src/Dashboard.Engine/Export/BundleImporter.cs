@@ -74,7 +74,7 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
         using (model)
         {
             Load(model, tensors);
-            var optimizer = OptimizerFactory.Create(OptimizerNames.All.Contains(config.Optimizer) ? config.Optimizer : OptimizerNames.Adam, model.parameters(), config.LearningRate);
+            using var optimizer = OptimizerFactory.Create(OptimizerNames.All.Contains(config.Optimizer) ? config.Optimizer : OptimizerNames.Adam, model.parameters(), config.LearningRate);
             using var weightsOut = new MemoryStream();
             using var optimizerOut = new MemoryStream();
             using (var writer = new BinaryWriter(weightsOut, Encoding.UTF8, leaveOpen: true))
@@ -84,7 +84,7 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
 
             using (var writer = new BinaryWriter(optimizerOut, Encoding.UTF8, leaveOpen: true))
             {
-                optimizer.save_state_dict(writer);
+                optimizer.SaveState(writer);
             }
 
             using var rng = random.get_rng_state();

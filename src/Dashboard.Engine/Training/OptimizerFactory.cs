@@ -1,5 +1,5 @@
+using Dashboard.Engine.Training.Optimizers;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Dashboard.Engine.Training;
 
@@ -8,11 +8,11 @@ public static class OptimizerFactory
     public const double SgdMomentum = 0.9;
     public const double AdamWWeightDecay = 0.01;
 
-    public static OptimizerHelper Create(string name, IEnumerable<Parameter> parameters, double learningRate) => name switch
+    public static TrainingOptimizer Create(string name, IEnumerable<Parameter> parameters, double learningRate) => name switch
     {
-        OptimizerNames.Sgd => optim.SGD(parameters, learningRate, momentum: SgdMomentum),
-        OptimizerNames.Adam => optim.Adam(parameters, learningRate),
-        OptimizerNames.AdamW => optim.AdamW(parameters, learningRate, weight_decay: AdamWWeightDecay),
+        OptimizerNames.Sgd => new SgdOptimizer(parameters, learningRate, SgdMomentum),
+        OptimizerNames.Adam => new AdamOptimizer(OptimizerNames.Adam, parameters, learningRate),
+        OptimizerNames.AdamW => new AdamOptimizer(OptimizerNames.AdamW, parameters, learningRate, AdamWWeightDecay),
         _ => throw new ArgumentException($"Unknown optimizer '{name}'.", nameof(name)),
     };
 }

@@ -3,6 +3,7 @@ using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Data;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
+using Dashboard.Engine.Training.Optimizers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -65,7 +66,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         if (optimizerFrom is not null)
         {
             using var reader = new BinaryReader(new MemoryStream(optimizerFrom.OptimizerState));
-            optimizer.load_state_dict(reader);
+            optimizer.LoadState(reader);
         }
 
         var scheduler = new LearningRateScheduler(config.Schedule, config.LearningRate, config.Epochs, continued?.Manifest.State.Schedule);
@@ -115,11 +116,11 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     var indices = order.narrow(0, start, size);
                     var inputs = splits.Train.Features.index_select(0, indices);
                     var targets = splits.Train.Labels.index_select(0, indices);
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     var logits = model.forward(inputs);
                     var loss = nn.functional.cross_entropy(logits, targets);
                     loss.backward();
-                    optimizer.step();
+                    optimizer.Step();
                     var batchLoss = loss.item<float>();
                     if (!float.IsFinite(batchLoss))
                     {
@@ -319,7 +320,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         TrainingConfig config,
         ModelSpec spec,
         nn.Module<Tensor, Tensor> model,
-        OptimizerHelper optimizer,
+        TrainingOptimizer optimizer,
         TrainerState state,
         byte[]? bestWeights)
     {
@@ -327,7 +328,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         using var optimizerState = new MemoryStream();
         using (var writer = new BinaryWriter(optimizerState, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            optimizer.save_state_dict(writer);
+            optimizer.SaveState(writer);
         }
 
         using var rng = random.get_rng_state();
@@ -345,15 +346,9 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         return buffer.ToArray();
     }
 
-    private static void SetLearningRate(OptimizerHelper optimizer, double learningRate)
-    {
-        foreach (var group in optimizer.ParamGroups)
-        {
-            group.LearningRate = learningRate;
-        }
-    }
+    private static void SetLearningRate(TrainingOptimizer optimizer, double learningRate) => optimizer.LearningRate = learningRate;
 
-    private static Dictionary<string, double> PartialMetrics(double lossSum, long correct, long seen, OptimizerHelper optimizer)
+    private static Dictionary<string, double> PartialMetrics(double lossSum, long correct, long seen, TrainingOptimizer optimizer)
     {
         var metrics = new Dictionary<string, double> { ["learningRate"] = CurrentLearningRate(optimizer) };
         if (seen > 0)
@@ -365,5 +360,5 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         return metrics;
     }
 
-    private static double CurrentLearningRate(OptimizerHelper optimizer) => optimizer.ParamGroups.First().LearningRate;
+    private static double CurrentLearningRate(TrainingOptimizer optimizer) => optimizer.LearningRate;
 }
