@@ -30,11 +30,14 @@ public sealed partial class DashboardServer : IAsyncDisposable
     private HttpClient? _client;
     private int _launches;
 
-    private DashboardServer(string rootDirectory, int port, IReadOnlyDictionary<string, string> settings)
+    private readonly string _listenUrl;
+
+    private DashboardServer(string rootDirectory, int port, IReadOnlyDictionary<string, string> settings, string listenHost)
     {
         RootDirectory = rootDirectory;
         DataDirectory = Path.Combine(rootDirectory, "data");
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+        _listenUrl = $"http://{listenHost}:{port}";
         _settings = settings;
     }
 
@@ -69,12 +72,16 @@ public sealed partial class DashboardServer : IAsyncDisposable
     /// <summary>
     /// Starts the dashboard on a free port and waits until <c>/healthz</c> answers 200.
     /// <paramref name="settings"/> are configuration keys (<c>Training:MaxConcurrentRuns</c>) passed as environment variables.
+    /// <paramref name="listenHost"/> is the address the child binds (e.g. <c>0.0.0.0</c>); the tests reach it on 127.0.0.1.
     /// </summary>
-    public static async Task<DashboardServer> StartAsync(IReadOnlyDictionary<string, string>? settings = null, CancellationToken cancellationToken = default)
+    public static async Task<DashboardServer> StartAsync(
+        IReadOnlyDictionary<string, string>? settings = null,
+        CancellationToken cancellationToken = default,
+        string listenHost = "127.0.0.1")
     {
         var root = Path.Combine(Path.GetTempPath(), "dashboard-tests", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}"[..32]);
         Directory.CreateDirectory(root);
-        var server = new DashboardServer(root, FreePort(), settings ?? new Dictionary<string, string>());
+        var server = new DashboardServer(root, FreePort(), settings ?? new Dictionary<string, string>(), listenHost);
         try
         {
             await server.LaunchAsync(cancellationToken);
@@ -194,7 +201,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
         };
         start.ArgumentList.Add(app);
         start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add(BaseAddress.ToString().TrimEnd('/'));
+        start.ArgumentList.Add(_listenUrl);
 
         // Inherited settings of the test host must not leak into the app under test.
         foreach (var inherited in new[] { "ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT" })

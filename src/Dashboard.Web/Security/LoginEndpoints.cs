@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.Extensions.Options;
 
 namespace Dashboard.Web.Security;
@@ -8,11 +9,19 @@ public static class LoginEndpoints
 {
     public static IEndpointRouteBuilder MapLoginEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/login", (string? returnUrl, string? failed) => Results.Content(Page(returnUrl, failed is not null), "text/html; charset=utf-8"))
+        app.MapGet("/login", (HttpContext context, IAntiforgery antiforgery, string? returnUrl, string? failed) =>
+                Results.Content(Page(antiforgery.GetAndStoreTokens(context), returnUrl, failed is not null), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
 
-        app.MapPost("/login", async (HttpContext context, IOptions<SecurityOptions> options) =>
+        // The form is read by hand, so the antiforgery check that form binding would add is made here; without it another
+        // site could sign a visitor in with a token of its choosing (login CSRF).
+        app.MapPost("/login", async (HttpContext context, IAntiforgery antiforgery, IOptions<SecurityOptions> options) =>
         {
+            if (!await antiforgery.IsRequestValidAsync(context))
+            {
+                return Results.Problem(statusCode: 400, title: "Bad request", detail: "The sign-in form has expired or did not come from this site; reload /login and try again.");
+            }
+
             var form = await context.Request.ReadFormAsync();
             var returnUrl = LocalOnly(form["returnUrl"]);
             var token = options.Value.AccessToken;
@@ -29,7 +38,7 @@ public static class LoginEndpoints
                 MaxAge = TimeSpan.FromDays(30),
             });
             return Results.Redirect(returnUrl);
-        }).DisableAntiforgery().ExcludeFromDescription();
+        }).ExcludeFromDescription();
 
         return app;
     }
@@ -38,13 +47,14 @@ public static class LoginEndpoints
     private static string LocalOnly(string? url) =>
         url is { Length: > 0 } && url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal) ? url : "/";
 
-    private static string Page(string? returnUrl, bool failed) => $$"""
+    private static string Page(AntiforgeryTokenSet antiforgery, string? returnUrl, bool failed) => $$"""
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>Sign in · Training dashboard</title><link rel="stylesheet" href="/app.css"></head>
         <body><main class="content"><form method="post" action="/login" class="form-card" style="max-width:420px">
         <h1>Sign in</h1>
         <p class="muted">This dashboard needs its access token.</p>
         {{(failed ? "<p class=\"notice error\">That token is not right.</p>" : "")}}
+        <input type="hidden" name="{{WebUtility.HtmlEncode(antiforgery.FormFieldName)}}" value="{{WebUtility.HtmlEncode(antiforgery.RequestToken)}}">
         <input type="hidden" name="returnUrl" value="{{WebUtility.HtmlEncode(LocalOnly(returnUrl))}}">
         <div class="form-grid"><label>Access token <input type="password" name="token" autofocus required></label></div>
         <div class="form-actions"><button class="button primary" type="submit">Sign in</button></div>
