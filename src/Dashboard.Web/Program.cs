@@ -44,6 +44,7 @@ app.UseMiddleware<SecurityHeadersMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<AccessTokenMiddleware>();
+app.UseMiddleware<CrossSiteGuardMiddleware>();
 app.UseAntiforgery();
 
 app.MapStaticAssets();

@@ -1,0 +1,63 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Dashboard.Web.Security;
+
+/// <summary>
+/// Keeps other web sites from driving the dashboard through a visitor's browser. Without an access token the dashboard
+/// trusts whoever reaches the loopback port, and a browser is such a caller: any page could send a "simple" cross-site
+/// POST (stop a run, start a resume) or open the hub's WebSocket, which CORS does not cover. So changing requests and the
+/// hub are refused when the browser says they come from another origin (<c>Origin</c>, <c>Sec-Fetch-Site</c>); scripts
+/// send neither header and are unaffected. Without a token, a <c>Host</c> that is not a loopback name is refused too:
+/// that is how a DNS-rebinding page would look, same-origin to the browser yet not this machine's name.
+/// </summary>
+public sealed class CrossSiteGuardMiddleware(RequestDelegate next, IOptions<SecurityOptions> options)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (options.Value.AccessToken.Length == 0 && !IsLoopbackHost(request.Host))
+        {
+            await RefuseAsync(context, StatusCodes.Status421MisdirectedRequest, "Unknown host",
+                $"This dashboard answers to localhost and 127.0.0.1 only, not '{request.Host}'. To serve other names, configure Security:AccessToken.");
+            return;
+        }
+
+        var guarded = !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
+            || request.Path.StartsWithSegments("/hubs");
+        if (guarded && FromAnotherSite(request))
+        {
+            await RefuseAsync(context, StatusCodes.Status403Forbidden, "Cross-site request refused",
+                "Requests that change something must come from the dashboard's own pages or from a script, not from another web site.");
+            return;
+        }
+
+        await next(context);
+    }
+
+    private static bool FromAnotherSite(HttpRequest request)
+    {
+        var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
+        if (fetchSite is "cross-site" or "same-site")
+        {
+            return true;
+        }
+
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length == 0)
+        {
+            return false;
+        }
+
+        return !Uri.TryCreate(origin, UriKind.Absolute, out var parsed)
+            || !string.Equals(parsed.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase)
+            || !string.Equals(parsed.Scheme, request.Scheme, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static bool IsLoopbackHost(HostString host) =>
+        host.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(host.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+
+    private static Task RefuseAsync(HttpContext context, int status, string title, string detail) =>
+        Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(context);
+}
