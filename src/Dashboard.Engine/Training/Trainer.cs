@@ -77,6 +77,24 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         TrainerState State() => new(monitorBest, scheduler.State, earlyStopping?.State);
         CheckpointSnapshot Snap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics) =>
             Snapshot(kind, at, metrics, config, spec, model, optimizer, State(), bestWeights);
+        SnapshotCapture BeginSnap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics)
+        {
+            var state = State();
+            var kept = bestWeights;
+            return new SnapshotCapture(Task.Run(() => Snapshot(kind, at, metrics, config, spec, model, optimizer, state, kept)));
+        }
+
+        // A periodic or epoch-end snapshot is copied while the next batch runs its forward and backward passes, which
+        // only read the weights; the next optimizer step waits for the copy, and the checkpoint is handed on after it.
+        SnapshotCapture? capture = null;
+        async ValueTask HandOnCaptureAsync()
+        {
+            if (capture is { } pending)
+            {
+                capture = null;
+                await observer.OnCheckpointAsync(pending.Finish(), CancellationToken.None);
+            }
+        }
 
         var trainCount = splits.Train.Count;
         var batchCount = (trainCount + config.BatchSize - 1) / config.BatchSize;
@@ -86,137 +104,156 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
             CancellationToken.None);
 
         var sinceCheckpoint = Stopwatch.StartNew();
-        for (var epoch = position.CompletedEpochs + 1; epoch <= config.Epochs; epoch++)
+        try
         {
-            var resumeInEpoch = position.BatchInEpoch > 0;
-            var lossSum = resumeInEpoch ? position.EpochLossSum : 0;
-            var correct = resumeInEpoch ? position.EpochCorrect : 0;
-            var seen = resumeInEpoch ? position.EpochSamples : 0;
-            var priorMs = resumeInEpoch ? position.EpochElapsedMs : 0;
-            var step = position.GlobalStep;
-            var clock = Stopwatch.StartNew();
-            var lastProgress = TimeSpan.Zero;
-            string? pendingKind = null;
-            TrainingPosition Here(int nextBatch) => new(epoch - 1, step, nextBatch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds);
-
-            model.train();
-            using var order = EpochOrder(config.Seed, epoch, trainCount, device);
-            for (var batch = resumeInEpoch ? position.BatchInEpoch : 0; batch < batchCount; batch++)
+            for (var epoch = position.CompletedEpochs + 1; epoch <= config.Epochs; epoch++)
             {
-                if (stopToken.IsCancellationRequested)
-                {
-                    await observer.OnCheckpointAsync(Snap(CheckpointKind.Interrupt, Here(batch), PartialMetrics(lossSum, correct, seen, optimizer)), CancellationToken.None);
-                    return TrainingOutcome.Cancelled;
-                }
+                var resumeInEpoch = position.BatchInEpoch > 0;
+                var lossSum = resumeInEpoch ? position.EpochLossSum : 0;
+                var correct = resumeInEpoch ? position.EpochCorrect : 0;
+                var seen = resumeInEpoch ? position.EpochSamples : 0;
+                var priorMs = resumeInEpoch ? position.EpochElapsedMs : 0;
+                var step = position.GlobalStep;
+                var clock = Stopwatch.StartNew();
+                var lastProgress = TimeSpan.Zero;
+                string? pendingKind = null;
+                TrainingPosition Here(int nextBatch) => new(epoch - 1, step, nextBatch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds);
 
-                var start = batch * config.BatchSize;
-                var size = Math.Min(config.BatchSize, trainCount - start);
-                using (NewDisposeScope())
+                model.train();
+                using var order = EpochOrder(config.Seed, epoch, trainCount, device);
+                for (var batch = resumeInEpoch ? position.BatchInEpoch : 0; batch < batchCount; batch++)
                 {
-                    var indices = order.narrow(0, start, size);
-                    var inputs = splits.Train.Features.index_select(0, indices);
-                    var targets = splits.Train.Labels.index_select(0, indices);
-                    optimizer.ZeroGrad();
-                    var logits = model.forward(inputs);
-                    var loss = nn.functional.cross_entropy(logits, targets);
-                    loss.backward();
-                    optimizer.Step();
-                    var batchLoss = loss.item<float>();
-                    if (!float.IsFinite(batchLoss))
+                    if (stopToken.IsCancellationRequested)
                     {
-                        // Keras' TerminateOnNaN: nothing useful can follow, and NaN weights must not be checkpointed.
-                        throw new TrainingDivergedException(
-                            $"Training diverged: the loss became {batchLoss} at epoch {epoch}, batch {batch + 1}. Try a lower learning rate.");
+                        await HandOnCaptureAsync();
+                        await observer.OnCheckpointAsync(Snap(CheckpointKind.Interrupt, Here(batch), PartialMetrics(lossSum, correct, seen, optimizer)), CancellationToken.None);
+                        return TrainingOutcome.Cancelled;
                     }
 
-                    lossSum += batchLoss * (double)size;
-                    correct += logits.argmax(1).eq(targets).sum().item<long>();
+                    var start = batch * config.BatchSize;
+                    var size = Math.Min(config.BatchSize, trainCount - start);
+                    CheckpointSnapshot? readyCapture;
+                    using (NewDisposeScope())
+                    {
+                        var indices = order.narrow(0, start, size);
+                        var inputs = splits.Train.Features.index_select(0, indices);
+                        var targets = splits.Train.Labels.index_select(0, indices);
+                        optimizer.ZeroGrad();
+                        var logits = model.forward(inputs);
+                        var loss = nn.functional.cross_entropy(logits, targets);
+                        loss.backward();
+                        readyCapture = capture?.Finish();
+                        capture = null;
+                        optimizer.Step();
+                        var batchLoss = loss.item<float>();
+                        if (!float.IsFinite(batchLoss))
+                        {
+                            // Keras' TerminateOnNaN: nothing useful can follow, and NaN weights must not be checkpointed.
+                            throw new TrainingDivergedException(
+                                $"Training diverged: the loss became {batchLoss} at epoch {epoch}, batch {batch + 1}. Try a lower learning rate.");
+                        }
+
+                        lossSum += batchLoss * (double)size;
+                        correct += logits.argmax(1).eq(targets).sum().item<long>();
+                    }
+
+                    if (readyCapture is not null)
+                    {
+                        await observer.OnCheckpointAsync(readyCapture, CancellationToken.None);
+                    }
+
+                    seen += size;
+                    step++;
+                    if (request.Control?.TakeCheckpointRequest() == true)
+                    {
+                        pendingKind = CheckpointKind.Manual;
+                    }
+                    else if ((policy.EverySteps is > 0 and var everySteps && step % everySteps == 0)
+                        || (policy.EveryMinutes is > 0 and var everyMinutes && sinceCheckpoint.Elapsed.TotalMinutes >= everyMinutes))
+                    {
+                        pendingKind ??= CheckpointKind.Periodic;
+                    }
+
+                    // A request on the last batch is served by the epoch-end checkpoint right after it.
+                    if (pendingKind is not null && batch + 1 < batchCount)
+                    {
+                        capture = BeginSnap(pendingKind, Here(batch + 1), PartialMetrics(lossSum, correct, seen, optimizer));
+                        pendingKind = null;
+                        sinceCheckpoint.Restart();
+                    }
+
+                    // The first batch of an epoch (also of a resumed one) reports at once, so a start shows progress right away.
+                    if (lastProgress == TimeSpan.Zero || clock.Elapsed - lastProgress >= ProgressInterval || batch == batchCount - 1)
+                    {
+                        lastProgress = clock.Elapsed;
+                        observer.OnProgress(new BatchProgress(epoch, batch + 1, batchCount, seen / ((priorMs / 1000) + clock.Elapsed.TotalSeconds), priorMs + clock.Elapsed.TotalMilliseconds));
+                    }
                 }
 
-                seen += size;
-                step++;
-                if (request.Control?.TakeCheckpointRequest() == true)
+                var (valLoss, valAccuracy) = Evaluate(model, splits.Validation);
+                var durationMs = priorMs + clock.Elapsed.TotalMilliseconds;
+                var metrics = new EpochMetrics(
+                    epoch,
+                    step,
+                    lossSum / seen,
+                    valLoss,
+                    (double)correct / seen,
+                    valAccuracy,
+                    CurrentLearningRate(optimizer),
+                    durationMs,
+                    seen / (durationMs / 1000));
+                await observer.OnEpochCompletedAsync(metrics, CancellationToken.None);
+
+                var logged = metrics.ToDictionary();
+                var improved = logged.TryGetValue(policy.Monitor, out var monitored)
+                    && MonitorMode.IsImprovement(monitored, monitorBest, policy.ResolvedMode, policy.MinDelta);
+                if (improved)
                 {
-                    pendingKind = CheckpointKind.Manual;
-                }
-                else if ((policy.EverySteps is > 0 and var everySteps && step % everySteps == 0)
-                    || (policy.EveryMinutes is > 0 and var everyMinutes && sinceCheckpoint.Elapsed.TotalMinutes >= everyMinutes))
-                {
-                    pendingKind ??= CheckpointKind.Periodic;
+                    monitorBest = monitored;
                 }
 
-                // A request on the last batch is served by the epoch-end checkpoint right after it.
-                if (pendingKind is not null && batch + 1 < batchCount)
+                var (stoppingImproved, stopEarly) = earlyStopping?.Update(epoch, logged) ?? (false, false);
+                if (stoppingImproved && earlyStopping!.Config.RestoreBestWeights)
                 {
-                    await observer.OnCheckpointAsync(Snap(pendingKind, Here(batch + 1), PartialMetrics(lossSum, correct, seen, optimizer)), CancellationToken.None);
-                    pendingKind = null;
+                    bestWeights = SerializeWeights(model);
+                }
+
+                SetLearningRate(optimizer, scheduler.Step(epoch, logged));
+                var last = epoch == config.Epochs || stopEarly;
+                if (stopEarly && bestWeights is not null)
+                {
+                    using var reader = new BinaryReader(new MemoryStream(bestWeights));
+                    model.load(reader);
+                }
+
+                position = new TrainingPosition(epoch, step, 0, 0, 0, 0, 0);
+                var periodic = policy.EveryEpochs is > 0 and var everyEpochs && epoch % everyEpochs == 0;
+                var kind = last ? CheckpointKind.Last
+                    : pendingKind == CheckpointKind.Manual ? CheckpointKind.Manual
+                    : improved ? CheckpointKind.Best
+                    : (periodic && !policy.SaveBestOnly) || pendingKind is not null ? CheckpointKind.Periodic
+                    : null;
+                if (kind is not null)
+                {
+                    capture = BeginSnap(kind, position, logged);
                     sinceCheckpoint.Restart();
                 }
 
-                // The first batch of an epoch (also of a resumed one) reports at once, so a start shows progress right away.
-                if (lastProgress == TimeSpan.Zero || clock.Elapsed - lastProgress >= ProgressInterval || batch == batchCount - 1)
+                if (stopEarly)
                 {
-                    lastProgress = clock.Elapsed;
-                    observer.OnProgress(new BatchProgress(epoch, batch + 1, batchCount, seen / ((priorMs / 1000) + clock.Elapsed.TotalSeconds), priorMs + clock.Elapsed.TotalMilliseconds));
+                    await HandOnCaptureAsync();
+                    return TrainingOutcome.EarlyStopped;
                 }
             }
 
-            var (valLoss, valAccuracy) = Evaluate(model, splits.Validation);
-            var durationMs = priorMs + clock.Elapsed.TotalMilliseconds;
-            var metrics = new EpochMetrics(
-                epoch,
-                step,
-                lossSum / seen,
-                valLoss,
-                (double)correct / seen,
-                valAccuracy,
-                CurrentLearningRate(optimizer),
-                durationMs,
-                seen / (durationMs / 1000));
-            await observer.OnEpochCompletedAsync(metrics, CancellationToken.None);
-
-            var logged = metrics.ToDictionary();
-            var improved = logged.TryGetValue(policy.Monitor, out var monitored)
-                && MonitorMode.IsImprovement(monitored, monitorBest, policy.ResolvedMode, policy.MinDelta);
-            if (improved)
-            {
-                monitorBest = monitored;
-            }
-
-            var (stoppingImproved, stopEarly) = earlyStopping?.Update(epoch, logged) ?? (false, false);
-            if (stoppingImproved && earlyStopping!.Config.RestoreBestWeights)
-            {
-                bestWeights = SerializeWeights(model);
-            }
-
-            SetLearningRate(optimizer, scheduler.Step(epoch, logged));
-            var last = epoch == config.Epochs || stopEarly;
-            if (stopEarly && bestWeights is not null)
-            {
-                using var reader = new BinaryReader(new MemoryStream(bestWeights));
-                model.load(reader);
-            }
-
-            position = new TrainingPosition(epoch, step, 0, 0, 0, 0, 0);
-            var periodic = policy.EveryEpochs is > 0 and var everyEpochs && epoch % everyEpochs == 0;
-            var kind = last ? CheckpointKind.Last
-                : pendingKind == CheckpointKind.Manual ? CheckpointKind.Manual
-                : improved ? CheckpointKind.Best
-                : (periodic && !policy.SaveBestOnly) || pendingKind is not null ? CheckpointKind.Periodic
-                : null;
-            if (kind is not null)
-            {
-                await observer.OnCheckpointAsync(Snap(kind, position, logged), CancellationToken.None);
-                sinceCheckpoint.Restart();
-            }
-
-            if (stopEarly)
-            {
-                return TrainingOutcome.EarlyStopped;
-            }
+            await HandOnCaptureAsync();
+            return TrainingOutcome.Completed;
         }
-
-        return TrainingOutcome.Completed;
+        finally
+        {
+            // On a failure the model and optimizer are disposed right after this; the copy must not be reading them.
+            capture?.WaitQuietly();
+        }
     }
 
     /// <summary>Turns off gradients for parameters matching the names or module prefixes; returns how many were frozen.</summary>
@@ -311,6 +348,14 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         }
 
         return model.to(device);
+    }
+
+    /// <summary>A snapshot being copied on another thread.</summary>
+    private sealed class SnapshotCapture(Task<CheckpointSnapshot> copy)
+    {
+        public CheckpointSnapshot Finish() => copy.GetAwaiter().GetResult();
+
+        public void WaitQuietly() => ((IAsyncResult)copy).AsyncWaitHandle.WaitOne();
     }
 
     private static CheckpointSnapshot Snapshot(
