@@ -209,6 +209,30 @@ public sealed class RunDetailTests : DashboardTestContext
         Assert.Equal((run.Id, RunStatus.Queued), (child.ParentRunId!.Value, child.Status));
     }
 
+    [Fact]
+    public async Task Resume_FromThePanelWithAHigherTarget_BranchesToThatManyEpochs()
+    {
+        var run = await SeedRunAsync(RunStatus.Completed);
+        var cut = RenderRun(run.Id);
+        await Plotly.WaitForPlotsAsync(1, WaitTimeout);
+        await cut.InvokeAsync(() => Plotly.Click(1, 0.9));
+        var target = cut.WaitForElement("[data-testid=panel-resume-epochs]");
+        Assert.Equal("5", target.GetAttribute("value"));
+
+        cut.Find("[data-testid=panel-resume-epochs]").Change("1");
+        cut.Find("[data-testid=panel-resume]").Click();
+        cut.WaitForAssertion(() => Assert.Contains("must be above the checkpoint's epoch 1", cut.Markup));
+        Assert.Equal(1, await Database.CountRunsAsync());
+
+        cut.Find("[data-testid=panel-resume-epochs]").Change("12");
+        cut.Find("[data-testid=panel-resume]").Click();
+
+        cut.WaitForAssertion(() => Assert.EndsWith("runs/2", Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().Uri));
+        await using var db = Database.CreateContext();
+        var branch = await db.Runs.SingleAsync(r => r.Id == 2);
+        Assert.Equal((run.Id, 12, RunStatus.Queued), (branch.ParentRunId!.Value, branch.Epochs, branch.Status));
+    }
+
     private IRenderedComponent<RunDetail> RenderRun(int runId) => Render<RunDetail>(parameters => parameters.Add(p => p.RunId, runId));
 
     private static string CurrentEpoch(IRenderedComponent<RunDetail> cut) => cut.Find("[data-testid=current-epoch]").TextContent;

@@ -21,6 +21,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private string? _message;
     private CheckpointDto? _best;
     private CheckpointDto? _selected;
+    private int? _resumeEpochs;
     private string? _selectionNote;
     private IReadOnlyList<DatasetInfo> _datasets = [];
     private IReadOnlyList<OverlayCurve> _overlays = [];
@@ -203,12 +204,13 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             : "The run is not training any more.";
     }
 
-    private async Task ResumeAsync(CheckpointDto checkpoint)
+    /// <param name="epochs">The target epoch count; null keeps the run's (or one more than the checkpoint's).</param>
+    private async Task ResumeAsync(CheckpointDto checkpoint, int? epochs = null)
     {
         _busy = true;
         try
         {
-            var result = await Checkpoints.ResumeAsync(checkpoint.Id, new ResumeRequest(null));
+            var result = await Checkpoints.ResumeAsync(checkpoint.Id, new ResumeRequest(epochs));
             if (!result.Succeeded)
             {
                 _message = result.Problem ?? string.Join(" ", result.Errors!.SelectMany(e => e.Value));
@@ -298,6 +300,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     {
         _selected = checkpoint;
         _selectionNote = note;
+        _resumeEpochs = Math.Max(_run?.Epochs ?? 0, checkpoint.Epoch + 1);
     }
 
     private async Task RefreshBestAsync()
