@@ -81,7 +81,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         var batchCount = (trainCount + config.BatchSize - 1) / config.BatchSize;
         var parameterCount = model.parameters().Sum(p => p.numel());
         await observer.OnStartedAsync(
-            new RunStartInfo(request.Device, trainCount, splits.Validation.Count, batchCount, position.CompletedEpochs + 1, parameterCount),
+            new RunStartInfo(request.Device, trainCount, splits.Validation.Count, batchCount, position.CompletedEpochs + 1, parameterCount, position.GlobalStep),
             CancellationToken.None);
 
         var sinceCheckpoint = Stopwatch.StartNew();
@@ -98,6 +98,9 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
             string? pendingKind = null;
             TrainingPosition Here(int nextBatch) => new(epoch - 1, step, nextBatch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds);
 
+            // The schedule moves the learning rate between epochs only, so one read serves every step of the epoch.
+            var learningRate = CurrentLearningRate(optimizer);
+
             model.train();
             using var order = EpochOrder(config.Seed, epoch, trainCount, device);
             for (var batch = resumeInEpoch ? position.BatchInEpoch : 0; batch < batchCount; batch++)
@@ -110,6 +113,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 
                 var start = batch * config.BatchSize;
                 var size = Math.Min(config.BatchSize, trainCount - start);
+                float batchLoss;
                 using (NewDisposeScope())
                 {
                     var indices = order.narrow(0, start, size);
@@ -120,7 +124,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     var loss = nn.functional.cross_entropy(logits, targets);
                     loss.backward();
                     optimizer.step();
-                    var batchLoss = loss.item<float>();
+                    batchLoss = loss.item<float>();
                     if (!float.IsFinite(batchLoss))
                     {
                         // Keras' TerminateOnNaN: nothing useful can follow, and NaN weights must not be checkpointed.
@@ -134,6 +138,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 
                 seen += size;
                 step++;
+                observer.OnStep(new StepMetrics(step, epoch, batchLoss, learningRate));
                 if (request.Control?.TakeCheckpointRequest() == true)
                 {
                     pendingKind = CheckpointKind.Manual;
