@@ -75,6 +75,7 @@ public static class BenchProgram
             if (settings.Runs("6"))
             {
                 figures.Add(await Measure("6", "Long curves", () => Task.FromResult(LongCurves.Run(settings))));
+                figures.Add(await Measure("6b", "Per-step route", () => StepsRoute.RunAsync(settings, cancel.Token)));
             }
 
             if (settings.Runs("4"))

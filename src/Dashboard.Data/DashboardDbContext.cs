@@ -11,6 +11,8 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
 
     public DbSet<Checkpoint> Checkpoints => Set<Checkpoint>();
 
+    public DbSet<StepMetric> StepMetrics => Set<StepMetric>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Run>(run =>
@@ -30,6 +32,13 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
         modelBuilder.Entity<EpochMetric>(metric =>
         {
             metric.HasIndex(m => new { m.RunId, m.Epoch }).IsUnique();
+        });
+
+        // The key is the only index: range reads by (run, step) use it, and a run has 100,000s of rows, so no surrogate id.
+        modelBuilder.Entity<StepMetric>(step =>
+        {
+            step.HasKey(s => new { s.RunId, s.Step });
+            step.HasOne<Run>().WithMany().HasForeignKey(s => s.RunId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<Checkpoint>(checkpoint =>

@@ -104,6 +104,15 @@ public sealed class ExactResumeTests : IAsyncLifetime
             expected.Select(m => (m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.LearningRate)),
             actual.Select(m => (m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.LearningRate)));
 
+        // Every step once, bitwise as in the run that never stopped: steps replayed after the checkpoint replaced those the
+        // first process had stored past it.
+        var expectedSteps = await Server.GetStepsAsync(straight.Id, "?buckets=5000");
+        var actualSteps = await Server.GetStepsAsync(resumed.Id, "?buckets=5000");
+        Assert.False(expectedSteps.Downsampled);
+        Assert.Equal(expected[^1].Step, expectedSteps.Total);
+        Assert.Equal(Enumerable.Range(1, (int)expectedSteps.Total).Select(s => (long)s), expectedSteps.Points.Select(p => p.Step));
+        Assert.Equal(expectedSteps.Points.Select(p => (p.Step, p.Loss)), actualSteps.Points.Select(p => (p.Step, p.Loss)));
+
         var last = (await Server.GetCheckpointsAsync(straight.Id)).Single(c => c.Kind == "last");
         var resumedLast = (await Server.GetCheckpointsAsync(resumed.Id)).Single(c => c.Kind == "last");
         Assert.Equal(

@@ -34,6 +34,11 @@ public sealed partial class DashboardServer
     public async Task<IReadOnlyList<MetricDto>> GetMetricsAsync(int id, CancellationToken cancellationToken = default) =>
         await Client.GetFromJsonAsync<List<MetricDto>>($"api/runs/{id}/metrics", Json, cancellationToken) ?? [];
 
+    /// <summary><c>GET /api/runs/{id}/steps</c> with an optional query such as <c>?from=10&amp;buckets=500</c>.</summary>
+    public async Task<StepSeriesDto> GetStepsAsync(int id, string query = "", CancellationToken cancellationToken = default) =>
+        await Client.GetFromJsonAsync<StepSeriesDto>($"api/runs/{id}/steps{query}", Json, cancellationToken)
+        ?? throw new InvalidOperationException($"GET /api/runs/{id}/steps answered null.");
+
     public async Task<IReadOnlyList<CheckpointDto>> GetCheckpointsAsync(int id, CancellationToken cancellationToken = default) =>
         await Client.GetFromJsonAsync<List<CheckpointDto>>($"api/runs/{id}/checkpoints", Json, cancellationToken) ?? [];
 

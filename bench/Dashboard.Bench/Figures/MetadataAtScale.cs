@@ -176,7 +176,7 @@ internal static class MetadataAtScale
         return plans;
     }
 
-    private static ServiceProvider Services(string path)
+    internal static ServiceProvider Services(string path)
     {
         var services = new ServiceCollection();
         services.AddDbContextFactory<DashboardDbContext>(options => options.UseSqlite(SqliteSetup.ConnectionString(path)));

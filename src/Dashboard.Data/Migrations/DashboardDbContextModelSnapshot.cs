@@ -200,6 +200,25 @@ namespace Dashboard.Data.Migrations
                     b.ToTable("Runs");
                 });
 
+            modelBuilder.Entity("Dashboard.Data.Entities.StepMetric", b =>
+                {
+                    b.Property<int>("RunId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Step")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Epoch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("Loss")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("RunId", "Step");
+
+                    b.ToTable("StepMetrics");
+                });
+
             modelBuilder.Entity("Dashboard.Data.Entities.Checkpoint", b =>
                 {
                     b.HasOne("Dashboard.Data.Entities.Run", null)
@@ -229,6 +248,15 @@ namespace Dashboard.Data.Migrations
                         .WithMany()
                         .HasForeignKey("ParentRunId")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("Dashboard.Data.Entities.StepMetric", b =>
+                {
+                    b.HasOne("Dashboard.Data.Entities.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Dashboard.Data.Entities.Run", b =>

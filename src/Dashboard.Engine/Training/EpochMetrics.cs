@@ -25,11 +25,18 @@ public sealed record EpochMetrics(
     };
 }
 
+/// <summary>One optimizer step: the loss of its batch. A struct, since one is reported for every batch.</summary>
+/// <param name="Step">Optimizer steps taken since the run began, including this one (the first is 1).</param>
+/// <param name="Epoch">1-based epoch the step belongs to.</param>
+/// <param name="Loss">The batch's mean training loss, before the step was applied.</param>
+public readonly record struct StepMetrics(long Step, int Epoch, double Loss, double LearningRate);
+
 /// <summary>Where the current epoch stands; sent a few times a second while training.</summary>
 public sealed record BatchProgress(int Epoch, int Batch, int BatchCount, double SamplesPerSecond, double EpochElapsedMs);
 
 /// <summary>Facts known once a run has its data and model, before the first batch.</summary>
-public sealed record RunStartInfo(string Device, int TrainSamples, int ValidationSamples, int BatchesPerEpoch, int StartEpoch, long ParameterCount);
+/// <param name="StartStep">Optimizer steps already taken (a resumed checkpoint's step); the first step reported is one more.</param>
+public sealed record RunStartInfo(string Device, int TrainSamples, int ValidationSamples, int BatchesPerEpoch, int StartEpoch, long ParameterCount, long StartStep = 0);
 
 public enum TrainingOutcome
 {

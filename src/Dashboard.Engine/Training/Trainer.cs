@@ -100,7 +100,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         var batchCount = (trainCount + config.BatchSize - 1) / config.BatchSize;
         var parameterCount = model.parameters().Sum(p => p.numel());
         await observer.OnStartedAsync(
-            new RunStartInfo(request.Device, trainCount, splits.Validation.Count, batchCount, position.CompletedEpochs + 1, parameterCount),
+            new RunStartInfo(request.Device, trainCount, splits.Validation.Count, batchCount, position.CompletedEpochs + 1, parameterCount, position.GlobalStep),
             CancellationToken.None);
 
         var sinceCheckpoint = Stopwatch.StartNew();
@@ -119,6 +119,9 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                 string? pendingKind = null;
                 TrainingPosition Here(int nextBatch) => new(epoch - 1, step, nextBatch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds);
 
+                // The schedule moves the learning rate between epochs only, so one read serves every step of the epoch.
+                var learningRate = CurrentLearningRate(optimizer);
+
                 model.train();
                 using var order = EpochOrder(config.Seed, epoch, trainCount, device);
                 for (var batch = resumeInEpoch ? position.BatchInEpoch : 0; batch < batchCount; batch++)
@@ -133,6 +136,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     var start = batch * config.BatchSize;
                     var size = Math.Min(config.BatchSize, trainCount - start);
                     CheckpointSnapshot? readyCapture;
+                    float batchLoss;
                     using (NewDisposeScope())
                     {
                         var indices = order.narrow(0, start, size);
@@ -145,7 +149,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                         readyCapture = capture?.Finish();
                         capture = null;
                         optimizer.Step();
-                        var batchLoss = loss.item<float>();
+                        batchLoss = loss.item<float>();
                         if (!float.IsFinite(batchLoss))
                         {
                             // Keras' TerminateOnNaN: nothing useful can follow, and NaN weights must not be checkpointed.
@@ -164,6 +168,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 
                     seen += size;
                     step++;
+                    observer.OnStep(new StepMetrics(step, epoch, batchLoss, learningRate));
                     if (request.Control?.TakeCheckpointRequest() == true)
                     {
                         pendingKind = CheckpointKind.Manual;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dashboard.Data.Entities;
 using Dashboard.Web.Contracts;
 using Dashboard.Web.Services;
@@ -51,6 +52,35 @@ public static class RunEndpoints
         runs.MapGet("/{id:int}/metrics", async Task<Results<Ok<IReadOnlyList<MetricDto>>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
             await service.MetricsAsync(id, ct) is { } metrics ? TypedResults.Ok(metrics) : RunNotFound(id));
 
+        // Strings rather than numbers, so that "from=abc" is a field error like any other rather than a bare 400.
+        runs.MapGet("/{id:int}/steps", async Task<Results<Ok<StepSeriesDto>, ProblemHttpResult, ValidationProblem>> (int id, string? from, string? to, string? buckets, RunService service, CancellationToken ct) =>
+        {
+            var errors = new Dictionary<string, string[]>();
+            var first = ParseStep(from, "from", 0, errors);
+            var last = ParseStep(to, "to", long.MaxValue, errors);
+            var count = 0;
+            if (buckets is null)
+            {
+                count = RunService.DefaultStepBuckets;
+            }
+            else if (!int.TryParse(buckets, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > RunService.MaxStepBuckets)
+            {
+                errors["buckets"] = [$"buckets must be a whole number from 1 to {RunService.MaxStepBuckets}."];
+            }
+
+            if (errors.Count == 0 && first > last)
+            {
+                errors["to"] = [$"to ({last}) must not be below from ({first})."];
+            }
+
+            if (errors.Count > 0)
+            {
+                return TypedResults.ValidationProblem(errors);
+            }
+
+            return await service.StepsAsync(id, first, last, count, ct) is { } steps ? TypedResults.Ok(steps) : RunNotFound(id);
+        });
+
         runs.MapGet("/{id:int}/checkpoints", async Task<Results<Ok<IReadOnlyList<CheckpointDto>>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
             await service.CheckpointsAsync(id, ct) is { } checkpoints ? TypedResults.Ok(checkpoints) : RunNotFound(id));
 
@@ -64,6 +94,23 @@ public static class RunEndpoints
     {
         var (body, error) = await ApiResults.ReadJsonAsync<CreateRunRequest>(request, optional: false, ct);
         return error ?? ApiResults.ToHttp(await service.CreateAsync(body!, ct), run => TypedResults.Created($"/api/runs/{run.Id}", run));
+    }
+
+    /// <summary>A step number from the query: absent gives <paramref name="fallback"/>, anything but a whole number ≥ 0 an error.</summary>
+    private static long ParseStep(string? value, string field, long fallback, Dictionary<string, string[]> errors)
+    {
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var step))
+        {
+            return step;
+        }
+
+        errors[field] = [$"{field} must be a step number: a whole number, 0 or more."];
+        return fallback;
     }
 
     private static ProblemHttpResult RunNotFound(int id) =>

@@ -12,6 +12,9 @@ namespace Dashboard.Web.Services;
 /// Turns one run's engine events into rows and broadcasts, persistence first, so anything a client hears about can be
 /// fetched again over the API. Checkpoint files are written in the background while training goes on; at most one write
 /// per run is in flight, so a slow disk makes training wait instead of piling snapshots up in memory.
+/// Per-step losses are buffered on the training thread and written in batches, one background write at a time, started
+/// by each progress report (a few times a second) and finished before an epoch's metrics, a checkpoint or the run's end
+/// are recorded; a progress report goes out once the steps it summarises are stored.
 /// </summary>
 public sealed class PersistingObserver(
     RunContext run,
@@ -20,8 +23,17 @@ public sealed class PersistingObserver(
     CheckpointService checkpoints,
     TrainingEventBroadcaster broadcaster) : ITrainingObserver
 {
+    /// <summary>Room for a few seconds of fast steps; the buffer is handed to the writer whole and a fresh one started.</summary>
+    private const int StepBufferCapacity = 1024;
+
     private int _batchesPerEpoch;
     private Task _pendingWrite = Task.CompletedTask;
+
+    // Touched only on the training thread (the engine's calls, then DrainAsync after the engine returns).
+    private List<StepRow> _steps = new(StepBufferCapacity);
+    private StepSummary _summary;
+    private long _lastStep;
+    private Task _stepWrite = Task.CompletedTask;
 
     public async ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken)
     {
@@ -31,6 +43,8 @@ public sealed class PersistingObserver(
         // Epochs past the checkpoint being resumed were lost with the process that ran them; they are about to be
         // trained again, and the curve must show the replay, not both.
         await db.EpochMetrics.Where(m => m.RunId == run.RunId && m.Epoch >= info.StartEpoch).ExecuteDeleteAsync(cancellationToken);
+        await StepMetricStore.DeleteAfterAsync(db, run.RunId, info.StartStep, cancellationToken);
+        _lastStep = info.StartStep;
         var best = await db.EpochMetrics.Where(m => m.RunId == run.RunId).OrderBy(m => m.ValLoss).FirstOrDefaultAsync(cancellationToken);
         await db.Runs.Where(r => r.Id == run.RunId).ExecuteUpdateAsync(
             s => s.SetProperty(r => r.Device, info.Device)
@@ -40,17 +54,34 @@ public sealed class PersistingObserver(
             cancellationToken);
     }
 
+    public void OnStep(in StepMetrics step)
+    {
+        _steps.Add(new StepRow(step.Step, step.Epoch, step.Loss));
+        _summary.Add(step.Step, step.Loss);
+        _lastStep = step.Step;
+    }
+
     public void OnProgress(BatchProgress progress)
     {
+        // A write still in flight means the disk is behind: this report is skipped and the next one summarises its steps
+        // too, rather than queueing writes behind each other.
+        if (!_stepWrite.IsCompleted)
+        {
+            return;
+        }
+
         var batchesPerSecond = progress.Batch / Math.Max(progress.EpochElapsedMs / 1000, 1e-9);
         var remainingBatches = (progress.BatchCount - progress.Batch) + ((long)(run.Config.Epochs - progress.Epoch) * _batchesPerEpoch);
-        broadcaster.Publish(new ProgressEvent(
-            run.RunId,
-            new ProgressDto(progress.Epoch, run.Config.Epochs, progress.Batch, progress.BatchCount, progress.SamplesPerSecond, remainingBatches / batchesPerSecond)));
+        var steps = _summary.Take();
+        StartStepWrite(new ProgressDto(
+            progress.Epoch, run.Config.Epochs, progress.Batch, progress.BatchCount, progress.SamplesPerSecond, remainingBatches / batchesPerSecond, _lastStep, steps));
     }
 
     public async ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
     {
+        // Every step of the epoch is stored before the epoch is announced, so a client that re-reads /steps then has them.
+        await FlushStepsAsync();
+
         var row = new EpochMetric
         {
             RunId = run.RunId,
@@ -84,6 +115,9 @@ public sealed class PersistingObserver(
         // Back-pressure, and a failed write fails the run here rather than going unnoticed.
         await _pendingWrite;
 
+        // Steps up to a checkpoint are stored before it, so resuming from it never leaves a gap in the per-step curve.
+        await FlushStepsAsync();
+
         var position = snapshot.Position;
         var row = new Checkpoint
         {
@@ -105,8 +139,54 @@ public sealed class PersistingObserver(
         _pendingWrite = Task.Run(() => WriteAsync(row, snapshot), CancellationToken.None);
     }
 
-    /// <summary>Waits for the write in flight; the run's final status is set only after this.</summary>
-    public Task DrainAsync() => _pendingWrite;
+    /// <summary>Stores the last steps and waits for the checkpoint write in flight; the run's final status is set only after this.</summary>
+    public async Task DrainAsync()
+    {
+        try
+        {
+            await FlushStepsAsync();
+        }
+        finally
+        {
+            await _pendingWrite;
+        }
+    }
+
+    /// <summary>Hands the buffered steps (and the report to send once they are stored) to a background write.</summary>
+    private void StartStepWrite(ProgressDto? progress)
+    {
+        // Completed by now; a failed write surfaces here, on the training thread, and fails the run.
+        _stepWrite.GetAwaiter().GetResult();
+        if (_steps.Count == 0 && progress is null)
+        {
+            return;
+        }
+
+        var steps = _steps;
+        _steps = new List<StepRow>(StepBufferCapacity);
+        _stepWrite = Task.Run(() => WriteStepsAsync(steps, progress), CancellationToken.None);
+    }
+
+    private async Task FlushStepsAsync()
+    {
+        await _stepWrite;
+        StartStepWrite(progress: null);
+        await _stepWrite;
+    }
+
+    private async Task WriteStepsAsync(List<StepRow> steps, ProgressDto? progress)
+    {
+        if (steps.Count > 0)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            await StepMetricStore.WriteAsync(db, run.RunId, steps);
+        }
+
+        if (progress is not null)
+        {
+            broadcaster.Publish(new ProgressEvent(run.RunId, progress));
+        }
+    }
 
     private async Task WriteAsync(Checkpoint row, CheckpointSnapshot snapshot)
     {
@@ -133,6 +213,38 @@ public sealed class PersistingObserver(
         await db.SaveChangesAsync();
         broadcaster.Publish(new CheckpointSavedEvent(run.RunId, CheckpointDto.From(row)));
         await checkpoints.ApplyRetentionAsync(run.RunId, run.Config.Checkpoint);
+    }
+}
+
+/// <summary>The loss of the steps since the last progress report: one bucket, built up without allocating.</summary>
+internal struct StepSummary
+{
+    private long _first;
+    private int _count;
+    private double _sum;
+    private double _min;
+    private double _max;
+
+    public void Add(long step, double loss)
+    {
+        if (_count == 0)
+        {
+            _first = step;
+            _min = _max = loss;
+        }
+
+        _count++;
+        _sum += loss;
+        _min = Math.Min(_min, loss);
+        _max = Math.Max(_max, loss);
+    }
+
+    /// <summary>The summary so far (null when no step came since the last one) and a fresh start.</summary>
+    public StepPointDto? Take()
+    {
+        var point = _count == 0 ? null : new StepPointDto(_first, _sum / _count, _min, _max, _count);
+        this = default;
+        return point;
     }
 }
 

@@ -33,6 +33,12 @@ public sealed class RunService(
 
     public const int MaxPageSize = 1000;
 
+    /// <summary>Points of <see cref="StepsAsync"/> when a caller does not say; about a wide chart's width in pixels.</summary>
+    public const int DefaultStepBuckets = 1000;
+
+    /// <summary>The most points <see cref="StepsAsync"/> answers with, whatever a caller asks.</summary>
+    public const int MaxStepBuckets = 5000;
+
     public async Task<ServiceResult<RunDto>> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
     {
         var config = request.ToConfig();
@@ -165,6 +171,22 @@ public sealed class RunService(
 
         var rows = await db.EpochMetrics.AsNoTracking().Where(m => m.RunId == runId).OrderBy(m => m.Epoch).ToListAsync(cancellationToken);
         return rows.ConvertAll(MetricDto.From);
+    }
+
+    /// <summary>
+    /// The run's per-step training loss for steps in [<paramref name="from"/>, <paramref name="to"/>], at most
+    /// <paramref name="buckets"/> points (aggregated in the database), or null when there is no such run.
+    /// </summary>
+    public async Task<StepSeriesDto?> StepsAsync(int runId, long from, long to, int buckets, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await db.Runs.AnyAsync(r => r.Id == runId, cancellationToken))
+        {
+            return null;
+        }
+
+        var series = await StepMetricStore.QueryAsync(db, runId, from, to, buckets, cancellationToken);
+        return new StepSeriesDto(runId, series.First, series.Last, series.Total, buckets, series.Downsampled, [.. series.Points.Select(StepPointDto.From)]);
     }
 
     /// <summary>The run's checkpoints oldest first, or null when there is no such run.</summary>

@@ -27,6 +27,7 @@ public sealed class PlotlyInterop
     private readonly WireRecorder _plots;
     private readonly WireRecorder _extensions;
     private readonly ConcurrentQueue<DotNetObjectReference<PlotlyChart>> _clickSubscribers = new();
+    private readonly ConcurrentQueue<DotNetObjectReference<PlotlyChart>> _relayoutSubscribers = new();
 
     private PlotlyInterop(BunitJSModuleInterop module)
     {
@@ -40,6 +41,41 @@ public sealed class PlotlyInterop
             _clickSubscribers.Enqueue((DotNetObjectReference<PlotlyChart>)invocation.Arguments[0]!);
             return true;
         }).SetVoidResult();
+        module.SetupVoid("subscribeRelayoutEvent", invocation =>
+        {
+            _relayoutSubscribers.Enqueue((DotNetObjectReference<PlotlyChart>)invocation.Arguments[0]!);
+            return true;
+        }).SetVoidResult();
+    }
+
+    /// <summary>Charts that asked to hear about zooms, pans and resizes.</summary>
+    public int RelayoutSubscriptions => _relayoutSubscribers.Count;
+
+    /// <summary>What plotly.js sends after a zoom or pan to [<paramref name="x0"/>, <paramref name="x1"/>] on the x axis.</summary>
+    public void ZoomX(double x0, double x1) => Relayout(new RelayoutEventData
+    {
+        XRange = [JsonSerializer.SerializeToElement(x0), JsonSerializer.SerializeToElement(x1)],
+        RawData = new Dictionary<string, JsonElement>
+        {
+            ["xaxis.range[0]"] = JsonSerializer.SerializeToElement(x0),
+            ["xaxis.range[1]"] = JsonSerializer.SerializeToElement(x1),
+        },
+    });
+
+    /// <summary>What plotly.js sends after a double-click: both axes back to autorange.</summary>
+    public void DoubleClick() => Relayout(new RelayoutEventData
+    {
+        RawData = new Dictionary<string, JsonElement>
+        {
+            ["xaxis.autorange"] = JsonSerializer.SerializeToElement(true),
+            ["yaxis.autorange"] = JsonSerializer.SerializeToElement(true),
+        },
+    });
+
+    private void Relayout(RelayoutEventData data)
+    {
+        var chart = _relayoutSubscribers.LastOrDefault() ?? throw new InvalidOperationException("No chart subscribed to relayout events.");
+        chart.Value.RelayoutEvent(data);
     }
 
     /// <summary>Charts that asked to hear about clicks.</summary>
@@ -56,6 +92,9 @@ public sealed class PlotlyInterop
 
     /// <summary>Every full draw (<c>newPlot</c> or <c>react</c>) so far, as the list of traces sent.</summary>
     public IReadOnlyList<IReadOnlyList<PlottedTrace>> Plots => [.. _plots.Calls.Select(ReadPlot)];
+
+    /// <summary>The layout sent with each full draw, as JSON.</summary>
+    public IReadOnlyList<JsonElement> PlotLayouts => [.. _plots.Calls.Select(arguments => arguments[2])];
 
     public IReadOnlyList<TraceExtension> Extensions => [.. _extensions.Calls.Select(ReadExtension)];
 

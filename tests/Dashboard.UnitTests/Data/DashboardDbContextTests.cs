@@ -17,12 +17,11 @@ public sealed class DashboardDbContextTests : IAsyncLifetime, IDisposable
     public void Dispose() => _database.Dispose();
 
     [Fact]
-    public async Task MigrateAsync_NewFile_RecordsInitialMigration()
+    public async Task MigrateAsync_NewFile_RecordsEveryMigration()
     {
-        var migrations = await _database.QueryAsync("SELECT MigrationId FROM __EFMigrationsHistory");
+        var migrations = await _database.QueryAsync("SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId");
 
-        var initial = Assert.Single(migrations);
-        Assert.EndsWith("_Initial", initial);
+        Assert.EndsWith("_Initial", migrations[0]);
         await using var db = _database.CreateContext();
         Assert.Equal(db.Database.GetMigrations(), migrations);
     }
@@ -32,7 +31,7 @@ public sealed class DashboardDbContextTests : IAsyncLifetime, IDisposable
     {
         var tables = await _database.QueryAsync("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 2) <> '__' AND name NOT LIKE 'sqlite_%' ORDER BY name");
 
-        Assert.Equal(["Checkpoints", "EpochMetrics", "Runs"], tables);
+        Assert.Equal(["Checkpoints", "EpochMetrics", "Runs", "StepMetrics"], tables);
     }
 
     [Fact]
@@ -44,9 +43,11 @@ public sealed class DashboardDbContextTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task MigrateAsync_SecondTime_ChangesNothing()
     {
+        var before = await _database.QueryAsync("SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId");
+
         await _database.MigrateAsync();
 
-        Assert.Single(await _database.QueryAsync("SELECT MigrationId FROM __EFMigrationsHistory"));
+        Assert.Equal(before, await _database.QueryAsync("SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
     }
 
     [Fact]

@@ -24,6 +24,28 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public async Task RunAsync_EveryBatch_ReportsOneStepWhoseLossesMakeTheEpochLoss()
+    {
+        var config = TestEngine.MnistSubset(epochs: 2);
+
+        var (_, run) = await TestEngine.TrainAsync(config);
+
+        var batches = run.Started!.BatchesPerEpoch;
+        Assert.Equal(Enumerable.Range(1, 2 * batches).Select(i => (long)i), run.Steps.Select(s => s.Step));
+        Assert.All(run.Steps, s => Assert.Equal(s.Step <= batches ? 1 : 2, s.Epoch));
+        foreach (var epoch in run.Epochs)
+        {
+            // The epoch's loss is the sample-weighted mean of its batches' losses; the last batch may be smaller.
+            var steps = run.Steps.Where(s => s.Epoch == epoch.Epoch).ToList();
+            var sizes = steps.Select((_, i) => Math.Min(config.BatchSize, run.Started.TrainSamples - (i * config.BatchSize))).ToList();
+            var lossSum = steps.Zip(sizes).Aggregate(0.0, (sum, pair) => sum + (pair.First.Loss * (double)pair.Second));
+            Assert.Equal(epoch.Loss, lossSum / sizes.Sum());
+            Assert.Equal(epoch.Step, steps[^1].Step);
+            Assert.All(steps, s => Assert.Equal(epoch.LearningRate, s.LearningRate));
+        }
+    }
+
+    [Fact]
     public async Task RunAsync_LossBecomesNaN_FailsWithDivergedAndWritesNoCheckpoint()
     {
         // SGD with momentum at the largest allowed rate blows up within the first epoch on MNIST.
@@ -158,6 +180,11 @@ public sealed class TrainerTests
 
         var resumedFrom = interrupt.Position.CompletedEpochs;
         Assert.Equal(resumedFrom + 1, resumed.Started?.StartEpoch);
+
+        // Steps after the checkpoint are reported again, by the resumed run alone, and bitwise as the first time.
+        Assert.Equal(interrupt.Position.GlobalStep, resumed.Started?.StartStep);
+        Assert.Equal(straight.Steps.Where(s => s.Step > interrupt.Position.GlobalStep), resumed.Steps);
+        Assert.Equal(straight.Steps.Where(s => s.Step <= interrupt.Position.GlobalStep), stopped.Steps.Where(s => s.Step <= interrupt.Position.GlobalStep));
         Assert.Equal(Curve(straight)[resumedFrom..], Curve(resumed));
         Assert.Equal(straight.LastCheckpoint.Weights, resumed.LastCheckpoint.Weights);
         Assert.Equal(straight.LastCheckpoint.OptimizerState, resumed.LastCheckpoint.OptimizerState);

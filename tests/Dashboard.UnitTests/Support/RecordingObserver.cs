@@ -14,6 +14,8 @@ public sealed class RecordingObserver : ITrainingObserver
 
     public List<CheckpointSnapshot> Checkpoints { get; } = [];
 
+    public List<StepMetrics> Steps { get; } = [];
+
     public Action<BatchProgress>? OnProgressHook { get; init; }
 
     public Action<EpochMetrics>? OnEpochHook { get; init; }
@@ -31,6 +33,8 @@ public sealed class RecordingObserver : ITrainingObserver
         Progress.Add(progress);
         OnProgressHook?.Invoke(progress);
     }
+
+    public void OnStep(in StepMetrics step) => Steps.Add(step);
 
     public ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
     {

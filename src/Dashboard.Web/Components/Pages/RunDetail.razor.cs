@@ -29,6 +29,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private IDisposable? _branchSubscription;
     private IReadOnlyList<string> _layers = [];
     private int _classCount;
+    private bool _perStep;
 
     [Parameter]
     public int RunId { get; set; }

@@ -1,0 +1,348 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Dashboard.Engine.Metrics;
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+using Plotly.Blazor;
+using Plotly.Blazor.Interop;
+using Plotly.Blazor.LayoutLib;
+using Plotly.Blazor.Traces;
+using Plotly.Blazor.Traces.ScatterLib;
+using PlotLayout = Plotly.Blazor.Layout;
+
+namespace Dashboard.Web.Components.Controls;
+
+/// <summary>
+/// A run's training loss per optimizer step. The server thins the curve to one bucket per pixel of the chart (lowest,
+/// highest and mean loss of each), so 100,000s of steps draw as fast as a few hundred; zooming asks again for just the
+/// visible range, so detail appears down to single steps, and a double-click goes back to the whole run. While the run
+/// trains, the whole-run view is read again at most once a second.
+/// </summary>
+public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
+{
+    public const int MinTrace = 0;
+    public const int MaxTrace = 1;
+    public const int LossTrace = 2;
+    public const int SmoothedTrace = 3;
+
+    /// <summary>The small module that measures the chart's frame.</summary>
+    public const string WidthModule = "./js/chart-width.js";
+
+    /// <summary>How often a live chart looks for new steps; slower when reading them takes long.</summary>
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+
+    // The plot's left and right margins: buckets are counted across the plotting area, not the whole frame.
+    private const int MarginLeft = 60;
+    private const int MarginRight = 20;
+    private const int MinBuckets = 50;
+
+    private readonly Config _config = new() { Responsive = true, DisplayLogo = false, DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.Hover };
+    private readonly Scatter _min = Band("lowest", fill: false);
+    private readonly Scatter _max = Band("loss range (lowest to highest per bucket)", fill: true);
+    private readonly Scatter _loss;
+    private readonly Scatter _smoothed;
+    private readonly PlotLayout _layout;
+    private readonly IList<ITrace> _data;
+    private ElementReference _frame;
+    private PlotlyChart? _chart;
+    private IDisposable? _subscription;
+    private PeriodicTimer? _timer;
+    private Task? _refreshLoop;
+    private bool _plotCreated;
+    private volatile bool _stale;
+    private int _version;
+    private int _buckets = RunService.DefaultStepBuckets;
+    private (long From, long To)? _zoom;
+    private (double X0, double X1)? _view;
+    private DateTime _nextRefresh = DateTime.MinValue;
+    private StepSeriesDto? _series;
+    private double _smoothing = 0.6;
+    private string? _message;
+
+    public StepLossChart()
+    {
+        _loss = new Scatter
+        {
+            Name = "loss",
+            Mode = ModeFlag.Lines,
+            Line = new Line { Color = "#2563eb", Width = 1 },
+            X = [],
+            Y = [],
+            HoverTemplate = "step %{x}: %{y:.5g}<extra>loss</extra>",
+        };
+        _smoothed = new Scatter
+        {
+            Name = "loss (smoothed)",
+            Mode = ModeFlag.Lines,
+            Line = new Line { Color = "#1e3a8a", Width = 2 },
+            X = [],
+            Y = [],
+            HoverTemplate = "step %{x}: %{y:.5g}<extra>smoothed</extra>",
+        };
+        _data = [_min, _max, _loss, _smoothed];
+        _layout = new PlotLayout
+        {
+            Height = 440,
+            Margin = new Margin { L = MarginLeft, R = MarginRight, T = 30, B = 50 },
+            HoverMode = HoverModeEnum.XUnified,
+            UiRevision = "steps",
+            Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, Y = 1.12m }],
+            XAxis = [new XAxis { Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "step" } }],
+            YAxis = [new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" }, AutoRange = Plotly.Blazor.LayoutLib.YAxisLib.AutoRangeEnum.True }],
+        };
+    }
+
+    [Parameter]
+    [EditorRequired]
+    public int RunId { get; set; }
+
+    [Parameter]
+    public string ChartId { get; set; } = "step-loss-chart";
+
+    [Inject]
+    public required RunService RunService { get; set; }
+
+    [Inject]
+    public required TrainingEventBroadcaster Broadcaster { get; set; }
+
+    [Inject]
+    public required IJSRuntime JS { get; set; }
+
+    /// <summary>What the chart shows now; null before the first answer.</summary>
+    public StepSeriesDto? Series => _series;
+
+    protected override void OnInitialized()
+    {
+        // New steps are stored before any event about them goes out, so any of these means a re-read finds more.
+        _subscription = Broadcaster.Subscribe(
+            e =>
+            {
+                if (e is ProgressEvent or EpochCompletedEvent or RunStatusChangedEvent)
+                {
+                    _stale = true;
+                }
+
+                return Task.CompletedTask;
+            },
+            RunId);
+    }
+
+    /// <summary>Plotly reports axis ends as JSON numbers (or, for some axis types, strings).</summary>
+    internal static double? AxisValue(object? value) => value switch
+    {
+        JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
+        JsonElement { ValueKind: JsonValueKind.String } e when double.TryParse(e.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) => v,
+        IConvertible c when value is not string and not bool => c.ToDouble(CultureInfo.InvariantCulture),
+        _ => null,
+    };
+
+    /// <summary>
+    /// A zoom or pan names the new x range: read that range at the chart's width. A double-click (autorange) goes back to
+    /// the whole run; a resize measures the width again.
+    /// </summary>
+    private void OnRelayout(RelayoutEventData data)
+    {
+        var raw = data.RawData ?? new Dictionary<string, JsonElement>();
+        if (ReadXRange(data, raw) is { } range)
+        {
+            var from = (long)Math.Max(0, Math.Floor(Math.Min(range.X0, range.X1)));
+            var to = (long)Math.Max(from, Math.Ceiling(Math.Max(range.X0, range.X1)));
+            _view = range;
+            _zoom = (from, to);
+        }
+        else if (raw.TryGetValue("xaxis.autorange", out var auto) && auto.ValueKind == JsonValueKind.True)
+        {
+            _view = null;
+            _zoom = null;
+        }
+        else if (!raw.ContainsKey("autosize") && !raw.ContainsKey("width"))
+        {
+            return; // a y-only zoom or another layout change: the steps shown stay the same
+        }
+
+        _ = InvokeAsync(async () =>
+        {
+            if (raw.ContainsKey("autosize") || raw.ContainsKey("width"))
+            {
+                await MeasureAsync();
+            }
+
+            await LoadAsync();
+        });
+    }
+
+    private static (double X0, double X1)? ReadXRange(RelayoutEventData data, IDictionary<string, JsonElement> raw)
+    {
+        if (data.XRange is { Length: 2 } pair && AxisValue(pair[0]) is { } a && AxisValue(pair[1]) is { } b)
+        {
+            return (a, b);
+        }
+
+        // Plotly.Blazor's own reading skips a range that starts at exactly 0; the raw keys have it.
+        if (raw.TryGetValue("xaxis.range[0]", out var start) && raw.TryGetValue("xaxis.range[1]", out var end)
+            && AxisValue(start) is { } x0 && AxisValue(end) is { } x1)
+        {
+            return (x0, x1);
+        }
+
+        return null;
+    }
+
+    private void OnPlotCreated()
+    {
+        if (_plotCreated)
+        {
+            return;
+        }
+
+        _plotCreated = true;
+        _ = InvokeAsync(StartAsync);
+    }
+
+    private async Task StartAsync()
+    {
+        await MeasureAsync();
+        try
+        {
+            await _chart!.SubscribeRelayoutEvent();
+        }
+        catch (JSException)
+        {
+            // Without the event the chart still shows the whole run; only zooming in for detail is lost.
+        }
+
+        await LoadAsync();
+        _timer = new PeriodicTimer(RefreshInterval);
+        _refreshLoop = RefreshLoopAsync(_timer);
+    }
+
+    /// <summary>One bucket per pixel of the plotting area, within what the server answers.</summary>
+    private async Task MeasureAsync()
+    {
+        try
+        {
+            await using var module = await JS.InvokeAsync<IJSObjectReference>("import", WidthModule);
+            var width = await module.InvokeAsync<double>("width", _frame);
+            if (width > 0)
+            {
+                _buckets = (int)Math.Clamp(width - MarginLeft - MarginRight, MinBuckets, RunService.MaxStepBuckets);
+            }
+        }
+        catch (JSException)
+        {
+            // Keep the default: a typical chart's width.
+        }
+    }
+
+    /// <summary>Reads the range in view (or the whole run) and redraws; an answer overtaken by a newer request is dropped.</summary>
+    private async Task LoadAsync()
+    {
+        var version = ++_version;
+        var (from, to) = _zoom ?? (0, long.MaxValue);
+        var clock = Stopwatch.StartNew();
+        StepSeriesDto? series;
+        try
+        {
+            series = await RunService.StepsAsync(RunId, from, to, _buckets);
+        }
+        catch (DbException e)
+        {
+            _message = $"The steps could not be read: {e.Message}";
+            StateHasChanged();
+            return;
+        }
+
+        // Re-reading must never cost the server more than a tenth of its time, however long the run.
+        _nextRefresh = DateTime.UtcNow + TimeSpan.FromTicks(Math.Max(RefreshInterval.Ticks, clock.Elapsed.Ticks * 10));
+        if (version != _version)
+        {
+            return;
+        }
+
+        _series = series;
+        _message = series is null ? $"There is no run {RunId}." : null;
+        await RedrawAsync();
+        StateHasChanged();
+    }
+
+    private async Task RedrawAsync()
+    {
+        Build();
+        if (_chart is not null && _plotCreated)
+        {
+            await _chart.React();
+        }
+    }
+
+    private void Build()
+    {
+        var points = _series?.Points ?? [];
+        var x = points.Select(p => (object)p.Step).ToList();
+        var loss = points.Select(p => p.Loss).ToList();
+        (_min.X, _min.Y) = (x, points.Select(p => (object)p.Min).ToList());
+        (_max.X, _max.Y) = (x, points.Select(p => (object)p.Max).ToList());
+        (_loss.X, _loss.Y) = (x, loss.Select(v => (object)v).ToList());
+        (_smoothed.X, _smoothed.Y) = (x, Smoothing.Ema(loss, _smoothing).Select(v => (object)v).ToList());
+        _loss.Opacity = _smoothing > 0 ? 0.35m : 1m;
+        _smoothed.Visible = _smoothing > 0 ? VisibleEnum.True : VisibleEnum.False;
+
+        // The band only means something where a point stands for many steps.
+        _min.Visible = _max.Visible = _series?.Downsampled == true ? VisibleEnum.True : VisibleEnum.False;
+        var axis = (XAxis)_layout.XAxis[0];
+        axis.Range = _view is { } view ? [view.X0, view.X1] : null;
+        axis.AutoRange = _view is null ? Plotly.Blazor.LayoutLib.XAxisLib.AutoRangeEnum.True : Plotly.Blazor.LayoutLib.XAxisLib.AutoRangeEnum.False;
+    }
+
+    private string Summary() => _series switch
+    {
+        null => _message is null ? "Loading…" : "",
+        { Total: 0 } => "No steps stored for this range yet.",
+        { Downsampled: true } s =>
+            $"{s.Total:N0} steps ({s.From:N0}–{s.To:N0}) drawn as {s.Points.Count:N0} buckets of about {s.Total / Math.Max(1, s.Points.Count):N0}; drag to zoom in, double-click for the whole run.",
+        var s => $"{s.Total:N0} steps ({s.From:N0}–{s.To:N0}), every one drawn; double-click for the whole run.",
+    };
+
+    private async Task RefreshLoopAsync(PeriodicTimer timer)
+    {
+        try
+        {
+            while (await timer.WaitForNextTickAsync())
+            {
+                if (_stale && _zoom is null && DateTime.UtcNow >= _nextRefresh)
+                {
+                    _stale = false;
+                    await InvokeAsync(LoadAsync);
+                }
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or JSDisconnectedException or TaskCanceledException)
+        {
+            // The circuit went away with the page; nothing is left to draw on.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _subscription?.Dispose();
+        _timer?.Dispose();
+        if (_refreshLoop is not null)
+        {
+            await _refreshLoop;
+        }
+    }
+
+    private static Scatter Band(string name, bool fill) => new()
+    {
+        Name = name,
+        Mode = ModeFlag.Lines,
+        Line = new Line { Color = "rgba(37, 99, 235, 0.25)", Width = 0 },
+        Fill = fill ? FillEnum.ToNextY : FillEnum.None,
+        FillColor = "rgba(37, 99, 235, 0.18)",
+        ShowLegend = fill,
+        HoverInfo = HoverInfoFlag.Skip,
+        X = [],
+        Y = [],
+    };
+}
