@@ -58,7 +58,10 @@ public sealed class RunDetailTests : DashboardTestContext
         var traces = Assert.Single(await Plotly.WaitForPlotsAsync(1, WaitTimeout));
         Assert.Equal([1.0, 2.0], traces[TrainingChart.LossTrace].X);
         Assert.Equal([0.9, 0.5], traces[TrainingChart.LossTrace].Y);
-        Assert.Equal([1.0, 2.0], traces[TrainingChart.CheckpointTrace].X);
+        Assert.Equal([1.0, 2.0], traces[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)].X);
+
+        // Stopped right as epoch 3 began: just past epoch 2, so its marker does not hide behind epoch 2's.
+        Assert.Equal(2.05, Assert.Single(traces[TrainingChart.CheckpointTrace(CheckpointKind.Interrupt)].X), 6);
     }
 
     [Fact]
