@@ -71,8 +71,13 @@ public sealed class PlotlyInterop
         var traces = Current();
         var index = traces.FindIndex(t => t.Name == traceName);
         var trace = index >= 0 ? traces[index] : throw new InvalidOperationException($"No trace named {traceName}.");
-        var point = Array.IndexOf(trace.X, x);
-        Click(x, trace.Y[point] ?? 0, index, point >= 0 ? point : throw new InvalidOperationException($"{traceName} has no point at {x}."));
+        var point = Array.FindIndex(trace.X, v => Math.Abs(v - x) < 1e-9);
+        if (point < 0)
+        {
+            throw new InvalidOperationException($"{traceName} has no point at {x}.");
+        }
+
+        Click(trace.X[point], trace.Y[point] ?? 0, index, point);
     }
 
     public static PlotlyInterop Setup(BunitJSInterop jsInterop) => new(jsInterop.SetupModule(ModulePath));
