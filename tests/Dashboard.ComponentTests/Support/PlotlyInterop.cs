@@ -87,6 +87,9 @@ public sealed class PlotlyInterop
 
     public IReadOnlyList<TraceExtension> Extensions => [.. _extensions.Calls.Select(ReadExtension)];
 
+    /// <summary>Every full draw as sent, for charts whose traces are not x/y curves (a heatmap).</summary>
+    public IReadOnlyList<(string ChartId, JsonElement Data)> RawPlots => [.. _plots.Calls.Select(c => (c[0].GetString()!, c[1]))];
+
     public IReadOnlyList<PlotUpdate> Updates => [.. _updates.Calls.Select(ReadUpdate)];
 
     /// <summary>
