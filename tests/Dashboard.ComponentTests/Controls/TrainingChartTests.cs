@@ -200,10 +200,11 @@ public sealed class TrainingChartTests : DashboardTestContext
 
         var update = Assert.Single(Plotly.Updates);
         Assert.Equal([TrainingChart.CheckpointTrace(CheckpointKind.Periodic)], update.Indices);
+        // The usable one now leads its trace, so the legend keeps showing the kind's plain symbol.
         var periodic = Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)];
-        AssertState(periodic, [1, 2], [1.0, 0.6]);
-        Assert.Equal(["circle-open", "circle"], periodic.Strings("marker.symbol"));
-        Assert.Equal([(double)CheckpointMarkers.FadedOpacity, 1.0], periodic.Numbers("marker.opacity"));
+        AssertState(periodic, [2, 1], [0.6, 1.0]);
+        Assert.Equal(["circle", "circle-open"], periodic.Strings("marker.symbol"));
+        Assert.Equal([1.0, (double)CheckpointMarkers.FadedOpacity], periodic.Numbers("marker.opacity"));
         Assert.Single(Plotly.Plots);
         Assert.Empty(Plotly.Extensions);
     }

@@ -261,9 +261,11 @@ public sealed class RunDetailTests : DashboardTestContext
 
         await cut.Find($"tr[data-checkpoint-id='{first}'] button.danger").ClickAsync(new());
 
-        var traces = await Plotly.WaitForStateAsync(t => Periodic(t).Strings("marker.symbol") is ["circle-open", _], WaitTimeout);
-        Assert.Equal(["circle-open", "circle"], Periodic(traces).Strings("marker.symbol"));
-        Assert.Contains("deleted: cannot be resumed", Periodic(traces).Strings("text")[0]);
+        // Faded, and behind the usable one, which now gives the legend its symbol.
+        var traces = await Plotly.WaitForStateAsync(t => Periodic(t).Strings("marker.symbol") is [_, "circle-open"], WaitTimeout);
+        Assert.Equal(["circle", "circle-open"], Periodic(traces).Strings("marker.symbol"));
+        Assert.Equal([2.0, 1.0], Periodic(traces).X);
+        Assert.Contains("deleted: cannot be resumed", Periodic(traces).Strings("text")[1]);
         cut.WaitForAssertion(() => Assert.Equal(CheckpointStatus.Deleted, cut.FindAll($"tr[data-checkpoint-id='{first}'] td")[3].TextContent));
     }
 
@@ -277,9 +279,10 @@ public sealed class RunDetailTests : DashboardTestContext
 
         await cut.FindAll($"tr[data-checkpoint-id='{first}'] button").Single(b => b.TextContent == "Pin").ClickAsync(new());
 
-        var traces = await Plotly.WaitForStateAsync(t => Periodic(t).Strings("marker.line.color")[0] == CheckpointMarkers.PinColor, WaitTimeout);
-        Assert.Equal([CheckpointMarkers.PinColor, "#ffffff"], Periodic(traces).Strings("marker.line.color"));
-        Assert.EndsWith("durable · pinned", Periodic(traces).Strings("text")[0]);
+        var traces = await Plotly.WaitForStateAsync(t => Periodic(t).Strings("marker.line.color").Contains(CheckpointMarkers.PinColor), WaitTimeout);
+        Assert.Equal([2.0, 1.0], Periodic(traces).X);
+        Assert.Equal(["#ffffff", CheckpointMarkers.PinColor], Periodic(traces).Strings("marker.line.color"));
+        Assert.EndsWith("durable · pinned", Periodic(traces).Strings("text")[1]);
     }
 
     [Fact]
@@ -294,8 +297,9 @@ public sealed class RunDetailTests : DashboardTestContext
 
         await cut.WaitForElement("[data-testid=evaluate]").ClickAsync(new());
 
-        var traces = await Plotly.WaitForStateAsync(t => Periodic(t).Strings("marker.symbol") is ["circle-open", _], WaitTimeout);
-        Assert.Contains("missing: cannot be resumed", Periodic(traces).Strings("text")[0]);
+        var traces = await Plotly.WaitForStateAsync(t => Periodic(t).Strings("marker.symbol") is [_, "circle-open"], WaitTimeout);
+        Assert.Equal([2.0, 1.0], Periodic(traces).X);
+        Assert.Contains("missing: cannot be resumed", Periodic(traces).Strings("text")[1]);
         cut.WaitForAssertion(() => Assert.Contains("Only durable checkpoints", cut.Find("[data-testid=checkpoint-panel]").TextContent));
     }
 

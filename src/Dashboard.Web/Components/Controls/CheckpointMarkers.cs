@@ -153,8 +153,11 @@ internal static class CheckpointMarkers
         var traces = new MarkerTrace[Kinds.Count + 1];
         for (var k = 0; k < Kinds.Count; k++)
         {
+            // plotly.js draws a trace's legend symbol like its first point: a plain, usable one goes first when there is one.
             var kind = Kinds[k];
-            var points = placed.Where(p => KindIndex(p.Checkpoint.Kind) == k).ToList();
+            var points = placed.Where(p => KindIndex(p.Checkpoint.Kind) == k)
+                .OrderBy(p => Usable(p.Checkpoint) ? p.Checkpoint.Pinned ? 1 : 0 : 2)
+                .ToList();
             traces[k] = new MarkerTrace(
                 [.. points.Select(p => p.Checkpoint.Id)],
                 [.. points.Select(p => p.X)],
