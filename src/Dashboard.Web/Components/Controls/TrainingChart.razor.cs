@@ -154,7 +154,7 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
         _bestId = BestCheckpointId;
         _shownMarkers = BuildMarkers();
-        _layout.Annotations = [.. BestAnnotation(_shownMarkers[^1]).Select(ToAnnotation)];
+        _layout.Annotations = [.. BestAnnotation(_shownMarkers[^1])];
         _data =
         [
             Line("loss", "#2563eb", "y", metrics.Select(m => (m.Epoch, m.Loss))),
@@ -403,64 +403,41 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
     private MarkerTrace[] BuildMarkers() => CheckpointMarkers.Build(_markers.Values, _bestId, Monitor, _stepByEpoch, _valLossByEpoch);
 
-    /// <summary>The "best" label over the current best's marker; none without one.</summary>
-    private static IEnumerable<Dictionary<string, object>> BestAnnotation(MarkerTrace best)
+    /// <summary>The "best" label over the current best's marker (at the top of the plot when it has no height); none without one.</summary>
+    private static IEnumerable<Annotation> BestAnnotation(MarkerTrace best)
     {
         if (best.Ids.Count == 0)
         {
             return [];
         }
 
-        var label = new Dictionary<string, object>
+        var label = new Annotation
         {
-            ["x"] = best.X[0],
-            ["xref"] = "x",
-            ["text"] = "best",
-            ["font"] = new Dictionary<string, object> { ["color"] = "#b45309", ["size"] = 12 },
-            ["bgcolor"] = "rgba(255,255,255,0.85)",
+            X = best.X[0],
+            XRef = "x",
+            Text = "best",
+            Font = new Plotly.Blazor.LayoutLib.AnnotationLib.Font { Color = "#b45309", Size = 12 },
+            BgColor = "rgba(255,255,255,0.85)",
         };
         if (best.Y[0] is { } y)
         {
-            label["y"] = y;
-            label["yref"] = "y";
-            label["showarrow"] = true;
-            label["arrowhead"] = 2;
-            label["arrowcolor"] = "#b45309";
-            label["ax"] = 0;
-            label["ay"] = -34;
+            label.Y = y;
+            label.YRef = "y";
+            label.ShowArrow = true;
+            label.Arrowhead = 2;
+            label.ArrowColor = "#b45309";
+            label.Ax = 0;
+            label.Ay = -34;
         }
         else
         {
-            // Without a height the label stands at the top of the plot, over its epoch.
-            label["y"] = 1;
-            label["yref"] = "paper";
-            label["yanchor"] = "bottom";
-            label["showarrow"] = false;
+            label.Y = 1;
+            label.YRef = "paper";
+            label.YAnchor = Plotly.Blazor.LayoutLib.AnnotationLib.YAnchorEnum.Bottom;
+            label.ShowArrow = false;
         }
 
         return [label];
-    }
-
-    /// <summary>The same label as the first draw's typed layout takes it.</summary>
-    private static Annotation ToAnnotation(Dictionary<string, object> label)
-    {
-        var font = (Dictionary<string, object>)label["font"];
-        return new Annotation
-        {
-            X = label["x"],
-            XRef = (string)label["xref"],
-            Y = label["y"],
-            YRef = (string)label["yref"],
-            Text = (string)label["text"],
-            Font = new Plotly.Blazor.LayoutLib.AnnotationLib.Font { Color = font["color"], Size = Convert.ToDecimal(font["size"], CultureInfo.InvariantCulture) },
-            BgColor = label["bgcolor"],
-            ShowArrow = (bool)label["showarrow"],
-            Arrowhead = label.TryGetValue("arrowhead", out var head) ? Convert.ToInt32(head, CultureInfo.InvariantCulture) : null,
-            ArrowColor = label.TryGetValue("arrowcolor", out var arrow) ? arrow : null,
-            Ax = label.TryGetValue("ax", out var ax) ? ax : null,
-            Ay = label.TryGetValue("ay", out var ay) ? ay : null,
-            YAnchor = label.ContainsKey("yanchor") ? Plotly.Blazor.LayoutLib.AnnotationLib.YAnchorEnum.Bottom : null,
-        };
     }
 
     public async ValueTask DisposeAsync()
