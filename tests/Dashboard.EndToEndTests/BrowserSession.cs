@@ -92,6 +92,24 @@ public sealed class BrowserSession : IAsyncDisposable
             diagnostics: Diagnostics,
             interval: TimeSpan.FromMilliseconds(250));
 
+    /// <summary>Waits until the chart's traces satisfy <paramref name="condition"/>, polled like <see cref="WaitForPlotAsync"/>.</summary>
+    public Task<IReadOnlyList<PlotTrace>> WaitForPlotAsync(IPage page, Func<IReadOnlyList<PlotTrace>, bool> condition, TimeSpan timeout, string description) =>
+        Poll.UntilAsync(
+            _ => ReadPlotAsync(page),
+            condition,
+            timeout,
+            $"{description} on {page.Url}",
+            diagnostics: Diagnostics,
+            interval: TimeSpan.FromMilliseconds(250));
+
+    /// <summary>The epochs of every checkpoint marker, whatever its kind's trace ("checkpoint: best", …), in order.</summary>
+    public static double[] CheckpointMarkers(IReadOnlyList<PlotTrace> traces) =>
+        [.. traces.Where(t => t.Name.StartsWith("checkpoint: ", StringComparison.Ordinal)).SelectMany(t => t.X).Order()];
+
+    /// <summary>The texts of the chart's annotations (the current best is labelled "best").</summary>
+    public static async Task<string[]> ReadAnnotationsAsync(IPage page) =>
+        await page.EvaluateAsync<string[]>("() => (document.querySelector('.js-plotly-plot')?.layout?.annotations ?? []).map(a => a.text)");
+
     /// <summary>The pages' console and errors, then the server's recent output.</summary>
     public string Diagnostics() =>
         $"Browser log:{Environment.NewLine}{string.Join(Environment.NewLine, _log.TakeLast(60))}{Environment.NewLine}Server output:{Environment.NewLine}{_server.OutputTail(6000)}";

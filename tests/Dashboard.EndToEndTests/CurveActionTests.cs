@@ -1,4 +1,6 @@
+using System.Net.Http.Json;
 using Dashboard.TestSupport;
+using Dashboard.Web.Contracts;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -37,11 +39,18 @@ public sealed class CurveActionTests(BrowserFixture fixture)
             // Stopped, its newest checkpoint is the interrupt one, so resuming from the best epoch starts a branch.
             await _server.StopRunAsync(run.Id);
             await Expect(NewRunPageTests.StatusBadge(page)).ToHaveAttributeAsync("data-status", "stopped", new() { Timeout = 60_000 });
+
+            // The chart rings and labels the checkpoint that "Resume from best" resumes: the best by the run's monitor.
+            var best = await _server.Client.GetFromJsonAsync<CheckpointDto>($"api/runs/{run.Id}/checkpoints/best", DashboardServer.Json);
+            var ring = await session.WaitForPlotAsync(
+                page, t => t.SingleOrDefault(m => m.Name == "best by val_loss") is { X: [var x] } && x == best!.Epoch, Timeout, $"the best ring at epoch {best!.Epoch}");
+            Assert.Equal([(double)best.Epoch], ring.Single(t => t.Name == "best by val_loss").X);
+            Assert.Equal(["best"], await BrowserSession.ReadAnnotationsAsync(page));
             await page.GetByTestId("resume-best").ClickAsync();
             await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/runs/(?!" + run.Id + @"$)\d+$"), new() { Timeout = 30_000 });
             var branchId = int.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
             var branch = await _server.GetRunAsync(branchId);
-            Assert.Equal(run.Id, branch.ParentRunId);
+            Assert.Equal((run.Id, best.Id), (branch.ParentRunId, branch.ParentCheckpointId));
 
             // The branch's own points arrive live, beside its parent's faded curve up to the fork.
             // Waiting on the parent's trace too: until the branch's chart replaces the parent's, the page still shows the old one.

@@ -38,10 +38,11 @@ public sealed partial class NewRunPageTests(BrowserFixture fixture)
         // navigation event and can miss one that lands while it subscribes.
         await Expect(page).ToHaveURLAsync(RunUrl());
         var runId = int.Parse(RunUrl().Match(page.Url).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        var traces = await session.WaitForPlotAsync(page, 3, RunTimeout, [.. MetricTraces, "checkpoints"]);
+        await session.WaitForPlotAsync(page, 3, RunTimeout, MetricTraces);
         await Expect(StatusBadge(page)).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = (float)RunTimeout.TotalMilliseconds });
         await Expect(StatusBadge(page)).ToHaveTextAsync("completed");
         Assert.Equal(1, await page.EvaluateAsync<int?>("() => window.__noReload"));
+        var traces = await session.WaitForPlotAsync(page, t => BrowserSession.CheckpointMarkers(t).Length >= 3, RunTimeout, "a marker per checkpoint");
 
         // The chart shows exactly what the API stores, epoch by epoch.
         var metrics = await _server.GetMetricsAsync(runId);
@@ -52,12 +53,14 @@ public sealed partial class NewRunPageTests(BrowserFixture fixture)
         Assert.Equal(metrics.Select(m => (double?)m.ValLoss), Trace(traces, "val_loss").Y);
         Assert.Equal(metrics.Select(m => m.Accuracy), Trace(traces, "accuracy").Y);
         Assert.Equal(metrics.Select(m => m.ValAccuracy), Trace(traces, "val_accuracy").Y);
-        Assert.Equal([1d, 2d, 3d], Trace(traces, "checkpoints").X);
+        Assert.Equal([1d, 2d, 3d], BrowserSession.CheckpointMarkers(traces));
+        var checkpoints = await _server.GetCheckpointsAsync(runId);
+        Assert.All(checkpoints, c => Assert.Equal([(double)c.Epoch], Trace(traces, $"checkpoint: {c.Kind}").X.Where(x => x == c.Epoch)));
 
         // A page opened afterwards draws the same points from the stored history.
         var second = await session.NewPageAsync();
         await second.GotoAsync(page.Url);
-        var secondTraces = await session.WaitForPlotAsync(second, 3, RunTimeout, [.. MetricTraces, "checkpoints"]);
+        var secondTraces = await session.WaitForPlotAsync(second, t => BrowserSession.CheckpointMarkers(t).Length >= 3 && t.Count(m => MetricTraces.Contains(m.Name) && m.X.Count >= 3) == 4, RunTimeout, "the same curves and markers");
         Assert.Equal(traces.Select(t => t.ToString()), secondTraces.Select(t => t.ToString()));
         await Expect(StatusBadge(second)).ToHaveAttributeAsync("data-status", "completed");
     }

@@ -14,7 +14,7 @@ public interface ITrainingClient
     /// <summary>Sent only once the checkpoint's files are durable.</summary>
     Task CheckpointSaved(int runId, CheckpointDto checkpoint);
 
-    /// <summary>A checkpoint's files were removed by retention or a user; the row remains with status deleted.</summary>
+    /// <summary>A checkpoint can no longer be used: removed by retention or a user (status deleted), or found corrupt or missing.</summary>
     Task CheckpointRemoved(int runId, CheckpointDto checkpoint);
 
     /// <summary>Batch progress of the current epoch, a few times a second.</summary>

@@ -382,6 +382,9 @@ public sealed class CheckpointService(
             logger.LogError("Checkpoint {Id} failed verification: {Reason}", checkpointId, e.Message);
             row.Status = store.Exists(row.Path) ? CheckpointStatus.Corrupt : CheckpointStatus.Missing;
             await db.SaveChangesAsync(CancellationToken.None);
+
+            // Lost for every purpose as surely as a deleted one: pages and hub clients hear of it the same way.
+            broadcaster.Publish(new CheckpointRemovedEvent(row.RunId, CheckpointDto.From(row)));
             throw;
         }
     }

@@ -11,7 +11,10 @@ public sealed record RunStatusChangedEvent(int RunId, string Status) : TrainingE
 
 public sealed record CheckpointSavedEvent(int RunId, CheckpointDto Checkpoint) : TrainingEvent(RunId);
 
-/// <summary>A checkpoint's files were removed (by retention or a user); its row stays as deleted.</summary>
+/// <summary>
+/// A checkpoint can no longer be used: its files were removed (by retention or a user; the row stays as deleted), or
+/// reading it found them corrupt or missing.
+/// </summary>
 public sealed record CheckpointRemovedEvent(int RunId, CheckpointDto Checkpoint) : TrainingEvent(RunId);
 
 public sealed record ProgressEvent(int RunId, ProgressDto Progress) : TrainingEvent(RunId);

@@ -15,54 +15,233 @@ public sealed class TrainingChartTests : DashboardTestContext
     private static readonly int[] MetricTraces =
         [TrainingChart.LossTrace, TrainingChart.ValLossTrace, TrainingChart.AccuracyTrace, TrainingChart.ValAccuracyTrace];
 
+    private static readonly string[] TraceNames =
+    [
+        "loss", "val_loss", "accuracy", "val_accuracy",
+        "checkpoint: periodic", "checkpoint: best", "checkpoint: last", "checkpoint: manual", "checkpoint: interrupt",
+        "best by val_loss",
+    ];
+
     [Fact]
-    public void Render_WithInitialPoints_PlotsFiveNamedTracesHoldingExactlyThosePoints()
+    public void Render_WithInitialPoints_PlotsNamedTracesHoldingExactlyThosePoints()
     {
         RenderChart(
             [Epoch(2, 0.50, 0.60, 0.80, 0.75), Epoch(1, 0.90, 1.00, 0.60, 0.55)],
-            [Checkpoint(11, 1, valLoss: 0.98), Checkpoint(12, 2)]);
+            [Checkpoint(11, 1, valLoss: 0.98), Checkpoint(12, 2, valLoss: 0.61, kind: CheckpointKind.Best)]);
 
         var traces = Assert.Single(Plotly.Plots);
-        Assert.Equal(["loss", "val_loss", "accuracy", "val_accuracy", "checkpoints"], traces.Select(t => t.Name));
+        Assert.Equal(TraceNames, traces.Select(t => t.Name));
         AssertTrace(traces[TrainingChart.LossTrace], [1, 2], [0.90, 0.50]);
         AssertTrace(traces[TrainingChart.ValLossTrace], [1, 2], [1.00, 0.60]);
         AssertTrace(traces[TrainingChart.AccuracyTrace], [1, 2], [0.60, 0.80]);
         AssertTrace(traces[TrainingChart.ValAccuracyTrace], [1, 2], [0.55, 0.75]);
 
-        // A marker sits at the checkpoint's own val_loss, or on the val_loss curve when the checkpoint has none.
-        AssertTrace(traces[TrainingChart.CheckpointTrace], [1, 2], [0.98, 0.60]);
+        // A marker sits at the checkpoint's own val_loss, in the trace of its kind.
+        AssertTrace(traces[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)], [1], [0.98]);
+        AssertTrace(traces[TrainingChart.CheckpointTrace(CheckpointKind.Best)], [2], [0.61]);
+        Assert.Empty(traces[TrainingChart.BestTrace].X);
     }
 
     [Fact]
-    public void Render_WithoutPoints_PlotsFiveEmptyTraces()
+    public void Render_WithoutPoints_PlotsEmptyTraces()
     {
         RenderChart([], []);
 
         var traces = Assert.Single(Plotly.Plots);
-        Assert.Equal(5, traces.Count);
+        Assert.Equal(TraceNames, traces.Select(t => t.Name));
         Assert.All(traces, t => Assert.Empty(t.X));
+        Assert.Empty(Plotly.CurrentLayout()["annotations"]!.AsArray());
     }
 
     [Fact]
-    public void Render_InitialCheckpointsNotDurableOrInterrupt_LeavesThemOffTheChart()
+    public void Render_CheckpointStillBeingWritten_LeavesItOffTheChart()
+    {
+        RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(1, 1, 1.0, status: CheckpointStatus.Writing)]);
+
+        Assert.All(Plotly.Current().Skip(TrainingChart.FirstCheckpointTrace), t => Assert.Empty(t.X));
+    }
+
+    [Fact]
+    public void Render_OneCheckpointOfEachKind_GivesEachKindItsOwnTraceSymbolAndColour()
     {
         RenderChart(
             [Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6), Epoch(3, 0.4, 0.5)],
             [
-                Checkpoint(1, 1, 1.0, status: CheckpointStatus.Writing),
-                Checkpoint(2, 2, 0.6, kind: CheckpointKind.Interrupt),
-                Checkpoint(3, 3, 0.5, status: CheckpointStatus.Corrupt),
+                Checkpoint(1, 1, 1.0, CheckpointKind.Best),
+                Checkpoint(2, 2, 0.6, CheckpointKind.Periodic),
+                Checkpoint(3, 2, 0.6, CheckpointKind.Manual, step: 21),
+                Checkpoint(4, 2, step: 25, kind: CheckpointKind.Interrupt),
+                Checkpoint(5, 3, 0.5, CheckpointKind.Last),
             ]);
 
-        Assert.Empty(Assert.Single(Plotly.Plots)[TrainingChart.CheckpointTrace].X);
+        var traces = Plotly.Current();
+        var markers = TrainingChart.MarkerKinds.Select(kind => traces[TrainingChart.CheckpointTrace(kind)]).ToList();
+        Assert.Equal(TrainingChart.MarkerKinds.Select(TrainingChart.CheckpointTraceName), markers.Select(t => t.Name));
+        Assert.All(markers, t => Assert.Single(t.X));
+        Assert.Equal(["circle", "triangle-up", "square", "diamond", "x"], markers.Select(t => t.Strings("marker.symbol")[0]));
+        Assert.Equal(5, markers.Select(t => t.Json["marker"]!["color"]!.GetValue<string>()).Distinct().Count());
+    }
+
+    [Fact]
+    public void Render_PinnedCheckpoint_IsRingedAndLarger()
+    {
+        RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], [Checkpoint(1, 1, 1.0), Checkpoint(2, 2, 0.6, pinned: true)]);
+
+        var periodic = Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)];
+        Assert.Equal([1.0, 2.0], periodic.X);
+        Assert.Equal(["#ffffff", CheckpointMarkers.PinColor], periodic.Strings("marker.line.color"));
+        Assert.True(periodic.Numbers("marker.size")[1] > periodic.Numbers("marker.size")[0]);
+        Assert.True(periodic.Numbers("marker.line.width")[1] > periodic.Numbers("marker.line.width")[0]);
+        Assert.EndsWith("durable · pinned", periodic.Strings("text")[1]);
+    }
+
+    [Theory]
+    [InlineData(CheckpointStatus.Deleted)]
+    [InlineData(CheckpointStatus.Corrupt)]
+    [InlineData(CheckpointStatus.Missing)]
+    public void Render_CheckpointThatCannotBeUsed_IsFadedAndHollow(string status)
+    {
+        RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], [Checkpoint(1, 1, 1.0, CheckpointKind.Best), Checkpoint(2, 2, 0.6, CheckpointKind.Best, status)]);
+
+        var best = Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Best)];
+        Assert.Equal(["triangle-up", "triangle-up-open"], best.Strings("marker.symbol"));
+        Assert.Equal([1.0, (double)CheckpointMarkers.FadedOpacity], best.Numbers("marker.opacity"));
+        Assert.EndsWith($"{status}: cannot be resumed", best.Strings("text")[1]);
+    }
+
+    [Fact]
+    public void Render_CheckpointHover_SaysKindEpochValLossStatusAndPin()
+    {
+        RenderChart([Epoch(3, 0.4, 0.5)], [Checkpoint(31, 3, 0.4567, CheckpointKind.Last, pinned: true)]);
+
+        var text = Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Last)].Strings("text").Single();
+        Assert.Equal("last checkpoint #31<br>epoch 3, step 30<br>val_loss 0.4567<br>durable · pinned", text);
+    }
+
+    [Fact]
+    public void Render_InterruptInsideAnEpoch_SitsBetweenEpochsByItsStepOnTheValLossCurve()
+    {
+        // Ten steps an epoch; stopped four steps into epoch 2, whose val_loss is known from a later resume.
+        RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], [Checkpoint(9, 1, kind: CheckpointKind.Interrupt, step: 14)]);
+
+        var interrupt = Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Interrupt)];
+        Assert.Equal(1.4, Assert.Single(interrupt.X), 6);
+        Assert.Equal(0.84, Assert.Single(interrupt.Y)!.Value, 6);
+        Assert.StartsWith("interrupt checkpoint #9<br>during epoch 2, step 14", interrupt.Strings("text")[0]);
     }
 
     [Fact]
     public void Render_CheckpointWithNoValLossAnywhere_PlotsItsMarkerAsAGap()
     {
-        RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(11, 2)]);
+        RenderChart([], [Checkpoint(11, 0, kind: CheckpointKind.Manual, step: 3)]);
 
-        AssertTrace(Assert.Single(Plotly.Plots)[TrainingChart.CheckpointTrace], [2], [null]);
+        Assert.Equal([null], Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Manual)].Y);
+    }
+
+    [Fact]
+    public void Render_WithBestCheckpoint_RingsItAndLabelsItBest()
+    {
+        RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], [Checkpoint(1, 1, 1.0), Checkpoint(2, 2, 0.6, CheckpointKind.Best)], bestId: 2);
+
+        var best = Plotly.Current()[TrainingChart.BestTrace];
+        Assert.Equal("best by val_loss", best.Name);
+        AssertState(best, [2], [0.6]);
+        var label = Assert.Single(Plotly.CurrentLayout()["annotations"]!.AsArray())!;
+        Assert.Equal(("best", 2.0, 0.6), (label["text"]!.GetValue<string>(), label["x"]!.GetValue<double>(), label["y"]!.GetValue<double>()));
+    }
+
+    [Fact]
+    public void Render_MonitorOtherThanValLoss_NamesItInTheLegend()
+    {
+        Render<TrainingChart>(parameters => parameters.Add(c => c.ChartId, ChartId).Add(c => c.Monitor, "valAccuracy"));
+
+        Assert.Equal("best by val_accuracy", Plotly.Current()[TrainingChart.BestTrace].Name);
+    }
+
+    [Fact]
+    public async Task BestCheckpointId_NewBestArrivesLive_MovesRingAndLabelInOneUpdateOfTheMarkerTraces()
+    {
+        var chart = RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(1, 1, 1.0, CheckpointKind.Best)], bestId: 1);
+
+        await AddAndFlushAsync(chart, c =>
+        {
+            c.AddEpoch(Epoch(2, 0.5, 0.6));
+            c.AddCheckpoint(Checkpoint(2, 2, 0.6, CheckpointKind.Best));
+        });
+        chart.Render(parameters => parameters.Add(c => c.BestCheckpointId, 2));
+        await chart.InvokeAsync(chart.Instance.FlushAsync);
+
+        // Curve points still go by extendTraces; markers change by update; the plot is never drawn again.
+        Assert.Single(Plotly.Plots);
+        Assert.Equal(MetricTraces, Assert.Single(Plotly.Extensions).Indices);
+        Assert.All(Plotly.Updates, u => Assert.All(u.Indices, i => Assert.InRange(i, TrainingChart.FirstCheckpointTrace, TrainingChart.BestTrace)));
+        AssertState(Plotly.Current()[TrainingChart.BestTrace], [2], [0.6]);
+        Assert.Equal(2.0, Assert.Single(Plotly.CurrentLayout()["annotations"]!.AsArray())!["x"]!.GetValue<double>());
+        AssertState(Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Best)], [1, 2], [1.0, 0.6]);
+    }
+
+    [Fact]
+    public async Task BestCheckpointId_Unchanged_SendsNothing()
+    {
+        var chart = RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(1, 1, 1.0)], bestId: 1);
+
+        chart.Render(parameters => parameters.Add(c => c.BestCheckpointId, 1));
+        await chart.InvokeAsync(chart.Instance.FlushAsync);
+
+        Assert.Empty(Plotly.Updates);
+    }
+
+    [Fact]
+    public async Task UpdateCheckpoint_RemovedByRetention_FadesOnlyItsKindsTrace()
+    {
+        var chart = RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], [Checkpoint(1, 1, 1.0), Checkpoint(2, 2, 0.6)]);
+
+        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0, status: CheckpointStatus.Deleted)));
+
+        var update = Assert.Single(Plotly.Updates);
+        Assert.Equal([TrainingChart.CheckpointTrace(CheckpointKind.Periodic)], update.Indices);
+        // The usable one now leads its trace, so the legend keeps showing the kind's plain symbol.
+        var periodic = Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)];
+        AssertState(periodic, [2, 1], [0.6, 1.0]);
+        Assert.Equal(["circle", "circle-open"], periodic.Strings("marker.symbol"));
+        Assert.Equal([1.0, (double)CheckpointMarkers.FadedOpacity], periodic.Numbers("marker.opacity"));
+        Assert.Single(Plotly.Plots);
+        Assert.Empty(Plotly.Extensions);
+    }
+
+    [Fact]
+    public async Task UpdateCheckpoint_BestCheckpointRemoved_DropsTheRingAndLabel()
+    {
+        var chart = RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(1, 1, 1.0)], bestId: 1);
+
+        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0, status: CheckpointStatus.Corrupt)));
+
+        Assert.Empty(Plotly.Current()[TrainingChart.BestTrace].X);
+        Assert.Empty(Plotly.CurrentLayout()["annotations"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task UpdateCheckpoint_PinnedThenUnpinned_RestylesTheMarkerBothWays()
+    {
+        var chart = RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(1, 1, 1.0)]);
+        TraceState Periodic() => Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)];
+
+        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0, pinned: true)));
+        Assert.Equal([CheckpointMarkers.PinColor], Periodic().Strings("marker.line.color"));
+
+        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0, pinned: false)));
+        Assert.Equal(["#ffffff"], Periodic().Strings("marker.line.color"));
+        Assert.Equal(2, Plotly.Updates.Count);
+    }
+
+    [Fact]
+    public async Task UpdateCheckpoint_NothingChanged_SendsNothing()
+    {
+        var chart = RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(1, 1, 1.0)]);
+
+        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0)));
+
+        Assert.Empty(Plotly.Updates);
     }
 
     [Fact]
@@ -78,6 +257,7 @@ public sealed class TrainingChartTests : DashboardTestContext
         Assert.All(extension.X, xs => Assert.Equal([2.0], xs));
         Assert.Equal([[0.5], [0.6], [0.8], [0.75]], extension.Y);
         Assert.Equal(2, chart.Instance.EpochCount);
+        Assert.Empty(Plotly.Updates);
     }
 
     [Fact]
@@ -88,6 +268,7 @@ public sealed class TrainingChartTests : DashboardTestContext
         await AddAndFlushAsync(chart, _ => { });
 
         Assert.Empty(Plotly.Extensions);
+        Assert.Empty(Plotly.Updates);
     }
 
     [Fact]
@@ -138,43 +319,30 @@ public sealed class TrainingChartTests : DashboardTestContext
     }
 
     [Fact]
-    public async Task AddCheckpoint_DurablePeriodic_ExtendsTheCheckpointTraceAtItsValLoss()
+    public async Task AddEpoch_AfterACheckpointInsideThatEpoch_MovesItsMarkerOntoTheNewSegment()
     {
-        var chart = RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], []);
+        // Five steps into epoch 3 (ten steps an epoch): until epoch 3 ends the marker rests at epoch 2's val_loss.
+        var chart = RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], [Checkpoint(9, 2, kind: CheckpointKind.Manual, step: 25)]);
+        AssertState(Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Manual)], [2.5], [0.6]);
 
-        await AddAndFlushAsync(chart, c => c.AddCheckpoint(Checkpoint(21, 2, valLoss: 0.61)));
+        await AddAndFlushAsync(chart, c => c.AddEpoch(Epoch(3, 0.3, 0.4)));
 
-        var extension = Assert.Single(Plotly.Extensions);
-        Assert.Equal([TrainingChart.CheckpointTrace], extension.Indices);
-        Assert.Equal([[2.0]], extension.X);
-        Assert.Equal([[0.61]], extension.Y);
+        var manual = Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Manual)];
+        Assert.Equal(2.5, Assert.Single(manual.X), 6);
+        Assert.Equal(0.5, Assert.Single(manual.Y)!.Value, 6);
     }
 
     [Fact]
-    public async Task AddCheckpoint_WithoutValLoss_SitsOnTheValLossCurve()
+    public async Task AddCheckpoint_Durable_AddsItsMarkerToItsKindsTraceByOneUpdate()
     {
-        var chart = RenderChart([Epoch(1, 0.9, 1.0)], []);
+        var chart = RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], [Checkpoint(1, 1, 1.0, CheckpointKind.Best)]);
 
-        await AddAndFlushAsync(chart, c =>
-        {
-            c.AddEpoch(Epoch(2, 0.5, 0.6));
-            c.AddCheckpoint(Checkpoint(21, 2));
-        });
+        await AddAndFlushAsync(chart, c => c.AddCheckpoint(Checkpoint(21, 2, valLoss: 0.61, kind: CheckpointKind.Best)));
 
-        Assert.Equal([[0.6]], Plotly.Extensions.Single(e => e.Indices is [TrainingChart.CheckpointTrace]).Y);
-    }
-
-    [Theory]
-    [InlineData(CheckpointKind.Periodic, CheckpointStatus.Writing)]
-    [InlineData(CheckpointKind.Periodic, CheckpointStatus.Corrupt)]
-    [InlineData(CheckpointKind.Periodic, CheckpointStatus.Missing)]
-    [InlineData(CheckpointKind.Interrupt, CheckpointStatus.Durable)]
-    public async Task AddCheckpoint_NotDurableOrInterrupt_IsNotPlotted(string kind, string status)
-    {
-        var chart = RenderChart([Epoch(1, 0.9, 1.0)], []);
-
-        await AddAndFlushAsync(chart, c => c.AddCheckpoint(Checkpoint(21, 1, 1.0, kind, status)));
-
+        var update = Assert.Single(Plotly.Updates);
+        Assert.Equal(ChartId, update.ChartId);
+        Assert.Equal([TrainingChart.CheckpointTrace(CheckpointKind.Best)], update.Indices);
+        AssertState(Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Best)], [1, 2], [1.0, 0.61]);
         Assert.Empty(Plotly.Extensions);
     }
 
@@ -190,8 +358,9 @@ public sealed class TrainingChartTests : DashboardTestContext
             c.AddCheckpoint(Checkpoint(22, 1, 1.0, kind: CheckpointKind.Best));
         });
 
-        var extension = Assert.Single(Plotly.Extensions);
-        Assert.Equal([[1.0]], extension.X);
+        Assert.Equal([TrainingChart.CheckpointTrace(CheckpointKind.Best)], Assert.Single(Plotly.Updates).Indices);
+        Assert.Single(Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Best)].X);
+        Assert.Single(Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)].X);
     }
 
     [Fact]
@@ -217,11 +386,67 @@ public sealed class TrainingChartTests : DashboardTestContext
         Assert.Equal([[1.0], [1.0], [1.0], [1.0]], Assert.Single(extensions).X);
     }
 
-    private IRenderedComponent<TrainingChart> RenderChart(IReadOnlyList<MetricDto> metrics, IReadOnlyList<CheckpointDto> checkpoints) =>
+    [Fact]
+    public async Task Click_MarkerOfADurableCheckpoint_RaisesThatCheckpoint()
+    {
+        var clicked = new List<string>();
+        RenderClickable(clicked, [Checkpoint(1, 1, 1.0), Checkpoint(2, 1, kind: CheckpointKind.Interrupt, step: 14)]);
+        await WaitForClickSubscriptionAsync();
+
+        Plotly.ClickPoint(TrainingChart.CheckpointTraceName(CheckpointKind.Interrupt), 1.4);
+
+        Assert.Equal(["checkpoint 2"], clicked);
+    }
+
+    [Fact]
+    public async Task Click_MarkerOfARemovedCheckpoint_RaisesItsEpochInstead()
+    {
+        var clicked = new List<string>();
+        RenderClickable(clicked, [Checkpoint(1, 1, 1.0, status: CheckpointStatus.Deleted)]);
+        await WaitForClickSubscriptionAsync();
+
+        Plotly.ClickPoint(TrainingChart.CheckpointTraceName(CheckpointKind.Periodic), 1);
+
+        Assert.Equal(["epoch 1"], clicked);
+    }
+
+    [Fact]
+    public async Task Click_PointOfACurve_RaisesItsEpoch()
+    {
+        var clicked = new List<string>();
+        RenderClickable(clicked, [Checkpoint(1, 1, 1.0)]);
+        await WaitForClickSubscriptionAsync();
+
+        Plotly.ClickPoint("val_loss", 2);
+
+        Assert.Equal(["epoch 2"], clicked);
+    }
+
+    private IRenderedComponent<TrainingChart> RenderChart(IReadOnlyList<MetricDto> metrics, IReadOnlyList<CheckpointDto> checkpoints, int? bestId = null) =>
         Render<TrainingChart>(parameters => parameters
             .Add(c => c.ChartId, ChartId)
             .Add(c => c.InitialMetrics, metrics)
-            .Add(c => c.InitialCheckpoints, checkpoints));
+            .Add(c => c.InitialCheckpoints, checkpoints)
+            .Add(c => c.BestCheckpointId, bestId));
+
+    private void RenderClickable(List<string> clicked, IReadOnlyList<CheckpointDto> checkpoints) =>
+        Render<TrainingChart>(parameters => parameters
+            .Add(c => c.ChartId, ChartId)
+            .Add(c => c.InitialMetrics, [Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)])
+            .Add(c => c.InitialCheckpoints, checkpoints)
+            .Add(c => c.EpochClicked, epoch => clicked.Add($"epoch {epoch}"))
+            .Add(c => c.CheckpointClicked, id => clicked.Add($"checkpoint {id}")));
+
+    private async Task WaitForClickSubscriptionAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (Plotly.ClickSubscriptions == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(1, Plotly.ClickSubscriptions);
+    }
 
     /// <summary>
     /// Queues and flushes in one turn of the renderer's dispatcher, which the chart's own timer flushes through too, so
@@ -235,6 +460,12 @@ public sealed class TrainingChartTests : DashboardTestContext
         });
 
     private static void AssertTrace(PlottedTrace trace, double[] x, double?[] y)
+    {
+        Assert.Equal(x, trace.X);
+        Assert.Equal(y, trace.Y);
+    }
+
+    private static void AssertState(TraceState trace, double[] x, double?[] y)
     {
         Assert.Equal(x, trace.X);
         Assert.Equal(y, trace.Y);

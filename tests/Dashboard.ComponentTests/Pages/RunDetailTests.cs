@@ -3,6 +3,7 @@ using Dashboard.ComponentTests.Support;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Policies;
 using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Components.Pages;
 using Dashboard.Web.Contracts;
@@ -58,7 +59,10 @@ public sealed class RunDetailTests : DashboardTestContext
         var traces = Assert.Single(await Plotly.WaitForPlotsAsync(1, WaitTimeout));
         Assert.Equal([1.0, 2.0], traces[TrainingChart.LossTrace].X);
         Assert.Equal([0.9, 0.5], traces[TrainingChart.LossTrace].Y);
-        Assert.Equal([1.0, 2.0], traces[TrainingChart.CheckpointTrace].X);
+        Assert.Equal([1.0, 2.0], traces[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)].X);
+
+        // Stopped right as epoch 3 began: just past epoch 2, so its marker does not hide behind epoch 2's.
+        Assert.Equal(2.05, Assert.Single(traces[TrainingChart.CheckpointTrace(CheckpointKind.Interrupt)].X), 6);
     }
 
     [Fact]
@@ -233,7 +237,123 @@ public sealed class RunDetailTests : DashboardTestContext
         Assert.Equal((run.Id, 12, RunStatus.Queued), (branch.ParentRunId!.Value, branch.Epochs, branch.Status));
     }
 
+    [Fact]
+    public async Task Render_RunMonitoringValAccuracy_RingsTheBestCheckpointByThatMonitor()
+    {
+        var run = await Database.AddRunAsync("by-accuracy", withConfig: c => c with { Checkpoint = new CheckpointPolicy { Monitor = "valAccuracy" } });
+        await Database.AddEpochAsync(run.Id, 1, 0.9, 0.50, 0.6, 0.70);
+        await Database.AddEpochAsync(run.Id, 2, 0.5, 0.60, 0.8, 0.80);
+        await Database.AddCheckpointAsync(run.Id, 1, 0.50, metrics: new Dictionary<string, double> { ["valAccuracy"] = 0.70 });
+        var mostAccurate = await Database.AddCheckpointAsync(run.Id, 2, 0.60, metrics: new Dictionary<string, double> { ["valAccuracy"] = 0.80 });
+
+        var cut = RenderRun(run.Id);
+
+        // The lower val_loss is epoch 1's; by the run's own monitor (val_accuracy, higher is better) epoch 2 is best.
+        var best = (await Plotly.WaitForStateAsync(t => t[TrainingChart.BestTrace].X.Length == 1, WaitTimeout))[TrainingChart.BestTrace];
+        Assert.Equal(("best by val_accuracy", 2.0), (best.Name, Assert.Single(best.X)));
+        Assert.Equal($"best by val_accuracy: checkpoint #{mostAccurate.Id}", Assert.Single(best.Strings("text")));
+        cut.WaitForAssertion(() => Assert.Contains($"checkpoint #{mostAccurate.Id}", cut.Find("[data-testid=resume-best]").GetAttribute("title")));
+    }
+
+    [Fact]
+    public async Task CheckpointSaved_BetterThanTheBest_MovesTheRingAndLabelLive()
+    {
+        var run = await SeedRunAsync(RunStatus.Running);
+        var cut = RenderRun(run.Id);
+        var seededBest = (await Services.GetRequiredService<CheckpointService>().BestAsync(run.Id, "valLoss", "auto")).Value!;
+        await Plotly.WaitForStateAsync(t => BestText(t) == $"best by val_loss: checkpoint #{seededBest.Id}", WaitTimeout);
+
+        Broadcaster.Publish(new EpochCompletedEvent(run.Id, await Database.AddEpochAsync(run.Id, 3, 0.4, 0.55, 0.85, 0.8)));
+        var better = await Database.AddCheckpointAsync(run.Id, 3, 0.55, CheckpointKind.Best);
+        Broadcaster.Publish(new CheckpointSavedEvent(run.Id, better));
+
+        var traces = await Plotly.WaitForStateAsync(t => BestText(t) == $"best by val_loss: checkpoint #{better.Id}", WaitTimeout);
+        Assert.Equal($"best by val_loss: checkpoint #{better.Id}", BestText(traces));
+        Assert.Equal([3.0], traces[TrainingChart.BestTrace].X);
+        Assert.Equal([3.0], traces[TrainingChart.CheckpointTrace(CheckpointKind.Best)].X);
+        Assert.Equal(3.0, Assert.Single(Plotly.CurrentLayout()["annotations"]!.AsArray())!["x"]!.GetValue<double>());
+        Assert.Single(Plotly.Plots);
+    }
+
+    [Fact]
+    public async Task Delete_FromTheTable_FadesItsMarker()
+    {
+        var run = await SeedRunAsync(RunStatus.Completed);
+        var first = (await CheckpointIdsAsync(run.Id))[0];
+        var cut = RenderRun(run.Id);
+        await Plotly.WaitForPlotsAsync(1, WaitTimeout);
+
+        await cut.Find($"tr[data-checkpoint-id='{first}'] button.danger").ClickAsync(new());
+
+        // Faded, and behind the usable one, which now gives the legend its symbol.
+        var traces = await Plotly.WaitForStateAsync(t => Periodic(t).Strings("marker.symbol") is [_, "circle-open"], WaitTimeout);
+        Assert.Equal(["circle", "circle-open"], Periodic(traces).Strings("marker.symbol"));
+        Assert.Equal([2.0, 1.0], Periodic(traces).X);
+        Assert.Contains("deleted: cannot be resumed", Periodic(traces).Strings("text")[1]);
+        cut.WaitForAssertion(() => Assert.Equal(CheckpointStatus.Deleted, cut.FindAll($"tr[data-checkpoint-id='{first}'] td")[3].TextContent));
+    }
+
+    [Fact]
+    public async Task Pin_FromTheTable_RingsItsMarker()
+    {
+        var run = await SeedRunAsync(RunStatus.Completed);
+        var first = (await CheckpointIdsAsync(run.Id))[0];
+        var cut = RenderRun(run.Id);
+        await Plotly.WaitForPlotsAsync(1, WaitTimeout);
+
+        await cut.FindAll($"tr[data-checkpoint-id='{first}'] button").Single(b => b.TextContent == "Pin").ClickAsync(new());
+
+        var traces = await Plotly.WaitForStateAsync(t => Periodic(t).Strings("marker.line.color").Contains(CheckpointMarkers.PinColor), WaitTimeout);
+        Assert.Equal([2.0, 1.0], Periodic(traces).X);
+        Assert.Equal(["#ffffff", CheckpointMarkers.PinColor], Periodic(traces).Strings("marker.line.color"));
+        Assert.EndsWith("durable · pinned", Periodic(traces).Strings("text")[1]);
+    }
+
+    [Fact]
+    public async Task Evaluate_CheckpointWhoseFilesAreGone_FadesItsMarkerAsMissing()
+    {
+        // The seeded rows have no files: reading one finds them missing, which marks the row and tells the page.
+        var run = await SeedRunAsync(RunStatus.Completed);
+        var cut = RenderRun(run.Id);
+        await Plotly.WaitForPlotsAsync(1, WaitTimeout);
+        cut.WaitForAssertion(() => Assert.Equal(1, Plotly.ClickSubscriptions));
+        await cut.InvokeAsync(() => Plotly.ClickPoint(TrainingChart.CheckpointTraceName(CheckpointKind.Periodic), 1));
+
+        await cut.WaitForElement("[data-testid=evaluate]").ClickAsync(new());
+
+        var traces = await Plotly.WaitForStateAsync(t => Periodic(t).Strings("marker.symbol") is [_, "circle-open"], WaitTimeout);
+        Assert.Equal([2.0, 1.0], Periodic(traces).X);
+        Assert.Contains("missing: cannot be resumed", Periodic(traces).Strings("text")[1]);
+        cut.WaitForAssertion(() => Assert.Contains("Only durable checkpoints", cut.Find("[data-testid=checkpoint-panel]").TextContent));
+    }
+
+    [Fact]
+    public async Task Click_MarkerOfACheckpointInsideAnEpoch_ShowsExactlyThatCheckpoint()
+    {
+        var run = await SeedRunAsync(RunStatus.Completed);
+        var interrupt = (await CheckpointIdsAsync(run.Id))[2];
+        var cut = RenderRun(run.Id);
+        await Plotly.WaitForPlotsAsync(1, WaitTimeout);
+        cut.WaitForAssertion(() => Assert.Equal(1, Plotly.ClickSubscriptions));
+
+        // Its epoch (2) also has a periodic checkpoint, which a click on the curve there would pick.
+        await cut.InvokeAsync(() => Plotly.ClickPoint(TrainingChart.CheckpointTraceName(CheckpointKind.Interrupt), 2.05));
+
+        cut.WaitForAssertion(() => Assert.Equal($"{interrupt}", cut.Find("[data-testid=checkpoint-panel]").GetAttribute("data-checkpoint-id")));
+        Assert.Contains(CheckpointKind.Interrupt, cut.Find("[data-testid=checkpoint-panel] .kv").TextContent);
+    }
+
     private IRenderedComponent<RunDetail> RenderRun(int runId) => Render<RunDetail>(parameters => parameters.Add(p => p.RunId, runId));
+
+    private static TraceState Periodic(List<TraceState> traces) => traces[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)];
+
+    private static string? BestText(List<TraceState> traces) => traces[TrainingChart.BestTrace].Strings("text").SingleOrDefault();
+
+    private async Task<List<int>> CheckpointIdsAsync(int runId)
+    {
+        await using var db = Database.CreateContext();
+        return await db.Checkpoints.Where(c => c.RunId == runId).OrderBy(c => c.Id).Select(c => c.Id).ToListAsync();
+    }
 
     private static string CurrentEpoch(IRenderedComponent<RunDetail> cut) => cut.Find("[data-testid=current-epoch]").TextContent;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Bunit;
 using Microsoft.JSInterop;
 using Microsoft.JSInterop.Infrastructure;
@@ -14,6 +15,9 @@ public sealed record PlottedTrace(string Name, double[] X, double?[] Y);
 /// <summary>One <c>extendTraces</c> call: per trace index, the x and y values appended to it.</summary>
 public sealed record TraceExtension(string ChartId, int[] Indices, double[][] X, double?[][] Y);
 
+/// <summary>One <c>Plotly.update</c> call: attribute paths with a value per trace updated, layout paths, the trace indices.</summary>
+public sealed record PlotUpdate(string ChartId, int[] Indices, JsonObject Data, JsonObject Layout);
+
 /// <summary>
 /// Stands in for the JS module Plotly.Blazor imports and records what reaches it. Arguments are serialised the moment
 /// they are sent, with the options Blazor's own JS runtime uses, so a test sees exactly the JSON the browser would get,
@@ -26,6 +30,8 @@ public sealed class PlotlyInterop
 
     private readonly WireRecorder _plots;
     private readonly WireRecorder _extensions;
+    private readonly WireRecorder _updates;
+    private readonly ConcurrentQueue<(string Identifier, JsonElement Arguments)> _drawCalls = new();
     private readonly ConcurrentQueue<DotNetObjectReference<PlotlyChart>> _clickSubscribers = new();
     private readonly ConcurrentQueue<DotNetObjectReference<PlotlyChart>> _relayoutSubscribers = new();
 
@@ -33,8 +39,9 @@ public sealed class PlotlyInterop
     {
         // Loading plotly.js itself has nothing to assert; every other call the chart makes must be one set up here.
         module.SetupVoid("importScript", _ => true).SetVoidResult();
-        _plots = new WireRecorder(module, "newPlot", "react");
-        _extensions = new WireRecorder(module, "extendTraces");
+        _plots = new WireRecorder(module, _drawCalls, "newPlot", "react");
+        _extensions = new WireRecorder(module, _drawCalls, "extendTraces");
+        _updates = new WireRecorder(module, _drawCalls, "update");
         module.SetupVoid("subscribeClickEvent", invocation =>
         {
             // Kept, so a test can play the browser's plotly_click back into the chart.
@@ -82,10 +89,31 @@ public sealed class PlotlyInterop
     public int ClickSubscriptions => _clickSubscribers.Count;
 
     /// <summary>What plotly.js does on a click: calls the chart's ClickEvent with the clicked point.</summary>
-    public void Click(double x, double y, int traceIndex = 0)
+    public void Click(double x, double y, int traceIndex = 0, int pointIndex = 0)
     {
         var chart = _clickSubscribers.LastOrDefault() ?? throw new InvalidOperationException("No chart subscribed to clicks.");
-        chart.Value.ClickEvent([new EventDataPoint { TraceIndex = traceIndex, X = JsonSerializer.SerializeToElement(x), Y = JsonSerializer.SerializeToElement(y) }]);
+        chart.Value.ClickEvent([new EventDataPoint
+        {
+            TraceIndex = traceIndex,
+            PointIndex = JsonSerializer.SerializeToElement(pointIndex),
+            X = JsonSerializer.SerializeToElement(x),
+            Y = JsonSerializer.SerializeToElement(y),
+        }]);
+    }
+
+    /// <summary>Clicks the point of the named trace that is drawn at <paramref name="x"/> now.</summary>
+    public void ClickPoint(string traceName, double x)
+    {
+        var traces = Current();
+        var index = traces.FindIndex(t => t.Name == traceName);
+        var trace = index >= 0 ? traces[index] : throw new InvalidOperationException($"No trace named {traceName}.");
+        var point = Array.FindIndex(trace.X, v => Math.Abs(v - x) < 1e-9);
+        if (point < 0)
+        {
+            throw new InvalidOperationException($"{traceName} has no point at {x}.");
+        }
+
+        Click(trace.X[point], trace.Y[point] ?? 0, index, point);
     }
 
     public static PlotlyInterop Setup(BunitJSInterop jsInterop) => new(jsInterop.SetupModule(ModulePath));
@@ -97,6 +125,107 @@ public sealed class PlotlyInterop
     public IReadOnlyList<JsonElement> PlotLayouts => [.. _plots.Calls.Select(arguments => arguments[2])];
 
     public IReadOnlyList<TraceExtension> Extensions => [.. _extensions.Calls.Select(ReadExtension)];
+
+    /// <summary>Every full draw as sent, for charts whose traces are not x/y curves (a heatmap).</summary>
+    public IReadOnlyList<(string ChartId, JsonElement Data)> RawPlots => [.. _plots.Calls.Select(c => (c[0].GetString()!, c[1]))];
+
+    public IReadOnlyList<PlotUpdate> Updates => [.. _updates.Calls.Select(ReadUpdate)];
+
+    /// <summary>
+    /// The traces as plotly.js holds them now: the last full draw with every later <c>extendTraces</c> and
+    /// <c>Plotly.update</c> applied by plotly.js's rules (extend appends; update sets each attribute path of each trace
+    /// listed to that trace's value, the i-th of an array).
+    /// </summary>
+    public List<TraceState> Current() => [.. Fold().Data.Select(t => new TraceState(t!.AsObject()))];
+
+    /// <summary>The layout as plotly.js holds it now (see <see cref="Current"/>).</summary>
+    public JsonObject CurrentLayout() => Fold().Layout;
+
+    /// <summary>Waits until the browser's traces satisfy <paramref name="condition"/>; returns them either way.</summary>
+    public async Task<List<TraceState>> WaitForStateAsync(Func<List<TraceState>, bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_plots.Calls.Count > 0 && condition(Current()))
+            {
+                break;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return Current();
+    }
+
+    private (JsonArray Data, JsonObject Layout) Fold()
+    {
+        var data = new JsonArray();
+        var layout = new JsonObject();
+        foreach (var (identifier, arguments) in _drawCalls)
+        {
+            switch (identifier)
+            {
+                case "newPlot" or "react":
+                    data = JsonNode.Parse(arguments[1].GetRawText())!.AsArray();
+                    layout = arguments[2].ValueKind == JsonValueKind.Object ? JsonNode.Parse(arguments[2].GetRawText())!.AsObject() : [];
+                    break;
+                case "extendTraces":
+                    var extension = ReadExtension(arguments);
+                    for (var i = 0; i < extension.Indices.Length; i++)
+                    {
+                        var trace = data[extension.Indices[i]]!.AsObject();
+                        foreach (var x in extension.X[i])
+                        {
+                            trace["x"]!.AsArray().Add(x);
+                        }
+
+                        foreach (var y in extension.Y[i])
+                        {
+                            trace["y"]!.AsArray().Add(y);
+                        }
+                    }
+
+                    break;
+                case "update":
+                    var update = ReadUpdate(arguments);
+                    foreach (var (path, value) in update.Data)
+                    {
+                        for (var i = 0; i < update.Indices.Length; i++)
+                        {
+                            var perTrace = value is JsonArray values ? values[i % values.Count] : value;
+                            Set(data[update.Indices[i]]!.AsObject(), path, perTrace?.DeepClone());
+                        }
+                    }
+
+                    foreach (var (path, value) in update.Layout)
+                    {
+                        Set(layout, path, value?.DeepClone());
+                    }
+
+                    break;
+            }
+        }
+
+        return (data, layout);
+    }
+
+    private static void Set(JsonObject target, string path, JsonNode? value)
+    {
+        var parts = path.Split('.');
+        foreach (var part in parts[..^1])
+        {
+            if (target[part] is not JsonObject child)
+            {
+                child = [];
+                target[part] = child;
+            }
+
+            target = child;
+        }
+
+        target[parts[^1]] = value;
+    }
 
     /// <summary>
     /// Waits for draws the test cannot await: a chart draws after its first render, which may finish after the markup a
@@ -144,15 +273,27 @@ public sealed class PlotlyInterop
             [.. arguments[2].EnumerateArray().Select(ys => ys.EnumerateArray().Select(ReadNumber).ToArray())]);
     }
 
+    private static PlotUpdate ReadUpdate(JsonElement arguments)
+    {
+        // update(id, dataUpdate, layoutUpdate, indices)
+        return new PlotUpdate(
+            arguments[0].GetString()!,
+            [.. arguments[3].EnumerateArray().Select(v => v.GetInt32())],
+            arguments[1].ValueKind == JsonValueKind.Object ? JsonNode.Parse(arguments[1].GetRawText())!.AsObject() : [],
+            arguments[2].ValueKind == JsonValueKind.Object ? JsonNode.Parse(arguments[2].GetRawText())!.AsObject() : []);
+    }
+
     private static double? ReadNumber(JsonElement value) => value.ValueKind == JsonValueKind.Null ? null : value.GetDouble();
 
     private sealed class WireRecorder : JSRuntimeInvocationHandler
     {
         private readonly ConcurrentQueue<JsonElement> _calls = new();
+        private readonly ConcurrentQueue<(string, JsonElement)> _allCalls;
 
-        public WireRecorder(BunitJSModuleInterop module, params string[] identifiers)
+        public WireRecorder(BunitJSModuleInterop module, ConcurrentQueue<(string, JsonElement)> allCalls, params string[] identifiers)
             : base(invocation => identifiers.Contains(invocation.Identifier), isCatchAllHandler: false)
         {
+            _allCalls = allCalls;
             SetVoidResult();
             module.AddInvocationHandler(this);
         }
@@ -161,7 +302,13 @@ public sealed class PlotlyInterop
 
         protected override Task<IJSVoidResult> HandleAsync(JSRuntimeInvocation invocation)
         {
-            _calls.Enqueue(JsonSerializer.SerializeToElement(invocation.Arguments, WireFormat.Options));
+            var arguments = JsonSerializer.SerializeToElement(invocation.Arguments, WireFormat.Options);
+            lock (_allCalls)
+            {
+                _calls.Enqueue(arguments);
+                _allCalls.Enqueue((invocation.Identifier, arguments));
+            }
+
             return base.HandleAsync(invocation);
         }
     }
@@ -177,4 +324,36 @@ public sealed class PlotlyInterop
         protected override void EndInvokeDotNet(DotNetInvocationInfo invocationInfo, in DotNetInvocationResult invocationResult) =>
             throw new NotSupportedException();
     }
+}
+
+/// <summary>One trace as plotly.js holds it, read from its JSON.</summary>
+public sealed class TraceState(JsonObject json)
+{
+    public JsonObject Json { get; } = json;
+
+    public string Name => Json["name"]?.GetValue<string>() ?? "";
+
+    public double[] X => [.. Array("x").Select(v => v!.GetValue<double>())];
+
+    public double?[] Y => [.. Array("y").Select(v => v is null ? (double?)null : v.GetValue<double>())];
+
+    /// <summary>A per-point attribute such as "marker.symbol" or "text"; a single value counts for every point.</summary>
+    public string[] Strings(string path) => [.. PerPoint(path).Select(v => v?.GetValue<string>() ?? "")];
+
+    public double[] Numbers(string path) => [.. PerPoint(path).Select(v => v!.GetValue<double>())];
+
+    public override string ToString() => $"{Name}: {Json.ToJsonString()}";
+
+    private IEnumerable<JsonNode?> PerPoint(string path)
+    {
+        JsonNode? node = Json;
+        foreach (var part in path.Split('.'))
+        {
+            node = node?[part];
+        }
+
+        return node is JsonArray values ? values : Enumerable.Repeat(node, X.Length);
+    }
+
+    private JsonArray Array(string name) => Json[name] as JsonArray ?? [];
 }

@@ -49,9 +49,12 @@ public sealed class TestDatabase : IAsyncDisposable
         return await db.Runs.CountAsync();
     }
 
-    public async Task<Run> AddRunAsync(string name, string status = RunStatus.Completed, int epochs = 5, Action<Run>? configure = null)
+    /// <param name="withConfig">Changes to the run's training config (spirals, MLP, SGD at 0.01, seed 7).</param>
+    public async Task<Run> AddRunAsync(
+        string name, string status = RunStatus.Completed, int epochs = 5, Action<Run>? configure = null, Func<TrainingConfig, TrainingConfig>? withConfig = null)
     {
         var config = new TrainingConfig { Dataset = "spirals", Model = "mlp", Epochs = epochs, LearningRate = 0.01, Optimizer = OptimizerNames.Sgd, Seed = 7 };
+        config = withConfig?.Invoke(config) ?? config;
         var run = new Run
         {
             Name = name,
@@ -100,8 +103,15 @@ public sealed class TestDatabase : IAsyncDisposable
         return MetricDto.From(row);
     }
 
+    /// <param name="metrics">Metrics besides valLoss, e.g. valAccuracy for a run monitoring it.</param>
     public async Task<CheckpointDto> AddCheckpointAsync(
-        int runId, int epoch, double valLoss, string kind = CheckpointKind.Periodic, string status = CheckpointStatus.Durable, long sizeBytes = 2048)
+        int runId,
+        int epoch,
+        double valLoss,
+        string kind = CheckpointKind.Periodic,
+        string status = CheckpointStatus.Durable,
+        long sizeBytes = 2048,
+        IReadOnlyDictionary<string, double>? metrics = null)
     {
         await using var db = CreateContext();
         var row = new Checkpoint
@@ -109,7 +119,7 @@ public sealed class TestDatabase : IAsyncDisposable
             RunId = runId,
             Epoch = epoch,
             Step = epoch * 10L,
-            MetricsJson = JsonSerializer.Serialize(new Dictionary<string, double> { ["valLoss"] = valLoss }, JsonDefaults.Options),
+            MetricsJson = JsonSerializer.Serialize(new Dictionary<string, double>(metrics ?? new Dictionary<string, double>()) { ["valLoss"] = valLoss }, JsonDefaults.Options),
             Path = $"run-{runId:D6}/epoch{epoch:D3}-{kind}",
             SizeBytes = sizeBytes,
             Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(epoch))),

@@ -1,4 +1,4 @@
-using Dashboard.Engine.Checkpoints;
+using Dashboard.Data.Entities;
 using Microsoft.AspNetCore.Components;
 using System.Globalization;
 using System.Text.Json;
@@ -12,8 +12,10 @@ using PlotLayout = Plotly.Blazor.Layout;
 namespace Dashboard.Web.Components.Controls;
 
 /// <summary>
-/// Loss and accuracy per epoch, with a marker per kept checkpoint. New points are buffered and sent to the browser in
-/// one <c>extendTraces</c> call per flush interval, so a fast run never floods the circuit with one interop call per event.
+/// Loss and accuracy per epoch, with a marker per checkpoint: a trace per kind, pinned ones ringed, removed or unusable
+/// ones faded, and the current best circled and labelled. New points are buffered and sent to the browser in one
+/// <c>extendTraces</c> call per flush interval, so a fast run never floods the circuit with one interop call per event;
+/// marker changes, which extending cannot express, go in one <c>Plotly.update</c> of just the marker traces per flush.
 /// </summary>
 public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 {
@@ -21,16 +23,32 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     public const int ValLossTrace = 1;
     public const int AccuracyTrace = 2;
     public const int ValAccuracyTrace = 3;
-    public const int CheckpointTrace = 4;
+
+    /// <summary>The first marker trace; one follows per kind in <see cref="MarkerKinds"/> order, then <see cref="BestTrace"/>.</summary>
+    public const int FirstCheckpointTrace = 4;
+
+    /// <summary>The ring around the run's current best checkpoint by its monitor.</summary>
+    public static readonly int BestTrace = FirstCheckpointTrace + CheckpointMarkers.Kinds.Count;
+
+    /// <summary>Checkpoint kinds in the order of their traces.</summary>
+    public static IReadOnlyList<string> MarkerKinds { get; } = [.. CheckpointMarkers.Kinds.Select(k => k.Kind)];
+
+    public static int CheckpointTrace(string kind) => FirstCheckpointTrace + CheckpointMarkers.KindIndex(kind);
+
+    /// <summary>The legend's name of a kind's trace, e.g. "checkpoint: best".</summary>
+    public static string CheckpointTraceName(string kind) => CheckpointMarkers.Kinds[CheckpointMarkers.KindIndex(kind)].TraceName;
+
+    /// <summary>The legend's name of the current best's ring, e.g. "best by val_loss".</summary>
+    public static string BestTraceName(string monitor) => CheckpointMarkers.BestTraceName(monitor);
 
     /// <summary>How often buffered points reach the browser (the Aspire dashboard uses about the same).</summary>
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly Lock _pendingLock = new();
     private readonly List<MetricDto> _pendingMetrics = [];
-    private readonly List<CheckpointDto> _pendingCheckpoints = [];
-    private readonly HashSet<int> _plottedCheckpoints = [];
+    private readonly Dictionary<int, CheckpointDto> _markers = [];
     private readonly Dictionary<int, double> _valLossByEpoch = [];
+    private readonly Dictionary<int, long> _stepByEpoch = [];
     private readonly Dictionary<string, int> _overlayTraces = [];
     private readonly Dictionary<string, int> _overlayLastEpoch = [];
     private readonly List<(string Key, int Epoch, double Value)> _pendingOverlay = [];
@@ -44,6 +62,11 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     private bool _plotCreated;
     private Task? _clickSubscription;
     private int _lastEpoch;
+    private int? _bestId;
+    private bool _markersChanged;
+
+    // What the browser was last sent, per marker trace: which checkpoint each point is, for clicks, and what to diff against.
+    private MarkerTrace[] _shownMarkers = [];
 
     [Parameter]
     public string ChartId { get; set; } = "training-chart";
@@ -63,9 +86,21 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     [Parameter]
     public IReadOnlyList<OverlayCurve> Overlays { get; set; } = [];
 
-    /// <summary>Raised with the epoch of a clicked point (any trace).</summary>
+    /// <summary>The run's current best checkpoint by its monitor; the chart rings it and labels it "best".</summary>
+    [Parameter]
+    public int? BestCheckpointId { get; set; }
+
+    /// <summary>The metric the best is judged by (the run's checkpoint monitor), for the legend.</summary>
+    [Parameter]
+    public string Monitor { get; set; } = "valLoss";
+
+    /// <summary>Raised with the epoch of a clicked point of a curve, or of a checkpoint that can no longer be used.</summary>
     [Parameter]
     public EventCallback<int> EpochClicked { get; set; }
+
+    /// <summary>Raised with the id of a clicked marker of a durable checkpoint; without a handler, its epoch is raised instead.</summary>
+    [Parameter]
+    public EventCallback<int> CheckpointClicked { get; set; }
 
     /// <summary>Epochs and checkpoints plotted so far, including those still waiting for the next flush.</summary>
     public int EpochCount => _lastEpoch;
@@ -108,26 +143,26 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         foreach (var m in metrics)
         {
             _valLossByEpoch[m.Epoch] = m.ValLoss;
+            _stepByEpoch[m.Epoch] = m.Step;
         }
 
         _lastEpoch = metrics.Count == 0 ? 0 : metrics[^1].Epoch;
-        var checkpoints = InitialCheckpoints.Where(IsPlottable).OrderBy(c => c.Step).ToList();
-        _plottedCheckpoints.UnionWith(checkpoints.Select(c => c.Id));
+        foreach (var checkpoint in InitialCheckpoints.Where(IsPlottable))
+        {
+            _markers[checkpoint.Id] = checkpoint;
+        }
+
+        _bestId = BestCheckpointId;
+        _shownMarkers = BuildMarkers();
+        _layout.Annotations = [.. BestAnnotation(_shownMarkers[^1])];
         _data =
         [
             Line("loss", "#2563eb", "y", metrics.Select(m => (m.Epoch, m.Loss))),
             Line("val_loss", "#ea580c", "y", metrics.Select(m => (m.Epoch, m.ValLoss))),
             Line("accuracy", "#16a34a", "y2", metrics.Where(m => m.Accuracy is not null).Select(m => (m.Epoch, m.Accuracy!.Value)), dotted: true),
             Line("val_accuracy", "#9333ea", "y2", metrics.Where(m => m.ValAccuracy is not null).Select(m => (m.Epoch, m.ValAccuracy!.Value)), dotted: true),
-            new Scatter
-            {
-                Name = "checkpoints",
-                Mode = ModeFlag.Markers,
-                X = checkpoints.Select(c => (object)c.Epoch).ToList(),
-                Y = checkpoints.Select(c => (object?)MarkerHeight(c)).ToList(),
-                Marker = new Marker { Symbol = Plotly.Blazor.Traces.ScatterLib.MarkerLib.SymbolEnum.Diamond, Size = 11, Color = "#0f172a" },
-                HoverTemplate = "checkpoint @ epoch %{x}<extra></extra>",
-            },
+            .. CheckpointMarkers.Kinds.Select((kind, k) => MarkerScatter(kind.TraceName, kind.Color, _shownMarkers[k])),
+            MarkerScatter(BestTraceName(Monitor), CheckpointMarkers.BestColor, _shownMarkers[^1]),
         ];
         foreach (var overlay in Overlays)
         {
@@ -137,6 +172,19 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
             trace.Opacity = overlay.Faded ? 0.4m : 0.8m;
             trace.Line.Dash = overlay.Faded ? "solid" : "dash";
             _data.Add(trace);
+        }
+    }
+
+    /// <summary>A new best from the page (it asks the server, by the run's monitor) moves the ring at the next flush.</summary>
+    protected override void OnParametersSet()
+    {
+        lock (_pendingLock)
+        {
+            if (_data is not null && BestCheckpointId != _bestId)
+            {
+                _bestId = BestCheckpointId;
+                _markersChanged = true;
+            }
         }
     }
 
@@ -160,13 +208,51 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     };
 
     // Plotly.Blazor's ClickAction is synchronous; the callback's own errors still reach the renderer through EventCallback.
+    // plotly.js lists the point nearest the pointer first: a marker there means that checkpoint, anything else its epoch.
     private void OnPlotClick(IEnumerable<EventDataPoint> points)
     {
-        if (points.Select(p => EpochOf(p.X)).FirstOrDefault(e => e is not null) is { } epoch)
+        var list = points.ToList();
+        if (list.Count > 0 && MarkerAt(list[0]) is { } checkpoint)
+        {
+            if (CheckpointMarkers.Usable(checkpoint) && CheckpointClicked.HasDelegate)
+            {
+                _ = CheckpointClicked.InvokeAsync(checkpoint.Id);
+            }
+            else
+            {
+                _ = EpochClicked.InvokeAsync(checkpoint.Epoch);
+            }
+
+            return;
+        }
+
+        if (list.Select(p => EpochOf(p.X)).FirstOrDefault(e => e is not null) is { } epoch)
         {
             _ = EpochClicked.InvokeAsync(epoch);
         }
     }
+
+    /// <summary>The checkpoint drawn at a clicked point, checked against its x in case the click raced an update.</summary>
+    private CheckpointDto? MarkerAt(EventDataPoint point)
+    {
+        var trace = point.TraceIndex - FirstCheckpointTrace;
+        if (trace < 0 || trace >= _shownMarkers.Length || EpochOf(point.PointIndex) is not { } index || PositionOf(point.X) is not { } x)
+        {
+            return null;
+        }
+
+        var shown = _shownMarkers[trace];
+        return index >= 0 && index < shown.Ids.Count && Math.Abs(shown.X[index] - x) < 1e-6 && _markers.TryGetValue(shown.Ids[index], out var checkpoint)
+            ? checkpoint
+            : null;
+    }
+
+    private static double? PositionOf(object? x) => x switch
+    {
+        JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
+        IConvertible c => c.ToDouble(CultureInfo.InvariantCulture),
+        _ => null,
+    };
 
     /// <summary>Queues an epoch's points; an epoch already plotted is ignored, so replays and races are harmless.</summary>
     public void AddEpoch(MetricDto metrics)
@@ -180,18 +266,41 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
             _lastEpoch = metrics.Epoch;
             _valLossByEpoch[metrics.Epoch] = metrics.ValLoss;
+            _stepByEpoch[metrics.Epoch] = metrics.Step;
             _pendingMetrics.Add(metrics);
+
+            // A marker taken inside this epoch, or waiting for its val_loss, is placed by this epoch's step and value.
+            if (_markers.Values.Any(c => c.Epoch >= metrics.Epoch - 1 && !CheckpointMarkers.AtEpochEnd(c)))
+            {
+                _markersChanged = true;
+            }
         }
     }
 
-    /// <summary>Queues a marker for a durable checkpoint; one already plotted is ignored.</summary>
+    /// <summary>Queues a marker for a new checkpoint; one already plotted is ignored.</summary>
     public void AddCheckpoint(CheckpointDto checkpoint)
     {
         lock (_pendingLock)
         {
-            if (IsPlottable(checkpoint) && _plottedCheckpoints.Add(checkpoint.Id))
+            if (IsPlottable(checkpoint) && _markers.TryAdd(checkpoint.Id, checkpoint))
             {
-                _pendingCheckpoints.Add(checkpoint);
+                _markersChanged = true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues a change of a checkpoint: pinned or unpinned, removed by retention or a user, found corrupt or missing. Its
+    /// marker is restyled in place (faded when it can no longer be used); an unknown one is added.
+    /// </summary>
+    public void UpdateCheckpoint(CheckpointDto checkpoint)
+    {
+        lock (_pendingLock)
+        {
+            if (IsPlottable(checkpoint) && (!_markers.TryGetValue(checkpoint.Id, out var known) || known != checkpoint))
+            {
+                _markers[checkpoint.Id] = checkpoint;
+                _markersChanged = true;
             }
         }
     }
@@ -218,16 +327,19 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         }
 
         MetricDto[] metrics;
-        CheckpointDto[] checkpoints;
+        MarkerTrace[]? markers = null;
         (string Key, int Epoch, double Value)[] overlay;
         lock (_pendingLock)
         {
             metrics = [.. _pendingMetrics];
-            checkpoints = [.. _pendingCheckpoints];
             overlay = [.. _pendingOverlay];
             _pendingMetrics.Clear();
-            _pendingCheckpoints.Clear();
             _pendingOverlay.Clear();
+            if (_markersChanged)
+            {
+                markers = BuildMarkers();
+                _markersChanged = false;
+            }
         }
 
         if (overlay.Length > 0)
@@ -254,13 +366,78 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
                 [LossTrace, ValLossTrace, AccuracyTrace, ValAccuracyTrace]);
         }
 
-        if (checkpoints.Length > 0)
+        if (markers is not null)
         {
-            await _chart.ExtendTraces(
-                [checkpoints.Select(c => (object)c.Epoch).ToList()],
-                [checkpoints.Select(c => (object?)MarkerHeight(c)).ToList()],
-                [CheckpointTrace]);
+            await UpdateMarkersAsync(markers);
         }
+    }
+
+    /// <summary>
+    /// Restyles only the marker traces that changed, and the "best" label, in one <c>Plotly.update</c>. Each attribute
+    /// holds one value per trace updated (plotly.js's restyle rule), here each a per-point array.
+    /// </summary>
+    private async Task UpdateMarkersAsync(MarkerTrace[] markers)
+    {
+        var changed = Enumerable.Range(0, markers.Length).Where(i => !markers[i].SameAs(_shownMarkers[i])).ToList();
+        if (changed.Count == 0)
+        {
+            return;
+        }
+
+        var traces = changed.Select(i => markers[i]).ToList();
+        var data = new Dictionary<string, object>
+        {
+            ["x"] = traces.Select(t => t.X).ToList(),
+            ["y"] = traces.Select(t => t.Y).ToList(),
+            ["text"] = traces.Select(t => t.Text).ToList(),
+            ["marker.symbol"] = traces.Select(t => t.Symbols).ToList(),
+            ["marker.opacity"] = traces.Select(t => t.Opacity).ToList(),
+            ["marker.size"] = traces.Select(t => t.Size).ToList(),
+            ["marker.line.color"] = traces.Select(t => t.LineColors).ToList(),
+            ["marker.line.width"] = traces.Select(t => t.LineWidths).ToList(),
+        };
+        var layout = new Dictionary<string, object> { ["annotations"] = BestAnnotation(markers[^1]).ToList() };
+        _shownMarkers = markers;
+        await _chart!.Update(data, layout, changed.Select(i => FirstCheckpointTrace + i).ToList());
+    }
+
+    private MarkerTrace[] BuildMarkers() => CheckpointMarkers.Build(_markers.Values, _bestId, Monitor, _stepByEpoch, _valLossByEpoch);
+
+    /// <summary>The "best" label over the current best's marker (at the top of the plot when it has no height); none without one.</summary>
+    private static IEnumerable<Annotation> BestAnnotation(MarkerTrace best)
+    {
+        if (best.Ids.Count == 0)
+        {
+            return [];
+        }
+
+        var label = new Annotation
+        {
+            X = best.X[0],
+            XRef = "x",
+            Text = "best",
+            Font = new Plotly.Blazor.LayoutLib.AnnotationLib.Font { Color = "#b45309", Size = 12 },
+            BgColor = "rgba(255,255,255,0.85)",
+        };
+        if (best.Y[0] is { } y)
+        {
+            label.Y = y;
+            label.YRef = "y";
+            label.ShowArrow = true;
+            label.Arrowhead = 2;
+            label.ArrowColor = "#b45309";
+            label.Ax = 0;
+            label.Ay = -34;
+        }
+        else
+        {
+            label.Y = 1;
+            label.YRef = "paper";
+            label.YAnchor = Plotly.Blazor.LayoutLib.AnnotationLib.YAnchorEnum.Bottom;
+            label.ShowArrow = false;
+        }
+
+        return [label];
     }
 
     public async ValueTask DisposeAsync()
@@ -326,14 +503,27 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         }
     }
 
-    private static bool IsPlottable(CheckpointDto checkpoint) =>
-        checkpoint.Status == "durable" && checkpoint.Kind != CheckpointKind.Interrupt && checkpoint.Epoch > 0;
+    /// <summary>Every checkpoint but one still being written: removed and unusable ones stay, faded, so the record shows them.</summary>
+    private static bool IsPlottable(CheckpointDto checkpoint) => checkpoint.Status != CheckpointStatus.Writing;
 
-    /// <summary>The checkpoint's val_loss, else the curve's at its epoch; null (a gap, never NaN, which JSON cannot carry) without either.</summary>
-    private double? MarkerHeight(CheckpointDto checkpoint) =>
-        checkpoint.Metrics.TryGetValue("valLoss", out var valLoss) ? valLoss
-        : _valLossByEpoch.TryGetValue(checkpoint.Epoch, out var fromCurve) ? fromCurve
-        : null;
+    private static Scatter MarkerScatter(string name, string color, MarkerTrace trace) => new()
+    {
+        Name = name,
+        Mode = ModeFlag.Markers,
+        YAxis = "y",
+        X = [.. trace.X.Cast<object>()],
+        Y = [.. trace.Y.Select(v => (object?)v)],
+        TextArray = [.. trace.Text],
+        HoverTemplate = "%{text}<extra></extra>",
+        Marker = new Marker
+        {
+            Color = color,
+            SymbolArray = [.. trace.Symbols],
+            OpacityArray = [.. trace.Opacity],
+            SizeArray = [.. trace.Size],
+            Line = new Plotly.Blazor.Traces.ScatterLib.MarkerLib.Line { ColorArray = [.. trace.LineColors], WidthArray = [.. trace.LineWidths] },
+        },
+    };
 
     private static Scatter Line(string name, string color, string axis, IEnumerable<(int Epoch, double Value)> points, bool dotted = false)
     {

@@ -1,6 +1,7 @@
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Data;
 using Dashboard.Engine.Models;
+using Dashboard.Engine.Policies;
 using Dashboard.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 
@@ -266,6 +267,8 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             _checkpoints[index] = checkpoint;
         }
 
+        _chart?.UpdateCheckpoint(checkpoint);
+
         if (_selected?.Id == checkpoint.Id)
         {
             _selected = checkpoint;
@@ -297,6 +300,15 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         Select(nearest, $"No checkpoint was kept at epoch {epoch}; the nearest kept one is from epoch {nearest.Epoch}.");
     }
 
+    /// <summary>A marker clicked on the chart: exactly that checkpoint.</summary>
+    private void SelectCheckpoint(int checkpointId)
+    {
+        if (_checkpoints.Find(c => c.Id == checkpointId) is { } checkpoint)
+        {
+            Select(checkpoint, null);
+        }
+    }
+
     private void Select(CheckpointDto checkpoint, string? note)
     {
         _selected = checkpoint;
@@ -304,9 +316,11 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         _resumeEpochs = Math.Max(_run?.Epochs ?? 0, checkpoint.Epoch + 1);
     }
 
+    /// <summary>By the run's own monitor and mode, as the checkpoint policy judged "best" while training.</summary>
     private async Task RefreshBestAsync()
     {
-        var best = await Checkpoints.BestAsync(RunId, "valLoss", "min");
+        var policy = _run?.Config.Checkpoint ?? new CheckpointPolicy();
+        var best = await Checkpoints.BestAsync(RunId, policy.Monitor, policy.Mode);
         _best = best.Value;
     }
 
