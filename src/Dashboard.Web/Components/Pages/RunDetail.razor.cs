@@ -205,6 +205,12 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
 
     private async Task ResumeAsync(CheckpointDto checkpoint)
     {
+        // A double click delivers the second click before the disabled button has been re-rendered in the browser.
+        if (_busy)
+        {
+            return;
+        }
+
         _busy = true;
         try
         {
