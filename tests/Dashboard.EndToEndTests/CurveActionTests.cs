@@ -1,4 +1,6 @@
+using System.Net.Http.Json;
 using Dashboard.TestSupport;
+using Dashboard.Web.Contracts;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -52,6 +54,34 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         {
             await _server.StopRunAsync(run.Id);
         }
+    }
+
+    [Fact]
+    public async Task DoubleClickResumeInCheckpointPanel_StartsExactlyOneBranch()
+    {
+        var run = await _server.CreateRunAsync(new { name = "e2e-double-click", dataset = "spirals", model = "mlp", epochs = 3, learningRate = 0.01 });
+        await _server.WaitForRunStatusAsync(run.Id, "completed");
+        var first = (await _server.GetCheckpointsAsync(run.Id))[0];
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = await session.NewPageAsync();
+        await page.GotoAsync($"runs/{run.Id}");
+        await BrowserSession.WaitForInteractiveAsync(page);
+
+        // Epoch 1 is not the run's newest checkpoint, so Resume starts a branch: the case a second click could duplicate.
+        await page.Locator($"tr[data-checkpoint-id='{first.Id}']").ClickAsync();
+        await Expect(page.GetByTestId("checkpoint-panel")).ToHaveAttributeAsync("data-checkpoint-id", first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await page.GetByTestId("panel-resume").DblClickAsync();
+
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/runs/(?!" + run.Id + @"$)\d+$"), new() { Timeout = 30_000 });
+        var branchId = int.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        var branch = await _server.WaitForRunStatusAsync(branchId, "completed", Timeout);
+        Assert.Equal(first.Id, branch.ParentCheckpointId);
+
+        // The circuit handles a page's events in order, and the branch trained for a while after the first: any second
+        // click has been dealt with by now.
+        var runs = await _server.Client.GetFromJsonAsync<List<RunDto>>("api/runs", DashboardServer.Json);
+        Assert.Equal([branchId], runs!.Where(r => r.ParentRunId == run.Id).Select(r => r.Id));
+        Assert.Equal([2, 3], (await _server.GetMetricsAsync(branchId)).Select(m => m.Epoch));
     }
 
     /// <summary>Hovers then clicks the trace's first marker, as a person would; Plotly's drag layer receives the events.</summary>
