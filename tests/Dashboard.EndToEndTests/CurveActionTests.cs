@@ -19,6 +19,7 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         var run = await _server.CreateRunAsync(new { name = "e2e-click", dataset = "mnist", model = "mlp", epochs = 40, sampleLimit = 3000, learningRate = 0.02 });
         await using var session = await BrowserSession.OpenAsync(fixture);
         var page = await session.NewPageAsync();
+        int? branchId = null;
         try
         {
             await page.GotoAsync($"runs/{run.Id}");
@@ -41,8 +42,8 @@ public sealed class CurveActionTests(BrowserFixture fixture)
             await Expect(NewRunPageTests.StatusBadge(page)).ToHaveAttributeAsync("data-status", "stopped", new() { Timeout = 60_000 });
             await page.GetByTestId("resume-best").ClickAsync();
             await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/runs/(?!" + run.Id + @"$)\d+$"), new() { Timeout = 30_000 });
-            var branchId = int.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-            var branch = await _server.GetRunAsync(branchId);
+            branchId = int.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            var branch = await _server.GetRunAsync(branchId.Value);
             Assert.Equal(run.Id, branch.ParentRunId);
 
             // The branch's own points arrive live, beside its parent's faded curve up to the fork.
@@ -52,7 +53,12 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         }
         finally
         {
+            // The branch too: left training its 40 epochs, it would hold the only slot through the tests that follow.
             await _server.StopRunAsync(run.Id);
+            if (branchId is { } id)
+            {
+                await _server.StopRunAsync(id);
+            }
         }
     }
 
