@@ -41,7 +41,12 @@ builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 var app = builder.Build();
 
 app.UseMiddleware<SecurityHeadersMiddleware>();
-app.UseExceptionHandler();
+// A request Kestrel refuses while a route reads it (a body past its size limit, a broken chunk) is the client's error,
+// answered with Kestrel's own status as a problem, not as a 500.
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
 app.UseStatusCodePages();
 app.UseMiddleware<AccessTokenMiddleware>();
 app.UseMiddleware<CrossSiteGuardMiddleware>();

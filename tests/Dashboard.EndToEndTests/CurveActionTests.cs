@@ -19,6 +19,7 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         var run = await _server.CreateRunAsync(new { name = "e2e-click", dataset = "mnist", model = "mlp", epochs = 40, sampleLimit = 3000, learningRate = 0.02 });
         await using var session = await BrowserSession.OpenAsync(fixture);
         var page = await session.NewPageAsync();
+        int? branchId = null;
         try
         {
             await page.GotoAsync($"runs/{run.Id}");
@@ -48,8 +49,8 @@ public sealed class CurveActionTests(BrowserFixture fixture)
             Assert.Equal(["best"], await BrowserSession.ReadAnnotationsAsync(page));
             await page.GetByTestId("resume-best").ClickAsync();
             await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/runs/(?!" + run.Id + @"$)\d+$"), new() { Timeout = 30_000 });
-            var branchId = int.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-            var branch = await _server.GetRunAsync(branchId);
+            branchId = int.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            var branch = await _server.GetRunAsync(branchId.Value);
             Assert.Equal((run.Id, best.Id), (branch.ParentRunId, branch.ParentCheckpointId));
 
             // The branch's own points arrive live, beside its parent's faded curve up to the fork.
@@ -59,8 +60,41 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         }
         finally
         {
+            // The branch too: left training its 40 epochs, it would hold the only slot through the tests that follow.
             await _server.StopRunAsync(run.Id);
+            if (branchId is { } id)
+            {
+                await _server.StopRunAsync(id);
+            }
         }
+    }
+
+    [Fact]
+    public async Task DoubleClickResumeInCheckpointPanel_StartsExactlyOneBranch()
+    {
+        var run = await _server.CreateRunAsync(new { name = "e2e-double-click", dataset = "spirals", model = "mlp", epochs = 3, learningRate = 0.01 });
+        await _server.WaitForRunStatusAsync(run.Id, "completed");
+        var first = (await _server.GetCheckpointsAsync(run.Id))[0];
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = await session.NewPageAsync();
+        await page.GotoAsync($"runs/{run.Id}");
+        await BrowserSession.WaitForInteractiveAsync(page);
+
+        // Epoch 1 is not the run's newest checkpoint, so Resume starts a branch: the case a second click could duplicate.
+        await page.Locator($"tr[data-checkpoint-id='{first.Id}']").ClickAsync();
+        await Expect(page.GetByTestId("checkpoint-panel")).ToHaveAttributeAsync("data-checkpoint-id", first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await page.GetByTestId("panel-resume").DblClickAsync();
+
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/runs/(?!" + run.Id + @"$)\d+$"), new() { Timeout = 30_000 });
+        var branchId = int.Parse(page.Url[(page.Url.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        var branch = await _server.WaitForRunStatusAsync(branchId, "completed", Timeout);
+        Assert.Equal(first.Id, branch.ParentCheckpointId);
+
+        // The circuit handles a page's events in order, and the branch trained for a while after the first: any second
+        // click has been dealt with by now.
+        var runs = await _server.Client.GetFromJsonAsync<List<RunDto>>("api/runs", DashboardServer.Json);
+        Assert.Equal([branchId], runs!.Where(r => r.ParentRunId == run.Id).Select(r => r.Id));
+        Assert.Equal([2, 3], (await _server.GetMetricsAsync(branchId)).Select(m => m.Epoch));
     }
 
     /// <summary>Hovers then clicks the trace's first marker, as a person would; Plotly's drag layer receives the events.</summary>

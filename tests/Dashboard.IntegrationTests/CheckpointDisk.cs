@@ -62,6 +62,17 @@ internal static class CheckpointDisk
         return document.RootElement.GetProperty("files").GetProperty(file).GetString()!;
     }
 
+    /// <summary>The finished folder holding the checkpoint, found by its manifest's hash.</summary>
+    public static string Folder(string checkpointRoot, CheckpointDto checkpoint) =>
+        Path.GetDirectoryName(Manifests(checkpointRoot)
+            .Single(path => string.Equals(Sha256(File.ReadAllBytes(path)), checkpoint.Sha256, StringComparison.OrdinalIgnoreCase)))!;
+
+    /// <summary>Every finished and temporary folder under the root, relative to it: what an action may not leave behind.</summary>
+    public static IReadOnlyList<string> AllFolders(string checkpointRoot) =>
+        Directory.Exists(checkpointRoot)
+            ? [.. Directory.EnumerateDirectories(checkpointRoot, "*", SearchOption.AllDirectories).Select(d => Path.GetRelativePath(checkpointRoot, d)).Order(StringComparer.Ordinal)]
+            : [];
+
     /// <summary>Temporary folders (unfinished writes) under the root, as full paths.</summary>
     public static IReadOnlyList<string> TemporaryFolders(string checkpointRoot) =>
         Directory.Exists(checkpointRoot)

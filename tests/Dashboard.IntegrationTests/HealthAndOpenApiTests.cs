@@ -36,4 +36,21 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
         Assert.Contains("/api/runs/{id}/stop", paths);
         Assert.Contains("/healthz", paths);
     }
+
+    [Fact]
+    public async Task GetOpenApiDocument_EveryRouteParameter_IsAnIdOrAnOptionNeverAPath()
+    {
+        // Downloads are found by checkpoint id in the store; no route may take a file or folder name from a client.
+        using var document = JsonDocument.Parse(await _server.Client.GetStringAsync("openapi/v1.json"));
+
+        var parameters = document.RootElement.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject())
+            .Where(operation => operation.Value.ValueKind == JsonValueKind.Object && operation.Value.TryGetProperty("parameters", out _))
+            .SelectMany(operation => operation.Value.GetProperty("parameters").EnumerateArray())
+            .Select(p => p.GetProperty("name").GetString())
+            .Distinct()
+            .Order(StringComparer.Ordinal);
+
+        Assert.Equal(["before", "format", "id", "limit", "mode", "monitor", "runId", "sha256", "status"], parameters);
+    }
 }

@@ -1,4 +1,6 @@
 using Dashboard.TestSupport;
+using Dashboard.Web.Contracts;
+using Dashboard.Web.Services;
 
 namespace Dashboard.IntegrationTests;
 
@@ -16,7 +18,7 @@ public class DashboardServerFixture : IAsyncLifetime
         ["Training:Device"] = "cpu",
     };
 
-    public async Task InitializeAsync() => _server = await DashboardServer.StartAsync(Settings);
+    public virtual async Task InitializeAsync() => _server = await DashboardServer.StartAsync(Settings);
 
     public async Task DisposeAsync()
     {
@@ -32,4 +34,56 @@ public class DashboardServerFixture : IAsyncLifetime
 public sealed class RequestOnlyCollection : ICollectionFixture<DashboardServerFixture>
 {
     public const string Name = "Request-only server";
+}
+
+/// <summary>
+/// One server with one small finished run, shared by the classes that exercise the checkpoint routes. Tests read its
+/// checkpoints and may branch from them, but never delete, pin or damage them: those tests train runs of their own.
+/// </summary>
+public sealed class TrainedServerFixture : DashboardServerFixture
+{
+    public const int Epochs = 3;
+
+    private RunDto? _run;
+    private IReadOnlyList<CheckpointDto>? _checkpoints;
+
+    /// <summary>Spirals, an MLP, <see cref="Epochs"/> epochs, one checkpoint per epoch.</summary>
+    public RunDto Run => _run ?? throw new InvalidOperationException("The fixture has not trained its run.");
+
+    /// <summary>The run's checkpoints, one per epoch, oldest first.</summary>
+    public IReadOnlyList<CheckpointDto> Checkpoints => _checkpoints ?? throw new InvalidOperationException("The fixture has not trained its run.");
+
+    /// <summary>The epoch-1 checkpoint: not the newest, so resuming it starts a branch.</summary>
+    public CheckpointDto First => Checkpoints[0];
+
+    /// <summary>The newest checkpoint (epoch <see cref="Epochs"/>).</summary>
+    public CheckpointDto Last => Checkpoints[^1];
+
+    public override async Task InitializeAsync()
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await base.InitializeAsync();
+        var run = await Server.CreateRunAsync(RunBodies.Spirals(Epochs, "trained-fixture"));
+        _run = await Server.WaitForRunStatusAsync(run.Id, "completed");
+        _checkpoints = await Server.GetCheckpointsAsync(run.Id);
+        if (_checkpoints.Count != Epochs || _checkpoints.Any(c => c.Status != "durable"))
+        {
+            throw new InvalidOperationException($"Expected {Epochs} durable checkpoints, got [{string.Join(", ", _checkpoints.Select(c => $"{c.Epoch}:{c.Status}"))}].");
+        }
+
+        // The start-up audit lists the durable checkpoints once, a few seconds after start. Tests that damage files on disk
+        // must find the damage themselves, so their checkpoints are made only after that list was taken.
+        var auditListed = CheckpointAuditService.StartDelay + TimeSpan.FromSeconds(1);
+        if (started.Elapsed < auditListed)
+        {
+            await Task.Delay(auditListed - started.Elapsed);
+        }
+    }
+}
+
+/// <summary>The classes that need a trained checkpoint share one server and run one after the other.</summary>
+[CollectionDefinition(Name)]
+public sealed class TrainedServerCollection : ICollectionFixture<TrainedServerFixture>
+{
+    public const string Name = "Server with a trained run";
 }

@@ -151,6 +151,13 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
                     throw new BundleRejectedException($"Unexpected entry '{entry.FullName}'. A bundle holds only: {string.Join(", ", KnownFiles)}.");
                 }
 
+                // The declared size is checked before inflating anything: an honest zip bomb is refused at once. Reading
+                // stops at the declared size, so one that understates it is cut short (and then fails its checks).
+                if (entry.Length > maxUncompressedBytes - total)
+                {
+                    throw new BundleRejectedException($"The bundle decompresses to more than {maxUncompressedBytes:N0} bytes ('{entry.FullName}' alone declares {entry.Length:N0}).");
+                }
+
                 using var stream = entry.Open();
                 using var buffer = new MemoryStream();
                 var chunk = new byte[81920];

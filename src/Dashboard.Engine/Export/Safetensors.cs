@@ -96,7 +96,8 @@ public static class Safetensors
         JsonObject header;
         try
         {
-            header = JsonNode.Parse(file.Slice(8, (int)headerLength))?.AsObject() ?? throw new InvalidDataException("The safetensors header is empty.");
+            // A name given twice would make the header mean two things; refuse it rather than pick one.
+            header = JsonNode.Parse(file.Slice(8, (int)headerLength), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false })?.AsObject() ?? throw new InvalidDataException("The safetensors header is empty.");
         }
         catch (JsonException e)
         {
@@ -125,8 +126,8 @@ public static class Safetensors
                 throw new InvalidDataException($"Tensor '{name}' is {dtype}; only F32 is supported.");
             }
 
-            var shape = entry["shape"]?.AsArray().Select(d => d!.GetValue<long>()).ToArray() ?? throw new InvalidDataException($"Tensor '{name}' has no shape.");
-            var offsets = entry["data_offsets"]?.AsArray().Select(d => d!.GetValue<long>()).ToArray();
+            var shape = entry["shape"]?.AsArray().Select(d => Integer(d, name, "shape")).ToArray() ?? throw new InvalidDataException($"Tensor '{name}' has no shape.");
+            var offsets = entry["data_offsets"]?.AsArray().Select(d => Integer(d, name, "data_offsets")).ToArray();
             if (offsets is not { Length: 2 } || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > data.Length)
             {
                 throw new InvalidDataException($"Tensor '{name}' has data offsets outside the file.");
@@ -149,4 +150,9 @@ public static class Safetensors
 
         return ([.. tensors.OrderBy(t => t.Start).Select(t => t.Tensor)], metadata);
     }
+
+    private static long Integer(JsonNode? node, string tensor, string field) =>
+        node is JsonValue value && value.TryGetValue<long>(out var result)
+            ? result
+            : throw new InvalidDataException($"Tensor '{tensor}': {field} must list whole numbers.");
 }

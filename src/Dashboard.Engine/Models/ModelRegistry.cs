@@ -83,6 +83,12 @@ public sealed class ModelRegistry
             return "classCount must be between 2 and 10,000.";
         }
 
+        // A spec read from JSON can hold an explicit null where the type promises a list.
+        if (spec.HiddenSizes is null || spec.Channels is null)
+        {
+            return "hiddenSizes and channels must be lists (empty when unused).";
+        }
+
         if (spec.HiddenSizes.Count > MaxLayers || spec.HiddenSizes.Any(h => h is < 1 or > MaxWidth))
         {
             return $"hiddenSizes may list at most {MaxLayers} widths of 1 to {MaxWidth}.";

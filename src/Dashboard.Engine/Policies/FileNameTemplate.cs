@@ -49,6 +49,12 @@ public static partial class FileNameTemplate
             return $"The file name template may have at most {MaxLength} characters.";
         }
 
+        // Names are sanitised before use anyway, but a template holding a path is a mistake worth saying.
+        if (template.IndexOfAny(['/', '\\']) >= 0)
+        {
+            return "The file name template names one folder, not a path: leave out / and \\.";
+        }
+
         foreach (Match match in Field().Matches(template))
         {
             if (match.Groups["format"].Success && !FormatSpec().IsMatch(match.Groups["format"].Value))

@@ -87,7 +87,8 @@ public sealed class TrainingConfigValidator(DatasetRegistry datasets, ModelRegis
                 Add("validationSplit", $"This split leaves no validation sample out of {config.SampleLimit ?? dataset.SampleCount:N0}; raise the split or the sample limit.");
             }
 
-            if (config.BatchSize < 1 || config.BatchSize > train)
+            // With a sample limit out of range the training set's size is unknown, so only the limit is reported.
+            if (config.BatchSize < 1 || (config.BatchSize > train && !errors.ContainsKey("sampleLimit")))
             {
                 Add("batchSize", $"The batch size must be between 1 and the {train:N0} training samples of '{dataset.Name}'.");
             }

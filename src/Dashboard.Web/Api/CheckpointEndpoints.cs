@@ -34,34 +34,50 @@ public static class CheckpointEndpoints
                 : ApiResults.Problem(StatusCodes.Status409Conflict, $"Run {runId} is not training; its newest checkpoint is already its state.");
         });
 
-        // A bundle as the body (application/zip) or as the file of a multipart form; the size is capped before reading.
+        // A bundle as the body (application/zip) or as the file of a multipart form; the size is capped before reading, and
+        // a chunked upload (no length) is cut off by Kestrel at the same cap.
         app.MapPost("/api/imports", async (HttpRequest request, ImportService imports, CancellationToken ct) =>
         {
+            var tooLarge = ApiResults.Problem(StatusCodes.Status413PayloadTooLarge, $"Bundles may be at most {ImportService.MaxUploadBytes / (1024 * 1024)} MiB.");
             if (request.ContentLength > ImportService.MaxUploadBytes)
             {
-                return ApiResults.Problem(StatusCodes.Status413PayloadTooLarge, $"Bundles may be at most {ImportService.MaxUploadBytes / (1024 * 1024)} MiB.");
+                return tooLarge;
             }
 
             Stream body;
             var fileName = "bundle.zip";
-            if (request.HasFormContentType)
+            try
             {
-                var form = await request.ReadFormAsync(ct);
-                if (form.Files.Count != 1)
+                if (request.HasFormContentType)
                 {
-                    return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["Upload exactly one bundle (.zip)."] });
-                }
+                    var form = await request.ReadFormAsync(ct);
+                    if (form.Files.Count != 1)
+                    {
+                        return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["Upload exactly one bundle (.zip)."] });
+                    }
 
-                body = form.Files[0].OpenReadStream();
-                fileName = form.Files[0].FileName;
+                    body = form.Files[0].OpenReadStream();
+                    fileName = form.Files[0].FileName;
+                }
+                else
+                {
+                    // ZipArchive needs to seek; the size cap bounds the copy.
+                    var buffer = new MemoryStream();
+                    await request.Body.CopyToAsync(buffer, ct);
+                    buffer.Position = 0;
+                    body = buffer;
+                }
             }
-            else
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                // ZipArchive needs to seek; the size cap above bounds the copy.
-                var buffer = new MemoryStream();
-                await request.Body.CopyToAsync(buffer, ct);
-                buffer.Position = 0;
-                body = buffer;
+                return tooLarge;
+            }
+            catch (InvalidDataException e)
+            {
+                // The form reader's own limits (multipart body length, header sizes) and malformed multipart bodies.
+                return e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
+                    ? tooLarge
+                    : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = [$"The form could not be read: {e.Message}"] });
             }
 
             await using (body)
@@ -213,23 +229,7 @@ public static class CheckpointEndpoints
     /// <summary>Reads a checkpoint for an action, or the problem that prevents it: unknown, not durable, or failing its hashes.</summary>
     private static async Task<(LoadedCheckpoint? Loaded, IResult? Problem)> LoadDurableAsync(int id, CheckpointService service, CancellationToken ct)
     {
-        if (await service.GetAsync(id, ct) is not { } checkpoint)
-        {
-            return (null, ApiResults.Problem(StatusCodes.Status404NotFound, $"There is no checkpoint {id}."));
-        }
-
-        if (checkpoint.Status != "durable")
-        {
-            return (null, ApiResults.Problem(StatusCodes.Status409Conflict, $"Checkpoint {id} is {checkpoint.Status}; only durable checkpoints can be used."));
-        }
-
-        try
-        {
-            return (await service.LoadAsync(id, ct), null);
-        }
-        catch (CheckpointCorruptException e)
-        {
-            return (null, ApiResults.Problem(StatusCodes.Status409Conflict, $"Checkpoint {id} failed verification and is now marked corrupt: {e.Message}"));
-        }
+        var result = await service.LoadDurableAsync(id, ct);
+        return result.Succeeded ? (result.Value, null) : (null, ApiResults.ToHttp(result, _ => TypedResults.Ok()));
     }
 }

@@ -18,7 +18,8 @@ public static class RunEndpoints
             .ProducesValidationProblem();
 
         // Without limit and before: every run, as always. With either: one page, newest first (before = last id seen).
-        runs.MapGet("/", async Task<Results<Ok<IReadOnlyList<RunDto>>, ValidationProblem>> (string? status, int? limit, int? before, RunService service, CancellationToken ct) =>
+        // limit and before are read as text so that "?limit=ten" is a field error like any other, not a bare 400.
+        runs.MapGet("/", async Task<Results<Ok<IReadOnlyList<RunDto>>, ValidationProblem>> (string? status, string? limit, string? before, RunService service, CancellationToken ct) =>
         {
             var errors = new Dictionary<string, string[]>();
             if (status is not null && !RunStatus.All.Contains(status))
@@ -26,14 +27,16 @@ public static class RunEndpoints
                 errors["status"] = [$"Unknown status '{status}'. Use one of: {string.Join(", ", RunStatus.All)}."];
             }
 
-            if (limit is < 1 or > RunService.MaxPageSize)
+            var pageSize = ParseOptional(limit);
+            if (pageSize is < 1 or > RunService.MaxPageSize || (limit is not null && pageSize is null))
             {
-                errors["limit"] = [$"The limit must be between 1 and {RunService.MaxPageSize}."];
+                errors["limit"] = [$"The limit must be a whole number between 1 and {RunService.MaxPageSize}."];
             }
 
-            if (before is < 1)
+            var beforeId = ParseOptional(before);
+            if (beforeId is < 1 || (before is not null && beforeId is null))
             {
-                errors["before"] = ["before is a run id, 1 or more."];
+                errors["before"] = ["before is a run id, a whole number of 1 or more."];
             }
 
             if (errors.Count > 0)
@@ -41,9 +44,9 @@ public static class RunEndpoints
                 return TypedResults.ValidationProblem(errors);
             }
 
-            return TypedResults.Ok(limit is null && before is null
+            return TypedResults.Ok(pageSize is null && beforeId is null
                 ? await service.ListAsync(status, ct)
-                : await service.ListPageAsync(status, limit ?? RunService.DefaultPageSize, before, ct));
+                : await service.ListPageAsync(status, pageSize ?? RunService.DefaultPageSize, beforeId, ct));
         });
 
         runs.MapGet("/{id:int}", async Task<Results<Ok<RunDto>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
@@ -112,6 +115,9 @@ public static class RunEndpoints
         errors[field] = [$"{field} must be a step number: a whole number, 0 or more."];
         return fallback;
     }
+
+    private static int? ParseOptional(string? value) =>
+        int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
 
     private static ProblemHttpResult RunNotFound(int id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no run {id}.");

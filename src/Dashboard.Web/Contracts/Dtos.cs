@@ -157,6 +157,15 @@ public sealed record CreateRunRequest
 
     public EarlyStoppingConfig? EarlyStopping { get; init; }
 
+    /// <summary>
+    /// Named only so that a run's <c>config</c> from <c>GET /api/runs/{id}</c> can be posted back as it is (unknown fields
+    /// are refused); it must be null, since a class filter is a fine-tune setting.
+    /// </summary>
+    public IReadOnlyList<int>? ClassFilter { get; init; }
+
+    /// <summary>As <see cref="ClassFilter"/>: must be null; fine-tunes start from a checkpoint.</summary>
+    public FineTuneSettings? FineTune { get; init; }
+
     public TrainingConfig ToConfig()
     {
         var defaults = new TrainingConfig();

@@ -115,6 +115,12 @@ public sealed class CheckpointService(
                 return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is still being written.");
             }
 
+            // Pinned means "keep": retention never removes it, and neither does a stray request; the page asks to unpin first too.
+            if (row.Pinned)
+            {
+                return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is pinned; unpin it before deleting it.");
+            }
+
             if ((await InUseAsync(db, cancellationToken)).Contains(checkpointId))
             {
                 return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is the starting point of a queued or running run.");
@@ -184,6 +190,11 @@ public sealed class CheckpointService(
                 return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} is {checkpoint.Status}; only durable checkpoints can be resumed.");
             }
 
+            if (await VerifyAsync(checkpointId, cancellationToken) is { } damaged)
+            {
+                return ServiceResult<RunStartedDto>.Conflict(damaged);
+            }
+
             var run = await db.Runs.SingleAsync(r => r.Id == checkpoint.RunId, cancellationToken);
             var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options) ?? new TrainingConfig();
             var epochs = request.Epochs ?? Math.Max(run.Epochs, checkpoint.Epoch + 1);
@@ -215,10 +226,15 @@ public sealed class CheckpointService(
                 return new(new RunStartedDto(run.Id), Status: 202);
             }
 
-            // One click, one branch: a second request while the first branch still waits is a double click.
-            if (await db.Runs.AnyAsync(r => r.ParentCheckpointId == checkpoint.Id && r.Status == RunStatus.Queued, cancellationToken))
+            // One click, one branch: a second request while the first branch still waits or trains is a double click (with a
+            // free slot the first branch is running before the second click lands). Fine-tunes are other children.
+            var active = await db.Runs
+                .Where(r => r.ParentCheckpointId == checkpoint.Id && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
+                .Select(r => new { r.Id, r.Status, r.ConfigJson })
+                .ToListAsync(cancellationToken);
+            if (active.FirstOrDefault(r => JsonSerializer.Deserialize<TrainingConfig>(r.ConfigJson, JsonDefaults.Options)?.FineTune is null) is { } twin)
             {
-                return ServiceResult<RunStartedDto>.Conflict($"A branch from checkpoint {checkpointId} is already queued.");
+                return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} is already being resumed as run {twin.Id} ({twin.Status}); stop it or wait for it to end.");
             }
 
             var branch = new Run
@@ -266,6 +282,11 @@ public sealed class CheckpointService(
         if (request.Epochs is null)
         {
             errors["epochs"] = ["Say how many epochs to fine-tune for."];
+        }
+
+        if (request.Name?.Trim() is { Length: > RunService.MaxNameLength })
+        {
+            errors["name"] = [$"The name may have at most {RunService.MaxNameLength} characters."];
         }
 
         var config = parentConfig with
@@ -343,6 +364,11 @@ public sealed class CheckpointService(
                 return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} was removed meanwhile.");
             }
 
+            if (await VerifyAsync(checkpointId, cancellationToken) is { } damaged)
+            {
+                return ServiceResult<RunStartedDto>.Conflict(damaged);
+            }
+
             return await QueueAsync(db, child, cancellationToken);
         }
         finally
@@ -386,6 +412,32 @@ public sealed class CheckpointService(
             // Lost for every purpose as surely as a deleted one: pages and hub clients hear of it the same way.
             broadcaster.Publish(new CheckpointRemovedEvent(row.RunId, CheckpointDto.From(row)));
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads and verifies a checkpoint for an action (export, evaluation): NotFound for an unknown id, Conflict when it is
+    /// not durable or its files fail their hashes (it is then marked corrupt or missing).
+    /// </summary>
+    public async Task<ServiceResult<LoadedCheckpoint>> LoadDurableAsync(int checkpointId, CancellationToken cancellationToken = default)
+    {
+        if (await GetAsync(checkpointId, cancellationToken) is not { } checkpoint)
+        {
+            return ServiceResult<LoadedCheckpoint>.NotFound($"There is no checkpoint {checkpointId}.");
+        }
+
+        if (checkpoint.Status != CheckpointStatus.Durable)
+        {
+            return ServiceResult<LoadedCheckpoint>.Conflict($"Checkpoint {checkpointId} is {checkpoint.Status}; only durable checkpoints can be used.");
+        }
+
+        try
+        {
+            return new(await LoadAsync(checkpointId, cancellationToken));
+        }
+        catch (CheckpointCorruptException e)
+        {
+            return ServiceResult<LoadedCheckpoint>.Conflict(await DamagedAsync(checkpointId, e));
         }
     }
 
@@ -484,6 +536,29 @@ public sealed class CheckpointService(
         }
 
         return bad;
+    }
+
+    /// <summary>
+    /// Verifies a checkpoint's files before a job is queued on it, so a damaged one is refused now rather than failing the
+    /// run later; null when it is sound.
+    /// </summary>
+    private async Task<string?> VerifyAsync(int checkpointId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await LoadAsync(checkpointId, cancellationToken);
+            return null;
+        }
+        catch (CheckpointCorruptException e)
+        {
+            return await DamagedAsync(checkpointId, e);
+        }
+    }
+
+    private async Task<string> DamagedAsync(int checkpointId, CheckpointCorruptException e)
+    {
+        var status = (await GetAsync(checkpointId, CancellationToken.None))?.Status ?? CheckpointStatus.Corrupt;
+        return $"Checkpoint {checkpointId} failed verification and is now marked {status}: {e.Message}";
     }
 
     private static IQueryable<Checkpoint> Durable(DashboardDbContext db, int runId) =>

@@ -15,7 +15,9 @@ public sealed class ImportService(
     BundleImporter importer,
     CheckpointStore store,
     DatasetRegistry datasets,
-    TrainingEventBroadcaster broadcaster)
+    TrainingConfigValidator validator,
+    TrainingEventBroadcaster broadcaster,
+    ILogger<ImportService> logger)
 {
     /// <summary>Uploads larger than this are refused before they are read.</summary>
     public const long MaxUploadBytes = 256L * 1024 * 1024;
@@ -41,6 +43,16 @@ public sealed class ImportService(
             return ServiceResult<RunStartedDto>.Invalid(new Dictionary<string, string[]>
             {
                 ["file"] = [$"The model takes [{string.Join(", ", imported.ModelSpec.InputShape)}] in {imported.ModelSpec.ClassCount} classes and names dataset '{config.Dataset}'; it must fit one of: {known}."],
+            });
+        }
+
+        // The run will be resumed and fine-tuned with this config, so it must pass what a new run's body must pass.
+        var problems = validator.Validate(config with { Epochs = Math.Max(1, config.Epochs) });
+        if (problems.Count > 0)
+        {
+            return ServiceResult<RunStartedDto>.Invalid(new Dictionary<string, string[]>
+            {
+                ["file"] = [.. problems.SelectMany(p => p.Value.Select(m => $"config.json: {p.Key}: {m}"))],
             });
         }
 
@@ -71,7 +83,20 @@ public sealed class ImportService(
             imported.OptimizerState,
             imported.TorchRngState,
             new TrainerState(null, new Engine.Policies.ScheduleState(config.LearningRate, null, 0, 0), null));
-        var written = store.Write(CheckpointService.RunFolder(run.Id), "imported", snapshot, new CheckpointLineage(run.Id, null, null));
+        WrittenCheckpoint written;
+        try
+        {
+            written = store.Write(CheckpointService.RunFolder(run.Id), "imported", snapshot, new CheckpointLineage(run.Id, null, null));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No run without its checkpoint: the row goes again, so a failed import leaves nothing behind.
+            logger.LogError(e, "Writing the checkpoint of imported run {RunId} failed.", run.Id);
+            db.Runs.Remove(run);
+            await db.SaveChangesAsync(CancellationToken.None);
+            throw;
+        }
+
         var checkpoint = new Checkpoint
         {
             RunId = run.Id,

@@ -49,6 +49,16 @@ public sealed class RunService(
             errors["name"] = [$"The name may have at most {MaxNameLength} characters."];
         }
 
+        if (request.ClassFilter is not null)
+        {
+            errors["classFilter"] = ["A class filter is a fine-tune setting: POST /api/checkpoints/{id}/finetune with datasetFilter."];
+        }
+
+        if (request.FineTune is not null)
+        {
+            errors["fineTune"] = ["Fine-tunes start from a checkpoint: POST /api/checkpoints/{id}/finetune."];
+        }
+
         if (errors.Count > 0)
         {
             return ServiceResult<RunDto>.Invalid(errors);

@@ -92,6 +92,8 @@ public sealed class FileNameTemplateTests
     [InlineData("{epoch:}")]
     [InlineData("{valLoss:.123f}")]
     [InlineData("{valLoss:4.2g}")]
+    [InlineData("../../{epoch}")]
+    [InlineData("runs\\{epoch}")]
     public void Problem_UnusableTemplate_ReturnsMessage(string? template)
     {
         Assert.NotNull(FileNameTemplate.Problem(template));

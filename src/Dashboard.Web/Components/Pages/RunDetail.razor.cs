@@ -209,6 +209,12 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     /// <param name="epochs">The target epoch count; null keeps the run's (or one more than the checkpoint's).</param>
     private async Task ResumeAsync(CheckpointDto checkpoint, int? epochs = null)
     {
+        // A double click delivers the second click before the disabled button has been re-rendered in the browser.
+        if (_busy)
+        {
+            return;
+        }
+
         _busy = true;
         try
         {
