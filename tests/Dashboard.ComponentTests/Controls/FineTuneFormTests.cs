@@ -71,6 +71,7 @@ public sealed class FineTuneFormTests : DashboardTestContext
     public async Task Submit_ValidOverridesWithAFrozenLayer_StartsAChildRunWithThem()
     {
         var (run, checkpoint) = await SeedAsync();
+        await WriteCheckpointFilesAsync(run.Id);
         int? started = null;
         var cut = RenderForm(checkpoint, await ConfigOfAsync(run.Id), LayersOf(), id => started = id);
 

@@ -220,6 +220,7 @@ public sealed class RunDetailTests : DashboardTestContext
     public async Task Resume_FromThePanelWithAHigherTarget_BranchesToThatManyEpochs()
     {
         var run = await SeedRunAsync(RunStatus.Completed);
+        await WriteCheckpointFilesAsync(run.Id);
         var cut = RenderRun(run.Id);
         await Plotly.WaitForPlotsAsync(1, WaitTimeout);
         await cut.InvokeAsync(() => Plotly.Click(1, 0.9));
@@ -359,34 +360,6 @@ public sealed class RunDetailTests : DashboardTestContext
     }
 
     private static string CurrentEpoch(IRenderedComponent<RunDetail> cut) => cut.Find("[data-testid=current-epoch]").TextContent;
-
-    /// <summary>
-    /// Gives the seeded rows real, intact checkpoint folders: a fine-tune verifies its checkpoint's hashes before it is
-    /// queued. The tensors are placeholders, since nothing here trains.
-    /// </summary>
-    private async Task WriteCheckpointFilesAsync(int runId)
-    {
-        var store = Services.GetRequiredService<CheckpointStore>();
-        var spec = new ModelSpec { Architecture = "mlp", InputShape = [2], ClassCount = 2, HiddenSizes = [4] };
-        await using var db = Database.CreateContext();
-        foreach (var row in await db.Checkpoints.Where(c => c.RunId == runId).ToListAsync())
-        {
-            var snapshot = new CheckpointSnapshot(
-                row.Kind,
-                new TrainingPosition(row.Epoch, row.Step, 0, 0, 0, 0, 0),
-                new Dictionary<string, double>(),
-                new TrainingConfig(),
-                spec,
-                Weights: [1],
-                OptimizerState: [2],
-                TorchRngState: [3],
-                new TrainerState(null, new ScheduleState(0.01, null, 0, 0), null));
-            var written = store.Write(CheckpointService.RunFolder(runId), $"epoch{row.Epoch}-{row.Kind}", snapshot);
-            (row.Path, row.Sha256, row.SizeBytes) = (written.RelativePath, written.Sha256, written.SizeBytes);
-        }
-
-        await db.SaveChangesAsync();
-    }
 
     /// <summary>A run two epochs into five, with a periodic checkpoint per epoch and an interrupt one after the second.</summary>
     private async Task<Run> SeedRunAsync(string status)

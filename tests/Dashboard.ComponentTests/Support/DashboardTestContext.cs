@@ -1,5 +1,10 @@
 using Bunit;
+using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Models;
+using Dashboard.Engine.Policies;
+using Dashboard.Engine.Training;
 using Dashboard.Web.Services;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Dashboard.ComponentTests.Support;
@@ -31,6 +36,34 @@ public abstract class DashboardTestContext : BunitContext, IAsyncLifetime
     {
         _database = await TestDatabase.CreateAsync();
         Services.AddDashboardServices(_database);
+    }
+
+    /// <summary>
+    /// Gives the seeded rows real, intact checkpoint folders: a resume or fine-tune verifies its checkpoint's hashes before it is
+    /// queued. The tensors are placeholders, since nothing here trains.
+    /// </summary>
+    protected async Task WriteCheckpointFilesAsync(int runId)
+    {
+        var store = Services.GetRequiredService<CheckpointStore>();
+        var spec = new ModelSpec { Architecture = "mlp", InputShape = [2], ClassCount = 2, HiddenSizes = [4] };
+        await using var db = Database.CreateContext();
+        foreach (var row in await db.Checkpoints.Where(c => c.RunId == runId).ToListAsync())
+        {
+            var snapshot = new CheckpointSnapshot(
+                row.Kind,
+                new TrainingPosition(row.Epoch, row.Step, 0, 0, 0, 0, 0),
+                new Dictionary<string, double>(),
+                new TrainingConfig(),
+                spec,
+                Weights: [1],
+                OptimizerState: [2],
+                TorchRngState: [3],
+                new TrainerState(null, new ScheduleState(0.01, null, 0, 0), null));
+            var written = store.Write(CheckpointService.RunFolder(runId), $"epoch{row.Epoch}-{row.Kind}", snapshot);
+            (row.Path, row.Sha256, row.SizeBytes) = (written.RelativePath, written.Sha256, written.SizeBytes);
+        }
+
+        await db.SaveChangesAsync();
     }
 
     async Task IAsyncLifetime.DisposeAsync()
