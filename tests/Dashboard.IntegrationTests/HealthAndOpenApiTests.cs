@@ -51,6 +51,6 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
             .Distinct()
             .Order(StringComparer.Ordinal);
 
-        Assert.Equal(["before", "format", "id", "limit", "mode", "monitor", "runId", "sha256", "status"], parameters);
+        Assert.Equal(["before", "buckets", "format", "from", "id", "limit", "mode", "monitor", "runId", "sha256", "status", "to"], parameters);
     }
 }
