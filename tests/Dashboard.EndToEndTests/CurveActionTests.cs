@@ -16,7 +16,7 @@ public sealed class CurveActionTests(BrowserFixture fixture)
     [Fact]
     public async Task ClickPointDuringLiveRun_ExportsIt_AndResumeFromBestDrawsTheBranchLive()
     {
-        var run = await _server.CreateRunAsync(new { name = "e2e-click", dataset = "mnist", model = "mlp", epochs = 40, sampleLimit = 3000, learningRate = 0.02 });
+        var run = await _server.CreateRunAsync(new { name = "e2e-click", dataset = "mnist", model = "mlp", epochs = 400, sampleLimit = 3000, learningRate = 0.02 });
         await using var session = await BrowserSession.OpenAsync(fixture);
         var page = await session.NewPageAsync();
         int? branchId = null;
@@ -60,7 +60,7 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         }
         finally
         {
-            // The branch too: left training its 40 epochs, it would hold the only slot through the tests that follow.
+            // The branch too: left training its 400 epochs, it would hold the only slot through the tests that follow.
             await _server.StopRunAsync(run.Id);
             if (branchId is { } id)
             {
