@@ -137,7 +137,7 @@ internal static class CheckpointSave
                 ? string.Create(CultureInfo.InvariantCulture, $" In the loop, capture alone (no write) stalls {Stats.Median(stall.CaptureOnlyGapMs):F0} ms per checkpoint and a synchronous save {Stats.Median(stall.SyncGapMs):F0} ms.")
                 : "";
             result.Note = string.Create(CultureInfo.InvariantCulture,
-                $"missed: the write itself is off the loop (observer hand-off {Stats.Median(stall.ObserverMsPerCheckpoint):F1} ms, back-pressure {Stats.Median(stall.BackPressureMsPerCheckpoint):F0} ms per checkpoint), but the snapshot capture stays on the training thread: {captureMs:F0} ms (weights {Stats.Median(capture.WeightsMs):F0} + optimizer {Stats.Median(capture.OptimizerMs):F0} ms through TorchSharp's module.save / save_state_dict into a MemoryStream, then ToArray), = {captureMs / syncMs:F2} of the synchronous save by itself. "
+                $"missed: the write itself is off the loop (observer hand-off {Stats.Median(stall.ObserverMsPerCheckpoint):F1} ms, back-pressure {Stats.Median(stall.BackPressureMsPerCheckpoint):F0} ms per checkpoint), but the snapshot capture stays on the training thread: {captureMs:F0} ms (weights {Stats.Median(capture.WeightsMs):F0} + optimizer {Stats.Median(capture.OptimizerMs):F0} ms into presized arrays: TorchSharp's module.save for the weights, the optimizer's own raw state), = {captureMs / syncMs:F2} of the synchronous save by itself. "
                 + $"For scale, copying the same tensors inside torch (clone) takes {Stats.Median(capture.CloneMs):F0} ms here: any capture that copies 140 MB into fresh memory pays about that, the rest of the stall is the background write's SHA-256 and copies competing with training for {Environment.ProcessorCount} cores.") + inLoop;
         }
 
@@ -277,22 +277,10 @@ internal static class CheckpointSave
         for (var rep = 0; rep < reps + 1; rep++)
         {
             var clock = Stopwatch.StartNew();
-            using var weights = new MemoryStream();
-            using (var writer = new BinaryWriter(weights, System.Text.Encoding.UTF8, leaveOpen: true))
-            {
-                model.save(writer);
-            }
-
-            var weightBytes = weights.ToArray();
+            var weightBytes = Trainer.SerializeWeights(model);
             var weightsMs = clock.Elapsed.TotalMilliseconds;
             clock.Restart();
-            using var state = new MemoryStream();
-            using (var writer = new BinaryWriter(state, System.Text.Encoding.UTF8, leaveOpen: true))
-            {
-                optimizer.SaveState(writer);
-            }
-
-            var stateBytes = state.ToArray();
+            var stateBytes = optimizer.SaveState();
             using var rng = random.get_rng_state();
             var rngBytes = rng.data<byte>().ToArray();
             var optimizerMs = clock.Elapsed.TotalMilliseconds;

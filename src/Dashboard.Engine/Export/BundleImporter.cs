@@ -75,20 +75,8 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
         {
             Load(model, tensors);
             using var optimizer = OptimizerFactory.Create(OptimizerNames.All.Contains(config.Optimizer) ? config.Optimizer : OptimizerNames.Adam, model.parameters(), config.LearningRate);
-            using var weightsOut = new MemoryStream();
-            using var optimizerOut = new MemoryStream();
-            using (var writer = new BinaryWriter(weightsOut, Encoding.UTF8, leaveOpen: true))
-            {
-                model.save(writer);
-            }
-
-            using (var writer = new BinaryWriter(optimizerOut, Encoding.UTF8, leaveOpen: true))
-            {
-                optimizer.SaveState(writer);
-            }
-
             using var rng = random.get_rng_state();
-            return new ImportedBundle(spec, config with { Model = architecture.Name }, weightsOut.ToArray(), optimizerOut.ToArray(), rng.data<byte>().ToArray());
+            return new ImportedBundle(spec, config with { Model = architecture.Name }, Trainer.SerializeWeights(model), optimizer.SaveState(), rng.data<byte>().ToArray());
         }
     }
 

@@ -375,19 +375,18 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         byte[]? bestWeights)
     {
         var weights = SerializeWeights(model);
-        using var optimizerState = new MemoryStream();
-        using (var writer = new BinaryWriter(optimizerState, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            optimizer.SaveState(writer);
-        }
+        var optimizerState = optimizer.SaveState();
 
         using var rng = random.get_rng_state();
-        return new CheckpointSnapshot(kind, position, metrics, config, spec, weights, optimizerState.ToArray(), rng.data<byte>().ToArray(), state, bestWeights);
+        return new CheckpointSnapshot(kind, position, metrics, config, spec, weights, optimizerState, rng.data<byte>().ToArray(), state, bestWeights);
     }
 
-    private static byte[] SerializeWeights(nn.Module<Tensor, Tensor> model)
+    /// <summary>The weights in the file format <c>module.load</c> reads.</summary>
+    public static byte[] SerializeWeights(nn.Module<Tensor, Tensor> model)
     {
-        using var buffer = new MemoryStream();
+        // Sized up front (tensor bytes plus room for names and shapes), so the stream never grows and copies.
+        var tensorBytes = model.state_dict().Values.Sum(t => t.numel() * t.element_size());
+        using var buffer = new MemoryStream(checked((int)(tensorBytes + 64 * 1024)));
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             model.save(writer);

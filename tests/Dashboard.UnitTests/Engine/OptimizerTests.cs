@@ -159,16 +159,7 @@ public sealed class OptimizerTests
         step();
     }
 
-    private static byte[] Save(TrainingOptimizer optimizer)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            optimizer.SaveState(writer);
-        }
-
-        return buffer.ToArray();
-    }
+    private static byte[] Save(TrainingOptimizer optimizer) => optimizer.SaveState();
 
     private static Sequential Model(long seed)
     {
