@@ -18,10 +18,17 @@ public sealed class PersistingObserver(
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
     CheckpointService checkpoints,
-    TrainingEventBroadcaster broadcaster) : ITrainingObserver
+    TrainingEventBroadcaster broadcaster) : ITrainingObserver, IDisposable
 {
+    private readonly CancellationTokenSource _writeFailed = new();
     private int _batchesPerEpoch;
     private Task _pendingWrite = Task.CompletedTask;
+
+    /// <summary>
+    /// Fires when a checkpoint write fails. Training should stop at once: the failure surfaces from the next checkpoint
+    /// call (or <see cref="DrainAsync"/>), and batches trained meanwhile could not be saved anyway.
+    /// </summary>
+    public CancellationToken WriteFailed => _writeFailed.Token;
 
     public async ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken)
     {
@@ -108,6 +115,8 @@ public sealed class PersistingObserver(
     /// <summary>Waits for the write in flight; the run's final status is set only after this.</summary>
     public Task DrainAsync() => _pendingWrite;
 
+    public void Dispose() => _writeFailed.Dispose();
+
     private async Task WriteAsync(Checkpoint row, CheckpointSnapshot snapshot)
     {
         var position = snapshot.Position;
@@ -123,10 +132,13 @@ public sealed class PersistingObserver(
             row.Sha256 = written.Sha256;
             row.Status = CheckpointStatus.Durable;
         }
-        catch
+        catch (Exception e)
         {
-            row.Status = CheckpointStatus.Corrupt;
+            // The store has removed the unfinished folder. On a full disk nothing was written at all, so nothing is
+            // corrupt; the row says the files are not there.
+            row.Status = CheckpointStore.IsDiskFull(e) ? CheckpointStatus.Missing : CheckpointStatus.Corrupt;
             await db.SaveChangesAsync();
+            await _writeFailed.CancelAsync();
             throw;
         }
 
