@@ -146,7 +146,7 @@ public sealed partial class CheckpointStore
         {
             TryDelete(temporary);
             throw new CheckpointStorageFullException(
-                $"The disk is full: checkpoint {label} ({FormatBytes(Needed())}) could not be written to {Root} ({e.Message}); free space and resume.",
+                $"The disk is full: checkpoint {label} ({FormatBytes(Needed())}) could not be written ({e.Message}); free space and resume.",
                 e);
         }
         catch
