@@ -48,6 +48,7 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
         var settings = new Dictionary<string, string>
         {
             ["Training:Device"] = "cpu",
+            ["Training:TorchThreads"] = "1", // a tiny model gains nothing from a pool, whose spinning slows a shared machine
             ["Storage:CheckpointDirectory"] = _checkpointFolder,
         };
         if (space == "tmpfs")
