@@ -58,12 +58,16 @@ internal sealed class CheckpointWriteWatcher : IDisposable
     }
 
     /// <summary>
-    /// SIGKILLs <paramref name="process"/> <paramref name="delay"/> after the next write begins (spinning, not sleeping, for
-    /// sub-millisecond aim); completes with the delay actually achieved.
+    /// SIGKILLs <paramref name="process"/> <paramref name="delay"/> after a write begins (spinning, not sleeping, for
+    /// sub-millisecond aim), letting <paramref name="skip"/> writes pass first; completes with the delay achieved.
     /// </summary>
-    public Task<TimeSpan> KillAtNextWriteAsync(Process process, TimeSpan delay)
+    /// <param name="skip">
+    /// Writes to let pass: the first writes of a fresh process are slower (code not yet compiled), so a delay scaled by
+    /// the typical write time aims truest at a later one.
+    /// </param>
+    public Task<TimeSpan> KillAtWriteAsync(Process process, TimeSpan delay, int skip)
     {
-        var order = new KillOrder(process, delay);
+        var order = new KillOrder(process, delay, skip);
         Volatile.Write(ref _order, order);
         return order.Done.Task;
     }
@@ -82,7 +86,10 @@ internal sealed class CheckpointWriteWatcher : IDisposable
         }
 
         _started[e.FullPath] = now;
-        Interlocked.Exchange(ref _order, null)?.Execute(now);
+        if (Volatile.Read(ref _order) is { } order && order.TakeTurn())
+        {
+            Interlocked.Exchange(ref _order, null)?.Execute(now);
+        }
     }
 
     private void OnRenamed(object sender, RenamedEventArgs e)
@@ -97,9 +104,14 @@ internal sealed class CheckpointWriteWatcher : IDisposable
         }
     }
 
-    private sealed class KillOrder(Process process, TimeSpan delay)
+    private sealed class KillOrder(Process process, TimeSpan delay, int skip)
     {
+        private int _toSkip = skip;
+
         public TaskCompletionSource<TimeSpan> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>True when this write is the one to kill at; events arrive on one thread, in order.</summary>
+        public bool TakeTurn() => _toSkip-- == 0;
 
         public void Execute(long writeStarted)
         {

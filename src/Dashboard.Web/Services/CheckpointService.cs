@@ -379,9 +379,17 @@ public sealed class CheckpointService(
         }
         catch (CheckpointCorruptException e)
         {
-            logger.LogError("Checkpoint {Id} failed verification: {Reason}", checkpointId, e.Message);
-            row.Status = store.Exists(row.Path) ? CheckpointStatus.Corrupt : CheckpointStatus.Missing;
-            await db.SaveChangesAsync(CancellationToken.None);
+            // Only a row that is still durable is marked: retention or a user may have deleted the checkpoint while it was
+            // being read (the audit reads without the mutation lock), and its row must stay deleted, not turn missing.
+            var status = store.Exists(row.Path) ? CheckpointStatus.Corrupt : CheckpointStatus.Missing;
+            var marked = await db.Checkpoints
+                .Where(c => c.Id == checkpointId && c.Status == CheckpointStatus.Durable)
+                .ExecuteUpdateAsync(u => u.SetProperty(c => c.Status, status), CancellationToken.None);
+            if (marked == 1)
+            {
+                logger.LogError("Checkpoint {Id} failed verification: {Reason}", checkpointId, e.Message);
+            }
+
             throw;
         }
     }
@@ -476,11 +484,21 @@ public sealed class CheckpointService(
             }
             catch (CheckpointCorruptException)
             {
-                bad++;
+                // One deleted while the audit read it is gone on purpose, not damaged.
+                if (await StatusOfAsync(id, cancellationToken) != CheckpointStatus.Deleted)
+                {
+                    bad++;
+                }
             }
         }
 
         return bad;
+    }
+
+    private async Task<string?> StatusOfAsync(int checkpointId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Checkpoints.Where(c => c.Id == checkpointId).Select(c => c.Status).SingleOrDefaultAsync(cancellationToken);
     }
 
     private static IQueryable<Checkpoint> Durable(DashboardDbContext db, int runId) =>
