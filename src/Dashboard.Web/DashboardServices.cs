@@ -22,7 +22,7 @@ public static class DashboardServices
     {
         // Relative data folders are taken from the content root (the repository root in a clone), not from whatever
         // directory `dotnet run` happens to start the process in.
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).PostConfigure<IServiceProvider>((options, provider) =>
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart().PostConfigure<IServiceProvider>((options, provider) =>
         {
             if (provider.GetService<IHostEnvironment>() is { } environment)
             {
@@ -45,7 +45,11 @@ public static class DashboardServices
         services.AddSingleton<CheckpointExporter>();
         services.AddSingleton<CheckpointEvaluator>();
         services.AddSingleton(provider => new BundleImporter(provider.GetRequiredService<ModelRegistry>()));
-        services.AddSingleton(provider => new CheckpointStore(provider.GetRequiredService<IOptions<StorageOptions>>().Value.CheckpointPath));
+        services.AddSingleton(provider =>
+        {
+            var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return new CheckpointStore(storage.CheckpointPath, storage.QuotaBytes);
+        });
 
         services.AddSingleton<TrainingEventBroadcaster>();
         services.AddSingleton<RunQueue>();

@@ -79,6 +79,12 @@ internal static class CheckpointDisk
             ? [.. Directory.EnumerateDirectories(checkpointRoot, $"*{TemporaryMarker}*", SearchOption.AllDirectories)]
             : [];
 
+    /// <summary>The manifest hashes of every finished checkpoint folder under the root, listed in the database or not.</summary>
+    public static IReadOnlySet<string> FinishedManifestHashes(string checkpointRoot) =>
+        Directory.Exists(checkpointRoot)
+            ? Manifests(checkpointRoot).Select(path => Sha256(File.ReadAllBytes(path))).ToHashSet(StringComparer.OrdinalIgnoreCase)
+            : new HashSet<string>();
+
     private static IEnumerable<string> Manifests(string checkpointRoot) =>
         Directory.EnumerateFiles(checkpointRoot, "manifest.json", SearchOption.AllDirectories)
             .Where(path => !Path.GetDirectoryName(path)!.Contains(TemporaryMarker, StringComparison.Ordinal));

@@ -70,6 +70,12 @@ public sealed partial class DashboardServer : IAsyncDisposable
     public string OutputTail(int maxChars = 8000) => _output.Tail(maxChars);
 
     /// <summary>
+    /// Raised for every line the child writes, on a reader thread, as it arrives: lets a long test watch for a message
+    /// that the bounded <see cref="Output"/> may already have dropped.
+    /// </summary>
+    public event Action<string>? OutputLineReceived;
+
+    /// <summary>
     /// Starts the dashboard on a free port and waits until <c>/healthz</c> answers 200.
     /// <paramref name="settings"/> are configuration keys (<c>Training:MaxConcurrentRuns</c>) passed as environment variables.
     /// <paramref name="listenHost"/> is the address the child binds (e.g. <c>0.0.0.0</c>); the tests reach it on 127.0.0.1.
@@ -217,8 +223,8 @@ public sealed partial class DashboardServer : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        process.OutputDataReceived += (_, e) => _output.AppendLine("out", e.Data);
-        process.ErrorDataReceived += (_, e) => _output.AppendLine("err", e.Data);
+        process.OutputDataReceived += (_, e) => OnLine("out", e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine("err", e.Data);
         if (!process.Start())
         {
             throw new InvalidOperationException($"Could not start {start.FileName} {app}.");
@@ -231,6 +237,15 @@ public sealed partial class DashboardServer : IAsyncDisposable
         _client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
         await WaitUntilHealthyAsync(process, cancellationToken);
+    }
+
+    private void OnLine(string stream, string? line)
+    {
+        _output.AppendLine(stream, line);
+        if (line is not null)
+        {
+            OutputLineReceived?.Invoke(line);
+        }
     }
 
     private async Task WaitUntilHealthyAsync(Process process, CancellationToken cancellationToken)

@@ -19,6 +19,12 @@ public sealed record StoredManifest(string RelativePath, CheckpointManifest Mani
 public sealed class CheckpointCorruptException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
+/// A checkpoint could not be written because its volume is full, or because it would not fit in the store's quota. Nothing
+/// of it is left on disk. Training cannot usefully go on until space is freed, unlike after other write errors.
+/// </summary>
+public sealed class CheckpointStorageFullException(string message, Exception? inner = null) : IOException(message, inner);
+
+/// <summary>
 /// Checkpoint folders under one root: <c>{root}/{run}/{name}/manifest.json</c> beside <c>weights.bin</c> (TorchSharp's
 /// module format), <c>optimizer.bin</c> and <c>rng.bin</c>. A folder appears under its final name only once every byte is
 /// on disk: files are written into a temporary sibling, flushed and fsynced, then the folder is renamed and its parent fsynced.
@@ -39,34 +45,79 @@ public sealed partial class CheckpointStore
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public CheckpointStore(string root)
+    // "No space left": errno values (ENOSPC, EDQUOT) on Linux and macOS, and Win32 errors (ERROR_DISK_FULL,
+    // ERROR_HANDLE_DISK_FULL) on Windows, as IOException.HResult carries them.
+    private const int NoSpaceErrno = 28;
+    private const int QuotaErrnoLinux = 122;
+    private const int QuotaErrnoMac = 69;
+    private const int HandleDiskFullHResult = unchecked((int)0x80070027);
+    private const int DiskFullHResult = unchecked((int)0x80070070);
+
+    private readonly Lock _quotaLock = new();
+    private long _reservedBytes;
+
+    /// <param name="quotaBytes">
+    /// At most this many bytes under <paramref name="root"/>; a write that would go beyond it fails as if the disk were
+    /// full. Null for no limit but the volume's own.
+    /// </param>
+    public CheckpointStore(string root, long? quotaBytes = null)
     {
+        if (quotaBytes is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(quotaBytes), quotaBytes, "The quota must be positive, or null for none.");
+        }
+
         Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        QuotaBytes = quotaBytes;
         Directory.CreateDirectory(Root);
     }
 
     public string Root { get; }
 
+    public long? QuotaBytes { get; }
+
+    /// <exception cref="CheckpointStorageFullException">The volume is full or the quota would be exceeded; nothing was left behind.</exception>
     public WrittenCheckpoint Write(string runFolder, string name, CheckpointSnapshot snapshot, CheckpointLineage? lineage = null)
     {
+        var payload = new Dictionary<string, byte[]>
+        {
+            [WeightsFile] = snapshot.Weights,
+            [OptimizerFile] = snapshot.OptimizerState,
+            [RngFile] = snapshot.TorchRngState,
+        };
+        if (snapshot.BestWeights is { } best)
+        {
+            payload[BestWeightsFile] = best;
+        }
+
+        // The manifest is built before the files so its exact size is known up front: the placeholder hashes have the
+        // length of the real ones, and only they change.
+        var manifest = new CheckpointManifest
+        {
+            Kind = snapshot.Kind,
+            Position = snapshot.Position,
+            Metrics = snapshot.Metrics,
+            Config = snapshot.Config,
+            ModelSpec = snapshot.ModelSpec,
+            Files = payload.Keys.ToDictionary(file => file, _ => new string('0', 64)),
+            State = snapshot.State,
+            Lineage = lineage,
+            TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown",
+            RuntimeVersion = Environment.Version.ToString(),
+            CreatedAtUtc = DateTime.UtcNow,
+        };
+        long Needed() => payload.Values.Sum(bytes => (long)bytes.Length) + JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions).Length;
+        var label = $"{SafeName(runFolder)}/{SafeName(name)}";
+        using var reservation = QuotaBytes is null ? null : Reserve(Needed(), label);
+
         var runDirectory = Path.Combine(Root, SafeName(runFolder));
-        Directory.CreateDirectory(runDirectory);
-        var finalName = UniqueName(runDirectory, SafeName(name));
-        var temporary = Path.Combine(runDirectory, $"{finalName}{TemporaryMarker}{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temporary);
+        var temporary = "";
         try
         {
-            var payload = new Dictionary<string, byte[]>
-            {
-                [WeightsFile] = snapshot.Weights,
-                [OptimizerFile] = snapshot.OptimizerState,
-                [RngFile] = snapshot.TorchRngState,
-            };
-            if (snapshot.BestWeights is { } best)
-            {
-                payload[BestWeightsFile] = best;
-            }
-
+            Directory.CreateDirectory(runDirectory);
+            var finalName = UniqueName(runDirectory, SafeName(name));
+            temporary = Path.Combine(runDirectory, $"{finalName}{TemporaryMarker}{Guid.NewGuid():N}");
+            Directory.CreateDirectory(temporary);
             var hashes = new Dictionary<string, string>();
             long size = 0;
             foreach (var (file, bytes) in payload)
@@ -78,21 +129,7 @@ public sealed partial class CheckpointStore
                 size += bytes.Length;
             }
 
-            var manifest = new CheckpointManifest
-            {
-                Kind = snapshot.Kind,
-                Position = snapshot.Position,
-                Metrics = snapshot.Metrics,
-                Config = snapshot.Config,
-                ModelSpec = snapshot.ModelSpec,
-                Files = hashes,
-                State = snapshot.State,
-                Lineage = lineage,
-                TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown",
-                RuntimeVersion = Environment.Version.ToString(),
-                CreatedAtUtc = DateTime.UtcNow,
-            };
-            var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions);
+            var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest with { Files = hashes }, JsonOptions);
             WriteDurably(Path.Combine(temporary, ManifestFile), manifestBytes);
             size += manifestBytes.Length;
             SyncDirectory(temporary);
@@ -105,12 +142,31 @@ public sealed partial class CheckpointStore
                 size,
                 Convert.ToHexStringLower(SHA256.HashData(manifestBytes)));
         }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            TryDelete(temporary);
+            throw new CheckpointStorageFullException(
+                $"The disk is full: checkpoint {label} ({FormatBytes(Needed())}) could not be written ({e.Message}); free space and resume.",
+                e);
+        }
         catch
         {
             TryDelete(temporary);
             throw;
         }
     }
+
+    /// <summary>True when an I/O error means the volume (or the user's disk quota) has no space left.</summary>
+    public static bool IsDiskFull(Exception exception) => exception switch
+    {
+        CheckpointStorageFullException => true,
+        IOException io => io.HResult is NoSpaceErrno or DiskFullHResult or HandleDiskFullHResult
+            || (!OperatingSystem.IsWindows() && io.HResult == (OperatingSystem.IsMacOS() ? QuotaErrnoMac : QuotaErrnoLinux)),
+        _ => false,
+    };
+
+    /// <summary>Bytes of every file under the root: finished checkpoints, writes in progress and anything else put there.</summary>
+    public long UsedBytes() => SizeOfTree(new DirectoryInfo(Root));
 
     /// <summary>Reads a checkpoint and checks every hash; throws <see cref="CheckpointCorruptException"/> on any mismatch.</summary>
     public LoadedCheckpoint Read(string relativePath, string expectedSha256)
@@ -227,6 +283,60 @@ public sealed partial class CheckpointStore
             : throw new ArgumentException($"'{relativePath}' is outside the checkpoint store.", nameof(relativePath));
     }
 
+    /// <summary>
+    /// Claims room for a write under the quota. Writes in flight count in full until they end, though part of their bytes
+    /// may already be on disk: counting some bytes twice can only refuse early, never let the store grow past the quota.
+    /// </summary>
+    private Reservation Reserve(long bytes, string label)
+    {
+        var quota = QuotaBytes ?? long.MaxValue;
+        lock (_quotaLock)
+        {
+            var used = UsedBytes() + _reservedBytes;
+            if (used + bytes > quota)
+            {
+                throw new CheckpointStorageFullException(
+                    $"The disk is full: checkpoint {label} needs {FormatBytes(bytes)}, but only {FormatBytes(Math.Max(0, quota - used))} "
+                    + $"of the checkpoint quota of {FormatBytes(quota)} (Storage:QuotaBytes) is left; free space and resume.");
+            }
+
+            _reservedBytes += bytes;
+        }
+
+        return new Reservation(this, bytes);
+    }
+
+    private static long SizeOfTree(DirectoryInfo directory)
+    {
+        long total = 0;
+        try
+        {
+            foreach (var entry in directory.EnumerateFileSystemInfos())
+            {
+                total += entry switch
+                {
+                    FileInfo file => file.Length,
+                    DirectoryInfo child when !child.Attributes.HasFlag(FileAttributes.ReparsePoint) => SizeOfTree(child),
+                    _ => 0,
+                };
+            }
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
+        {
+            // Removed while being counted (retention, a delete): it takes no room any more.
+        }
+
+        return total;
+    }
+
+    private static string FormatBytes(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.#} KiB",
+        < 1024L * 1024 * 1024 => $"{bytes / (1024.0 * 1024):0.#} MiB",
+        _ => $"{bytes / (1024.0 * 1024 * 1024):0.##} GiB",
+    };
+
     private static string UniqueName(string directory, string name)
     {
         var candidate = name;
@@ -249,7 +359,7 @@ public sealed partial class CheckpointStore
     {
         try
         {
-            if (Directory.Exists(directory))
+            if (directory.Length > 0 && Directory.Exists(directory))
             {
                 Directory.Delete(directory, recursive: true);
             }
@@ -284,6 +394,17 @@ public sealed partial class CheckpointStore
         finally
         {
             _ = NativeMethods.Close(fd);
+        }
+    }
+
+    private sealed class Reservation(CheckpointStore store, long bytes) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (store._quotaLock)
+            {
+                store._reservedBytes -= bytes;
+            }
         }
     }
 

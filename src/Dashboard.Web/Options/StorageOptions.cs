@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Dashboard.Web.Options;
 
 /// <summary>Where the dashboard keeps its state. A relative data folder is taken from the content root.</summary>
@@ -12,6 +14,13 @@ public sealed class StorageOptions
 
     /// <summary>Checkpoint folder, relative to <see cref="DataDirectory"/> unless absolute.</summary>
     public string CheckpointDirectory { get; set; } = "checkpoints";
+
+    /// <summary>
+    /// Most bytes the checkpoint folder may hold; a checkpoint that would not fit fails like one on a full disk (the run
+    /// stops with a message and resumes once space is freed). Null or absent: only the volume's free space limits it.
+    /// </summary>
+    [Range(1, long.MaxValue)]
+    public long? QuotaBytes { get; set; }
 
     public string DataDirectoryPath => Path.GetFullPath(DataDirectory);
 

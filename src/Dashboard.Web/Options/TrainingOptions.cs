@@ -13,6 +13,13 @@ public sealed class TrainingOptions
     public int MaxConcurrentRuns { get; set; } = 1;
 
     /// <summary>
+    /// Threads torch uses inside one operation, shared by all runs; 0 (the default) gives each of the
+    /// <see cref="MaxConcurrentRuns"/> an equal share of torch's default, at least one.
+    /// </summary>
+    [Range(0, 1024)]
+    public int TorchThreads { get; set; }
+
+    /// <summary>
     /// Resume runs that a crash or shutdown interrupted as soon as the dashboard starts again (Keras BackupAndRestore).
     /// </summary>
     public bool AutoResume { get; set; } = true;

@@ -405,12 +405,21 @@ public sealed class CheckpointService(
         }
         catch (CheckpointCorruptException e)
         {
-            logger.LogError("Checkpoint {Id} failed verification: {Reason}", checkpointId, e.Message);
-            row.Status = store.Exists(row.Path) ? CheckpointStatus.Corrupt : CheckpointStatus.Missing;
-            await db.SaveChangesAsync(CancellationToken.None);
+            // Only a row that is still durable is marked: retention or a user may have deleted the checkpoint while it was
+            // being read (the audit reads without the mutation lock), and its row must stay deleted, not turn missing.
+            var status = store.Exists(row.Path) ? CheckpointStatus.Corrupt : CheckpointStatus.Missing;
+            var marked = await db.Checkpoints
+                .Where(c => c.Id == checkpointId && c.Status == CheckpointStatus.Durable)
+                .ExecuteUpdateAsync(u => u.SetProperty(c => c.Status, status), CancellationToken.None);
+            if (marked == 1)
+            {
+                logger.LogError("Checkpoint {Id} failed verification: {Reason}", checkpointId, e.Message);
 
-            // Lost for every purpose as surely as a deleted one: pages and hub clients hear of it the same way.
-            broadcaster.Publish(new CheckpointRemovedEvent(row.RunId, CheckpointDto.From(row)));
+                // Lost for every purpose as surely as a deleted one: pages and hub clients hear of it the same way.
+                row.Status = status;
+                broadcaster.Publish(new CheckpointRemovedEvent(row.RunId, CheckpointDto.From(row)));
+            }
+
             throw;
         }
     }
@@ -531,7 +540,11 @@ public sealed class CheckpointService(
             }
             catch (CheckpointCorruptException)
             {
-                bad++;
+                // One deleted while the audit read it is gone on purpose, not damaged.
+                if (await StatusOfAsync(id, cancellationToken) != CheckpointStatus.Deleted)
+                {
+                    bad++;
+                }
             }
         }
 
@@ -559,6 +572,12 @@ public sealed class CheckpointService(
     {
         var status = (await GetAsync(checkpointId, CancellationToken.None))?.Status ?? CheckpointStatus.Corrupt;
         return $"Checkpoint {checkpointId} failed verification and is now marked {status}: {e.Message}";
+    }
+
+    private async Task<string?> StatusOfAsync(int checkpointId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Checkpoints.Where(c => c.Id == checkpointId).Select(c => c.Status).SingleOrDefaultAsync(cancellationToken);
     }
 
     private static IQueryable<Checkpoint> Durable(DashboardDbContext db, int runId) =>

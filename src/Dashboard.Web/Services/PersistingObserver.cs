@@ -21,11 +21,12 @@ public sealed class PersistingObserver(
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
     CheckpointService checkpoints,
-    TrainingEventBroadcaster broadcaster) : ITrainingObserver
+    TrainingEventBroadcaster broadcaster) : ITrainingObserver, IDisposable
 {
     /// <summary>Room for a few seconds of fast steps; the buffer is handed to the writer whole and a fresh one started.</summary>
     private const int StepBufferCapacity = 1024;
 
+    private readonly CancellationTokenSource _writeFailed = new();
     private int _batchesPerEpoch;
     private Task _pendingWrite = Task.CompletedTask;
 
@@ -34,6 +35,12 @@ public sealed class PersistingObserver(
     private StepSummary _summary;
     private long _lastStep;
     private Task _stepWrite = Task.CompletedTask;
+
+    /// <summary>
+    /// Fires when a checkpoint write fails. Training should stop at once: the failure surfaces from the next checkpoint
+    /// call (or <see cref="DrainAsync"/>), and batches trained meanwhile could not be saved anyway.
+    /// </summary>
+    public CancellationToken WriteFailed => _writeFailed.Token;
 
     public async ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken)
     {
@@ -188,6 +195,8 @@ public sealed class PersistingObserver(
         }
     }
 
+    public void Dispose() => _writeFailed.Dispose();
+
     private async Task WriteAsync(Checkpoint row, CheckpointSnapshot snapshot)
     {
         var position = snapshot.Position;
@@ -203,10 +212,13 @@ public sealed class PersistingObserver(
             row.Sha256 = written.Sha256;
             row.Status = CheckpointStatus.Durable;
         }
-        catch
+        catch (Exception e)
         {
-            row.Status = CheckpointStatus.Corrupt;
+            // The store has removed the unfinished folder. On a full disk nothing was written at all, so nothing is
+            // corrupt; the row says the files are not there.
+            row.Status = CheckpointStore.IsDiskFull(e) ? CheckpointStatus.Missing : CheckpointStatus.Corrupt;
             await db.SaveChangesAsync();
+            await _writeFailed.CancelAsync();
             throw;
         }
 

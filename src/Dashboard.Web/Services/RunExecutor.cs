@@ -38,17 +38,19 @@ public sealed class RunExecutor(
         PersistingObserver? observer = null;
         try
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping);
             var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options)
                 ?? throw new InvalidOperationException($"Run {runId} has no configuration.");
             var device = DeviceSelector.Resolve(options.Value.Device);
+            var threads = TorchThreading.EnsureConfigured(options.Value.TorchThreads, options.Value.MaxConcurrentRuns);
             var (resumeFrom, initFrom) = await FindStartAsync(run, config);
             if (!await ClaimAsync(runId, device))
             {
                 return; // stopped between being dequeued and now
             }
 
+            logger.LogInformation("Run {RunId} trains on {Device} with {Threads} torch thread(s) per operation.", runId, device, threads);
             observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId), dbFactory, store, checkpoints, broadcaster);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping, observer.WriteFailed);
             var outcome = await Task.Run(
                 () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom), observer, linked.Token),
                 CancellationToken.None);
@@ -62,20 +64,34 @@ public sealed class RunExecutor(
             };
             await SetStatusAsync(runId, status, error: null);
         }
+        catch (CheckpointStorageFullException e)
+        {
+            // Not the run's fault, and not worth retrying by itself: it pauses with what it had saved, and resumes from
+            // its newest durable checkpoint once someone has made room. Stopped, not interrupted, so a restart does not
+            // resume it into the same full disk.
+            logger.LogWarning("Run {RunId} stopped: {Message}", runId, e.Message);
+            await SettleAsync(observer);
+            await SetStatusAsync(runId, RunStatus.Stopped, e.Message);
+        }
         catch (Exception e)
         {
             logger.LogError(e, "Run {RunId} failed.", runId);
-            if (observer is not null)
-            {
-                // Let a write in flight settle, so its row is durable or corrupt and never left writing.
-                await observer.DrainAsync().ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-
+            await SettleAsync(observer);
             await SetStatusAsync(runId, RunStatus.Failed, e.Message);
         }
         finally
         {
+            observer?.Dispose();
             queue.Deactivate(runId);
+        }
+    }
+
+    /// <summary>Lets a write in flight settle, so its row is durable, corrupt or missing and never left writing.</summary>
+    private static async Task SettleAsync(PersistingObserver? observer)
+    {
+        if (observer is not null)
+        {
+            await observer.DrainAsync().ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
 

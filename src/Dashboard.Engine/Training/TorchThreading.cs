@@ -1,0 +1,48 @@
+using static TorchSharp.torch;
+
+namespace Dashboard.Engine.Training;
+
+/// <summary>
+/// How many threads torch uses inside one operation (its intra-op pool, shared by every run of the process). Runs
+/// training side by side each bring their own work, so by default each gets an equal share of torch's own default:
+/// several runs with a full pool each oversubscribe the cores, and the pools' spinning workers then slow small models
+/// tenfold instead of helping.
+/// </summary>
+public static class TorchThreading
+{
+    private static readonly Lock Gate = new();
+    private static int? _configured;
+
+    /// <summary>
+    /// Sets the pool size once per process, before the first run trains (changing it while another run computes is not
+    /// safe); later calls return what was set.
+    /// </summary>
+    /// <param name="requested">Threads wanted; 0 for torch's default divided among <paramref name="concurrentRuns"/>.</param>
+    public static int EnsureConfigured(int requested, int concurrentRuns)
+    {
+        lock (Gate)
+        {
+            if (_configured is { } configured)
+            {
+                return configured;
+            }
+
+            var threads = Share(requested, get_num_threads(), concurrentRuns);
+            if (threads != get_num_threads())
+            {
+                set_num_threads(threads);
+            }
+
+            _configured = threads;
+            return threads;
+        }
+    }
+
+    /// <summary>The pool size for <paramref name="requested"/> threads (0: an equal share of <paramref name="torchDefault"/>).</summary>
+    public static int Share(int requested, int torchDefault, int concurrentRuns)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(requested);
+        ArgumentOutOfRangeException.ThrowIfLessThan(concurrentRuns, 1);
+        return requested > 0 ? requested : Math.Max(1, torchDefault / concurrentRuns);
+    }
+}

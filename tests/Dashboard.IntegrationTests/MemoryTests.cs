@@ -1,0 +1,81 @@
+using System.Globalization;
+using Dashboard.TestSupport;
+using Dashboard.Web.Contracts;
+using Microsoft.AspNetCore.SignalR.Client;
+using Xunit.Abstractions;
+
+namespace Dashboard.IntegrationTests;
+
+/// <summary>
+/// A long run must not grow the server: native tensors are disposed every batch, so resident memory at the end of a
+/// 100-epoch run stays within 10% of where it stood after epoch 5. Small batches make many steps (over 11,000), so a
+/// leak of even one small tensor per batch would show.
+/// </summary>
+public sealed class MemoryTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Epochs = 100;
+    private const double Allowed = 0.10;
+
+    private DashboardServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await DashboardServer.StartAsync(new Dictionary<string, string>
+    {
+        ["Training:MaxConcurrentRuns"] = "1",
+        ["Training:Device"] = "cpu",
+        ["Training:TorchThreads"] = "1", // a tiny model gains nothing from a pool, whose spinning slows a shared machine
+    });
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task LongRun_HundredEpochsOfSmallBatches_ResidentMemoryEndsWithinTenPercentOfEpochFive()
+    {
+        await using var hub = await HubRecorder.ConnectAsync(_server);
+        await hub.Connection.InvokeAsync("JoinAll");
+        var run = await _server.CreateRunAsync(new
+        {
+            name = "memory-flat",
+            dataset = "spirals",
+            model = "mlp",
+            epochs = Epochs,
+            batchSize = 16,
+            learningRate = 0.005,
+            optimizer = "adam",
+            seed = 3,
+            checkpoint = new { everyEpochs = 1, keepLast = 3 },
+        });
+        var pid = _server.ProcessId!.Value;
+
+        var samples = new List<(string When, long Bytes)>();
+        foreach (var epoch in new[] { 5, 25, 50, 75 })
+        {
+            await hub.WaitForAsync(
+                run.Id,
+                events => events.Any(e => e.Name == HubRecorder.EpochCompleted && ((MetricDto)e.Payload).Epoch >= epoch),
+                TimeSpan.FromSeconds(120),
+                $"epoch {epoch} of run {run.Id}");
+            samples.Add(($"after epoch {epoch}", ResidentBytes(pid)));
+        }
+
+        var events = await hub.WaitForFinalStatusAsync(run.Id, TimeSpan.FromSeconds(120));
+        samples.Add(("at the end", ResidentBytes(pid)));
+        output.WriteLine(string.Join(Environment.NewLine, samples.Select(s => $"{s.When}: {s.Bytes / 1024.0 / 1024:0.0} MiB")));
+
+        Assert.Equal("completed", events[^1].Payload);
+        Assert.Equal(Epochs, (await _server.GetMetricsAsync(run.Id)).Count);
+        var (_, atEpochFive) = samples[0];
+        var (_, atEnd) = samples[^1];
+        Assert.True(
+            atEnd <= atEpochFive * (1 + Allowed),
+            $"Resident memory grew from {atEpochFive / 1024.0 / 1024:0.0} MiB after epoch 5 to {atEnd / 1024.0 / 1024:0.0} MiB at the end "
+            + $"({(double)atEnd / atEpochFive - 1:P1}, allowed {Allowed:P0}).");
+    }
+
+    /// <summary>VmRSS of a process, from <c>/proc/{pid}/status</c>.</summary>
+    private static long ResidentBytes(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        var kilobytes = line["VmRSS:".Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+        return long.Parse(kilobytes, CultureInfo.InvariantCulture) * 1024;
+    }
+}
