@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Options;
 
 namespace Dashboard.Web.Security;
@@ -16,7 +15,7 @@ public sealed class CrossSiteGuardMiddleware(RequestDelegate next, IOptions<Secu
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (options.Value.AccessToken.Length == 0 && !IsLoopbackHost(request.Host))
+        if (options.Value.AccessToken.Length == 0 && !BindingGuard.IsLoopback(request.Host.Value ?? ""))
         {
             await RefuseAsync(context, StatusCodes.Status421MisdirectedRequest, "Unknown host",
                 $"This dashboard answers to localhost and 127.0.0.1 only, not '{request.Host}'. To serve other names, configure Security:AccessToken.");
@@ -53,10 +52,6 @@ public sealed class CrossSiteGuardMiddleware(RequestDelegate next, IOptions<Secu
             || !string.Equals(parsed.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase)
             || !string.Equals(parsed.Scheme, request.Scheme, StringComparison.OrdinalIgnoreCase);
     }
-
-    private static bool IsLoopbackHost(HostString host) =>
-        host.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-        || (IPAddress.TryParse(host.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     private static Task RefuseAsync(HttpContext context, int status, string title, string detail) =>
         Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(context);

@@ -71,8 +71,9 @@ public abstract class TrainingOptimizer : IDisposable
     protected abstract void Update(IReadOnlyList<ParameterState> parameters);
 
     /// <summary>
-    /// <see cref="SaveState(BinaryWriter)"/> into an array of exactly the right size: a growing stream would copy and
-    /// re-zero a state of 100 MB several times over on the training thread.
+    /// The optimizer's whole state (step count and every slot tensor) in a small self-describing format, in an array of
+    /// exactly the right size: a growing stream would copy and re-zero a state of 100 MB several times over on the
+    /// training thread.
     /// </summary>
     public byte[] SaveState()
     {
@@ -90,8 +91,7 @@ public abstract class TrainingOptimizer : IDisposable
             : throw new InvalidOperationException($"The optimizer state took {stream.Position} bytes, {buffer.Length} were computed.");
     }
 
-    /// <summary>The optimizer's whole state (step count and every slot tensor) in a small self-describing format.</summary>
-    public void SaveState(BinaryWriter writer)
+    private void SaveState(BinaryWriter writer)
     {
         writer.Write(Magic);
         writer.Write(Name);
@@ -118,7 +118,7 @@ public abstract class TrainingOptimizer : IDisposable
         }
     }
 
-    /// <summary>Restores what <see cref="SaveState"/> wrote; refuses state written for another optimizer or model.</summary>
+    /// <summary>Restores what <see cref="SaveState()"/> wrote; refuses state written for another optimizer or model.</summary>
     public void LoadState(BinaryReader reader)
     {
         string magic;
