@@ -73,7 +73,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         var earlyStopping = config.EarlyStopping is { } es ? new EarlyStopping(es, continued?.Manifest.State.EarlyStopping) : null;
         var monitorBest = continued?.Manifest.State.MonitorBest;
         var bestWeights = config.EarlyStopping is { RestoreBestWeights: true } ? continued?.BestWeights : null;
-        SetLearningRate(optimizer, scheduler.LearningRate);
+        optimizer.LearningRate = scheduler.LearningRate;
         TrainerState State() => new(monitorBest, scheduler.State, earlyStopping?.State);
         CheckpointSnapshot Snap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics) =>
             Snapshot(kind, at, metrics, config, spec, model, optimizer, State(), bestWeights);
@@ -120,7 +120,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                 TrainingPosition Here(int nextBatch) => new(epoch - 1, step, nextBatch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds);
 
                 // The schedule moves the learning rate between epochs only, so one read serves every step of the epoch.
-                var learningRate = CurrentLearningRate(optimizer);
+                var learningRate = optimizer.LearningRate;
 
                 model.train();
                 using var order = EpochOrder(config.Seed, epoch, trainCount, device);
@@ -204,7 +204,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     valLoss,
                     (double)correct / seen,
                     valAccuracy,
-                    CurrentLearningRate(optimizer),
+                    optimizer.LearningRate,
                     durationMs,
                     seen / (durationMs / 1000));
                 await observer.OnEpochCompletedAsync(metrics, CancellationToken.None);
@@ -223,7 +223,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     bestWeights = SerializeWeights(model);
                 }
 
-                SetLearningRate(optimizer, scheduler.Step(epoch, logged));
+                optimizer.LearningRate = scheduler.Step(epoch, logged);
                 var last = epoch == config.Epochs || stopEarly;
                 if (stopEarly && bestWeights is not null)
                 {
@@ -395,11 +395,9 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         return buffer.ToArray();
     }
 
-    private static void SetLearningRate(TrainingOptimizer optimizer, double learningRate) => optimizer.LearningRate = learningRate;
-
     private static Dictionary<string, double> PartialMetrics(double lossSum, long correct, long seen, TrainingOptimizer optimizer)
     {
-        var metrics = new Dictionary<string, double> { ["learningRate"] = CurrentLearningRate(optimizer) };
+        var metrics = new Dictionary<string, double> { ["learningRate"] = optimizer.LearningRate };
         if (seen > 0)
         {
             metrics["loss"] = lossSum / seen;
@@ -408,6 +406,4 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 
         return metrics;
     }
-
-    private static double CurrentLearningRate(TrainingOptimizer optimizer) => optimizer.LearningRate;
 }
