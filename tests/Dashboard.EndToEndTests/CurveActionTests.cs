@@ -79,10 +79,25 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         var page = await session.NewPageAsync();
         await page.GotoAsync($"runs/{run.Id}");
         await BrowserSession.WaitForInteractiveAsync(page);
+        // Drawn before the panel opens, as a person sees it: a plot created after would simply start narrow.
+        await session.WaitForPlotAsync(page, 3, Timeout, "val_loss");
 
         // Epoch 1 is not the run's newest checkpoint, so Resume starts a branch: the case a second click could duplicate.
         await page.Locator($"tr[data-checkpoint-id='{first.Id}']").ClickAsync();
         await Expect(page.GetByTestId("checkpoint-panel")).ToHaveAttributeAsync("data-checkpoint-id", first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        // The panel takes a column from the chart without the window changing size: the plot must shrink into what is
+        // left, not keep its width and lie over the panel's buttons.
+        await page.WaitForFunctionAsync(
+            """
+            () => {
+              const plot = document.querySelector('[data-testid=training-chart] .main-svg');
+              const panel = document.querySelector('[data-testid=checkpoint-panel]');
+              return plot && panel && plot.getBoundingClientRect().right <= panel.getBoundingClientRect().left;
+            }
+            """,
+            null,
+            new() { Timeout = 10_000 });
         await page.GetByTestId("panel-resume").DblClickAsync();
 
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/runs/(?!" + run.Id + @"$)\d+$"), new() { Timeout = 30_000 });

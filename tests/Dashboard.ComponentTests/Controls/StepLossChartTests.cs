@@ -21,7 +21,7 @@ public sealed class StepLossChartTests : DashboardTestContext
 
     public StepLossChartTests()
     {
-        JSInterop.SetupModule(StepLossChart.WidthModule).Setup<double>("width", _ => true).SetResult(FrameWidth);
+        ChartFrames.Setup<double>("width", _ => true).SetResult(FrameWidth);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class RunDetailStepViewTests : DashboardTestContext
 
     public RunDetailStepViewTests()
     {
-        JSInterop.SetupModule(StepLossChart.WidthModule).Setup<double>("width", _ => true).SetResult(800);
+        ChartFrames.Setup<double>("width", _ => true).SetResult(800);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
+using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Services;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,9 +23,15 @@ public abstract class DashboardTestContext : BunitContext, IAsyncLifetime
         // bUnit's one second is tight for events that cross the broadcaster's queues on a busy build machine.
         DefaultWaitTimeout = TimeSpan.FromSeconds(5);
         Plotly = PlotlyInterop.Setup(JSInterop);
+        ChartFrames = JSInterop.SetupModule(ChartFrame.Module);
+        ChartFrames.SetupVoid("observe", _ => true).SetVoidResult();
+        ChartFrames.SetupVoid("unobserve", _ => true).SetVoidResult();
     }
 
     protected PlotlyInterop Plotly { get; }
+
+    /// <summary>The module that keeps each chart as wide as its frame; a test that needs a width sets up <c>width</c> on it.</summary>
+    protected BunitJSModuleInterop ChartFrames { get; }
 
     protected TestDatabase Database => _database ?? throw new InvalidOperationException("The database is created in InitializeAsync.");
 

@@ -27,9 +27,6 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     public const int LossTrace = 2;
     public const int SmoothedTrace = 3;
 
-    /// <summary>The small module that measures the chart's frame.</summary>
-    public const string WidthModule = "./js/chart-width.js";
-
     /// <summary>How often a live chart looks for new steps; slower when reading them takes long.</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
@@ -45,7 +42,7 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     private readonly Scatter _smoothed;
     private readonly PlotLayout _layout;
     private readonly IList<ITrace> _data;
-    private ElementReference _frame;
+    private ChartFrame? _frame;
     private PlotlyChart? _chart;
     private IDisposable? _subscription;
     private PeriodicTimer? _timer;
@@ -106,9 +103,6 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
 
     [Inject]
     public required TrainingEventBroadcaster Broadcaster { get; set; }
-
-    [Inject]
-    public required IJSRuntime JS { get; set; }
 
     /// <summary>What the chart shows now; null before the first answer.</summary>
     public StepSeriesDto? Series => _series;
@@ -221,18 +215,11 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     /// <summary>One bucket per pixel of the plotting area, within what the server answers.</summary>
     private async Task MeasureAsync()
     {
-        try
+        // Unmeasured (0), the default stands: a typical chart's width.
+        var width = _frame is null ? 0 : await _frame.MeasureWidthAsync();
+        if (width > 0)
         {
-            await using var module = await JS.InvokeAsync<IJSObjectReference>("import", WidthModule);
-            var width = await module.InvokeAsync<double>("width", _frame);
-            if (width > 0)
-            {
-                _buckets = (int)Math.Clamp(width - MarginLeft - MarginRight, MinBuckets, RunService.MaxStepBuckets);
-            }
-        }
-        catch (JSException)
-        {
-            // Keep the default: a typical chart's width.
+            _buckets = (int)Math.Clamp(width - MarginLeft - MarginRight, MinBuckets, RunService.MaxStepBuckets);
         }
     }
 
