@@ -76,6 +76,7 @@ public sealed class RunDetailStepViewTests : DashboardTestContext
         var grandparent = traces[StepLossChart.FirstAncestorTrace + 1];
         Assert.Equal($"run #{a.Id} loss", grandparent.Name);
         Assert.Equal(Enumerable.Range(1, 100).Select(s => (double)s), grandparent.X);
+        Assert.EndsWith($"Up to the fork at step 200, the lighter curve is from run #{b.Id} and run #{a.Id}.", cut.Find("[data-testid=chart-hint]").TextContent);
     }
 
     [Fact]
@@ -98,6 +99,27 @@ public sealed class RunDetailStepViewTests : DashboardTestContext
         var traces = (await Plotly.WaitForPlotsAsync(3, WaitTimeout))[^1];
         Assert.Equal(Enumerable.Range(1, 20).Select(s => (double)s), traces[StepLossChart.LossTrace].X);
         Assert.Equal(StepLossChart.FirstAncestorTrace, traces.Count);
+        Assert.DoesNotContain("lighter curve", cut.Find("[data-testid=chart-hint]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChartHint_PerStepView_TellsHowToZoomRatherThanToClickAPoint()
+    {
+        var run = await Database.AddRunAsync("hint");
+        var cut = Render<RunDetail>(parameters => parameters.Add(p => p.RunId, run.Id));
+        cut.WaitForAssertion(() => Assert.StartsWith("Click a checkpoint's marker", cut.Find("[data-testid=chart-hint]").TextContent, StringComparison.Ordinal));
+
+        cut.Find("[data-testid=view-per-step]").Click();
+
+        var hint = cut.Find("[data-testid=chart-hint]").TextContent;
+        Assert.StartsWith("Drag across the chart to zoom in", hint, StringComparison.Ordinal);
+        Assert.Contains("double-click for the whole run", hint, StringComparison.Ordinal);
+        Assert.Contains("lowest to highest loss", hint, StringComparison.Ordinal);
+        Assert.DoesNotContain("Click", hint, StringComparison.Ordinal);
+
+        cut.Find("[data-testid=view-per-epoch]").Click();
+
+        cut.WaitForAssertion(() => Assert.StartsWith("Click a checkpoint's marker", cut.Find("[data-testid=chart-hint]").TextContent, StringComparison.Ordinal));
     }
 
     private async Task WriteStepsAsync(int runId, int first, int last)

@@ -170,6 +170,21 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         return ancestors;
     }
 
+    /// <summary>What a click or drag does on the chart in view; per step there are no checkpoints to pick.</summary>
+    private string ChartHint()
+    {
+        if (!_perStep)
+        {
+            return "Click a checkpoint's marker to pick it, or a point of the curve for the checkpoint of that epoch.";
+        }
+
+        var hint = "Drag across the chart to zoom in, down to single steps; double-click for the whole run. Where a point "
+            + "stands for many steps, the shaded band spans their lowest to highest loss.";
+        return _stepAncestors is [var parent, ..]
+            ? $"{hint} Up to the fork at step {parent.UpToStep:N0}, the lighter curve is from {string.Join(" and ", _stepAncestors.Select(a => $"run #{a.RunId}"))}."
+            : hint;
+    }
+
     private Task OnEventAsync(TrainingEvent trainingEvent) => InvokeAsync(async () =>
     {
         switch (trainingEvent)
