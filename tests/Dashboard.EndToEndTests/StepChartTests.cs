@@ -56,5 +56,28 @@ public sealed class StepChartTests(BrowserFixture fixture)
         Assert.Equal(buckets, again.Single(t => t.Name == "loss").X);
     }
 
+    [Fact]
+    public async Task PerStepView_Branch_DrawsTheParentsStepsUpToTheForkBeforeItsOwn()
+    {
+        // The parent trained on to step 600; the branch resumed from its step 400.
+        const int Fork = 400;
+        var parentId = await _server.SeedRunWithStepsAsync("e2e-parent", [.. Enumerable.Range(1, 600).Select(s => new StepRow(s, 1, Loss(s)))]);
+        var branchId = await _server.SeedRunWithStepsAsync("e2e-branch", [.. Enumerable.Range(Fork + 1, 200).Select(s => new StepRow(s, 1, Loss(s) / 2))], branchOf: (parentId, Fork));
+        await using var session = await BrowserSession.OpenAsync(fixture);
+        var page = await session.NewPageAsync();
+        await page.GotoAsync($"runs/{branchId}");
+        await BrowserSession.WaitForInteractiveAsync(page);
+
+        await page.GetByTestId("view-per-step").ClickAsync();
+
+        var parentTrace = $"run #{parentId} loss";
+        var traces = await session.WaitForPlotAsync(page, 1, BrowserSession.PageTimeout, "loss", parentTrace);
+        var parent = traces.Single(t => t.Name == parentTrace).X;
+        Assert.Equal(1, parent[0]);
+        Assert.All(parent, step => Assert.True(step <= Fork, $"step {step} of the parent is past the fork"));
+        Assert.Equal(Fork + 1, traces.Single(t => t.Name == "loss").X[0]);
+        await Expect(page.GetByTestId("chart-hint")).ToContainTextAsync($"Up to the fork at step {Fork}, the lighter curve is from run #{parentId}.");
+    }
+
     private static double Loss(int step) => step == 33_333 ? 25 : (2.0 / (1 + (step / 5000.0))) + (0.001 * (step % 13));
 }

@@ -1,5 +1,6 @@
 using Dashboard.Data;
 using Dashboard.Data.Entities;
+using Dashboard.Engine.Checkpoints;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
@@ -26,13 +27,32 @@ public sealed partial class DashboardServer
     /// Adds a finished run with <paramref name="steps"/> straight into the dashboard's SQLite file (which the running
     /// process has open, as SQLite allows), for curves far longer than a test could train. Returns the run's id.
     /// </summary>
-    public async Task<int> SeedRunWithStepsAsync(string name, IReadOnlyList<StepRow> steps)
+    /// <param name="branchOf">Makes the run a branch: of that run, from a checkpoint row at that step. The row is marked
+    /// deleted, so nothing tries to load the files it has not got.</param>
+    public async Task<int> SeedRunWithStepsAsync(string name, IReadOnlyList<StepRow> steps, (int RunId, long Step)? branchOf = null)
     {
         var options = new DbContextOptionsBuilder<DashboardDbContext>()
             .UseSqlite(SqliteSetup.ConnectionString(DatabasePath))
             .Options;
         await using var db = new DashboardDbContext(options);
         var now = DateTime.UtcNow;
+        Checkpoint? fork = null;
+        if (branchOf is var (parentId, forkStep))
+        {
+            fork = new Checkpoint
+            {
+                RunId = parentId,
+                Step = forkStep,
+                MetricsJson = "{}",
+                Path = "",
+                Kind = CheckpointKind.Manual,
+                Status = CheckpointStatus.Deleted,
+                CreatedAt = now,
+            };
+            db.Checkpoints.Add(fork);
+            await db.SaveChangesAsync();
+        }
+
         var run = new Run
         {
             Name = name,
@@ -45,6 +65,8 @@ public sealed partial class DashboardServer
             CreatedAt = now,
             StartedAt = now,
             FinishedAt = now,
+            ParentRunId = fork?.RunId,
+            ParentCheckpointId = fork?.Id,
         };
         db.Runs.Add(run);
         await db.SaveChangesAsync();

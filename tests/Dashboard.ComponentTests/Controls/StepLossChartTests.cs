@@ -16,6 +16,7 @@ public sealed class StepLossChartTests : DashboardTestContext
     private const double FrameWidth = 480;
     private const int Buckets = 400;
     private const int StepCount = 5_000;
+    private const int Fork = 3_000;
 
     private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(5);
 
@@ -116,10 +117,71 @@ public sealed class StepLossChartTests : DashboardTestContext
         cut.WaitForAssertion(() => Assert.Equal("No steps stored for this range yet.", cut.Find("[data-testid=step-summary]").TextContent));
     }
 
+    [Fact]
+    public async Task Render_BranchWithParent_DrawsTheParentsBucketsUpToTheForkLighter()
+    {
+        var (parentId, branchId) = await SeedBranchAsync();
+
+        var cut = Render<StepLossChart>(parameters => parameters.Add(p => p.RunId, branchId).Add(p => p.Ancestors, [new StepAncestor(parentId, Fork)]));
+
+        // The parent trained on past the fork; only its steps up to the fork lead into this branch, thinned as the branch's are.
+        var traces = await Plotly.WaitForStateAsync(t => t.Count > StepLossChart.FirstAncestorTrace && t[StepLossChart.FirstAncestorTrace].X.Length > 0, WaitTimeout);
+        var parent = traces[StepLossChart.FirstAncestorTrace];
+        var expected = await RunService.StepsAsync(parentId, 0, Fork, Buckets);
+        Assert.True(expected!.Downsampled);
+        Assert.Equal($"run #{parentId} loss", parent.Name);
+        Assert.Equal(expected.Points.Select(p => (double)p.Step), parent.X);
+        Assert.True(parent.X[^1] <= Fork);
+        Assert.Equal(Dashboard.Engine.Metrics.Smoothing.Ema([.. expected.Points.Select(p => p.Loss)], 0.6).Select(v => (double?)v), parent.Y);
+        Assert.InRange(parent.Json["opacity"]!.GetValue<double>(), 0.1, 0.6);
+        Assert.Equal(Fork + 1.0, traces[StepLossChart.LossTrace].X[0]);
+        Assert.Equal(StepLossChart.FirstAncestorTrace + 1, traces.Count);
+        cut.WaitForAssertion(() => Assert.StartsWith("1,000 steps (3,001–4,000)", cut.Find("[data-testid=step-summary]").TextContent));
+    }
+
+    [Fact]
+    public async Task Relayout_ZoomAcrossAndPastTheFork_ReadsTheParentOnlyUpToTheFork()
+    {
+        var (parentId, branchId) = await SeedBranchAsync();
+        var cut = Render<StepLossChart>(parameters => parameters.Add(p => p.RunId, branchId).Add(p => p.Ancestors, [new StepAncestor(parentId, Fork)]));
+        await Plotly.WaitForPlotsAsync(2, WaitTimeout);
+        cut.Find("[data-testid=step-smoothing]").Input("0");
+        await Plotly.WaitForPlotsAsync(3, WaitTimeout);
+
+        await cut.InvokeAsync(() => Plotly.ZoomX(2900.4, 3100.6));
+
+        // Either side of the fork, each run's own steps, every one of them: the parent's stop at the fork though it has more.
+        var across = (await Plotly.WaitForPlotsAsync(4, WaitTimeout))[^1];
+        Assert.Equal(Enumerable.Range(2900, 101).Select(s => (double)s), across[StepLossChart.FirstAncestorTrace].X);
+        Assert.Equal(Enumerable.Range(2900, 101).Select(s => (double?)Loss(s)), across[StepLossChart.FirstAncestorTrace].Y);
+        Assert.Equal(Enumerable.Range(Fork + 1, 101).Select(s => (double)s), across[StepLossChart.LossTrace].X);
+
+        await cut.InvokeAsync(() => Plotly.ZoomX(3500, 3600));
+
+        var past = (await Plotly.WaitForPlotsAsync(5, WaitTimeout))[^1];
+        Assert.Empty(past[StepLossChart.FirstAncestorTrace].X);
+        Assert.Equal(Enumerable.Range(3500, 101).Select(s => (double)s), past[StepLossChart.LossTrace].X);
+
+        await cut.InvokeAsync(Plotly.DoubleClick);
+
+        var whole = (await Plotly.WaitForPlotsAsync(6, WaitTimeout))[^1];
+        var expected = await RunService.StepsAsync(parentId, 0, Fork, Buckets);
+        Assert.Equal(expected!.Points.Select(p => (double)p.Step), whole[StepLossChart.FirstAncestorTrace].X);
+    }
+
     /// <summary>A gently falling loss with one spike and one dip, so thinning that loses extremes shows.</summary>
     private static double Loss(int step) => step == 1234 ? 9 : step == 4321 ? -1 : 2.0 / (1 + (step / 500.0)) + (0.01 * (step % 7));
 
     private RunService RunService => Services.GetRequiredService<RunService>();
+
+    /// <summary>A parent with all 5,000 steps and a branch from its step 3,000 that has reached step 4,000.</summary>
+    private async Task<(int ParentId, int BranchId)> SeedBranchAsync()
+    {
+        var parentId = await SeedRunAsync(StepCount);
+        var branch = await Database.AddRunAsync("branch", RunStatus.Running, configure: r => r.ParentRunId = parentId);
+        await WriteStepsAsync(branch.Id, Fork + 1, 4000);
+        return (parentId, branch.Id);
+    }
 
     private async Task<int> SeedRunAsync(int steps)
     {

@@ -18,7 +18,8 @@ namespace Dashboard.Web.Components.Controls;
 /// A run's training loss per optimizer step. The server thins the curve to one bucket per pixel of the chart (lowest,
 /// highest and mean loss of each), so 100,000s of steps draw as fast as a few hundred; zooming asks again for just the
 /// visible range, so detail appears down to single steps, and a double-click goes back to the whole run. While the run
-/// trains, the whole-run view is read again at most once a second.
+/// trains, the whole-run view is read again at most once a second. A branch continues its parent's step count, so the
+/// runs it continues (<see cref="Ancestors"/>) are drawn lighter up to each fork, read for the same range and buckets.
 /// </summary>
 public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
 {
@@ -26,6 +27,9 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     public const int MaxTrace = 1;
     public const int LossTrace = 2;
     public const int SmoothedTrace = 3;
+
+    /// <summary>The first ancestor's trace; one follows per entry of <see cref="Ancestors"/>, in its order.</summary>
+    public const int FirstAncestorTrace = 4;
 
     /// <summary>How often a live chart looks for new steps; slower when reading them takes long.</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
@@ -55,6 +59,7 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     private (double X0, double X1)? _view;
     private DateTime _nextRefresh = DateTime.MinValue;
     private StepSeriesDto? _series;
+    private AncestorCurve[] _ancestors = [];
     private double _smoothing = 0.6;
     private string? _message;
 
@@ -104,11 +109,24 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     [Inject]
     public required TrainingEventBroadcaster Broadcaster { get; set; }
 
+    /// <summary>
+    /// The runs this one continues, nearest first, each drawn up to its fork. Read when the chart is created: a run's
+    /// lineage never changes.
+    /// </summary>
+    [Parameter]
+    public IReadOnlyList<StepAncestor> Ancestors { get; set; } = [];
+
     /// <summary>What the chart shows now; null before the first answer.</summary>
     public StepSeriesDto? Series => _series;
 
     protected override void OnInitialized()
     {
+        _ancestors = [.. Ancestors.Select(a => new AncestorCurve(a, AncestorTrace(a.RunId)))];
+        foreach (var ancestor in _ancestors)
+        {
+            _data.Add(ancestor.Trace);
+        }
+
         // New steps are stored before any event about them goes out, so any of these means a re-read finds more.
         _subscription = Broadcaster.Subscribe(
             e =>
@@ -230,9 +248,14 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         var (from, to) = _zoom ?? (0, long.MaxValue);
         var clock = Stopwatch.StartNew();
         StepSeriesDto? series;
+        var ancestors = new (StepRange? Range, StepSeriesDto? Series)[_ancestors.Length];
         try
         {
             series = await RunService.StepsAsync(RunId, from, to, _buckets);
+            for (var i = 0; i < _ancestors.Length; i++)
+            {
+                ancestors[i] = await ReadAncestorAsync(_ancestors[i], from, to);
+            }
         }
         catch (DbException e)
         {
@@ -249,9 +272,32 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         }
 
         _series = series;
+        for (var i = 0; i < _ancestors.Length; i++)
+        {
+            (_ancestors[i].Range, _ancestors[i].Series) = ancestors[i];
+        }
+
         _message = series is null ? $"There is no run {RunId}." : null;
         await RedrawAsync();
         StateHasChanged();
+    }
+
+    /// <summary>
+    /// An ancestor's steps in the range, clipped at its fork (after it, the curve is this run's). Its steps up to the fork
+    /// were all stored before the fork checkpoint was, so an answer for the same request stays true and is kept rather than
+    /// read again at every live refresh.
+    /// </summary>
+    private async Task<(StepRange? Range, StepSeriesDto? Series)> ReadAncestorAsync(AncestorCurve ancestor, long from, long to)
+    {
+        var range = new StepRange(from, Math.Min(to, ancestor.Ancestor.UpToStep), _buckets);
+        if (range.From > range.To)
+        {
+            return (null, null);
+        }
+
+        return range == ancestor.Range
+            ? (range, ancestor.Series)
+            : (range, await RunService.StepsAsync(ancestor.Ancestor.RunId, range.From, range.To, range.Buckets));
     }
 
     private async Task RedrawAsync()
@@ -274,6 +320,14 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         (_smoothed.X, _smoothed.Y) = (x, Smoothing.Ema(loss, _smoothing).Select(v => (object)v).ToList());
         _loss.Opacity = _smoothing > 0 ? 0.35m : 1m;
         _smoothed.Visible = _smoothing > 0 ? VisibleEnum.True : VisibleEnum.False;
+
+        // An ancestor's mean alone, smoothed as this run's is: its band too would cover the fork and muddle the two runs.
+        foreach (var ancestor in _ancestors)
+        {
+            var before = ancestor.Series?.Points ?? [];
+            ancestor.Trace.X = before.Select(p => (object)p.Step).ToList();
+            ancestor.Trace.Y = Smoothing.Ema([.. before.Select(p => p.Loss)], _smoothing).Select(v => (object)v).ToList();
+        }
 
         // The band only means something where a point stands for many steps.
         _min.Visible = _max.Visible = _series?.Downsampled == true ? VisibleEnum.True : VisibleEnum.False;
@@ -320,6 +374,18 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         }
     }
 
+    /// <summary>Named and faded as the per-epoch chart draws a parent's loss, so the two views read alike.</summary>
+    private static Scatter AncestorTrace(int runId) => new()
+    {
+        Name = $"run #{runId} loss",
+        Mode = ModeFlag.Lines,
+        Line = new Line { Color = "#2563eb", Width = 2 },
+        Opacity = 0.4m,
+        X = [],
+        Y = [],
+        HoverTemplate = $"step %{{x}}: %{{y:.5g}}<extra>run #{runId}</extra>",
+    };
+
     private static Scatter Band(string name, bool fill) => new()
     {
         Name = name,
@@ -332,4 +398,22 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         X = [],
         Y = [],
     };
+
+    /// <summary>The steps, clipped to the fork, and the bucket count an ancestor was last read with.</summary>
+    private readonly record struct StepRange(long From, long To, int Buckets);
+
+    /// <summary>An ancestor's trace and the last answer drawn on it.</summary>
+    private sealed class AncestorCurve(StepAncestor ancestor, Scatter trace)
+    {
+        public StepAncestor Ancestor { get; } = ancestor;
+
+        public Scatter Trace { get; } = trace;
+
+        public StepRange? Range { get; set; }
+
+        public StepSeriesDto? Series { get; set; }
+    }
 }
+
+/// <summary>A run whose steps lead up to a branch's: drawn up to <paramref name="UpToStep"/>, the fork checkpoint's step.</summary>
+public sealed record StepAncestor(int RunId, long UpToStep);

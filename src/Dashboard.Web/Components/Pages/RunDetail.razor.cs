@@ -26,6 +26,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private string? _selectionNote;
     private IReadOnlyList<DatasetInfo> _datasets = [];
     private IReadOnlyList<OverlayCurve> _overlays = [];
+    private IReadOnlyList<StepAncestor> _stepAncestors = [];
     private HashSet<int> _branchIds = [];
     private IDisposable? _branchSubscription;
     private IReadOnlyList<string> _layers = [];
@@ -108,14 +109,16 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
 
     /// <summary>
     /// The curves around this run: its parent's up to the fork (faded) and its branches from theirs (dashed, toggled
-    /// from the legend). Fine-tunes count their own epochs, so they are not drawn on the parent's axis.
+    /// from the legend). Fine-tunes count their own epochs, so they are not drawn on the parent's axis. The per-step chart
+    /// draws the whole line of runs this one continues, since each step range belongs to exactly one of them.
     /// </summary>
     private async Task LoadLineageAsync(RunDto run)
     {
         string[] palette = ["#0891b2", "#db2777", "#65a30d", "#7c3aed", "#ca8a04"];
         var overlays = new List<OverlayCurve>();
-        if (run is { ParentRunId: { } parentId, ParentCheckpointId: { } forkId, Config.FineTune: null }
-            && await Checkpoints.GetAsync(forkId) is { } fork)
+        var ancestors = await AncestorsAsync(run);
+        _stepAncestors = [.. ancestors.Select(a => new StepAncestor(a.RunId, a.Fork.Step))];
+        if (ancestors is [var (parentId, fork), ..])
         {
             var parentMetrics = (await RunService.MetricsAsync(parentId) ?? []).Where(m => m.Epoch <= fork.Epoch).ToList();
             overlays.Add(new OverlayCurve($"parent-{parentId}-loss", $"run #{parentId} loss", "#2563eb", Faded: true, [.. parentMetrics.Select(m => (m.Epoch, m.Loss))]));
@@ -143,6 +146,43 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
 
             return Task.CompletedTask;
         });
+    }
+
+    /// <summary>
+    /// The runs this one continues, nearest first, each with the checkpoint its child forked from. The walk ends at a root,
+    /// at a fine-tune (it counts its own epochs and steps from zero, so nothing before it lines up) or at a gap in the
+    /// records, and never visits a run twice.
+    /// </summary>
+    private async Task<List<(int RunId, CheckpointDto Fork)>> AncestorsAsync(RunDto run)
+    {
+        var ancestors = new List<(int RunId, CheckpointDto Fork)>();
+        HashSet<int> seen = [run.Id];
+        var current = run;
+        while (current is { ParentRunId: { } parentId, ParentCheckpointId: { } forkId, Config.FineTune: null }
+            && seen.Add(parentId)
+            && await Checkpoints.GetAsync(forkId) is { } fork
+            && await RunService.GetAsync(parentId) is { } parent)
+        {
+            ancestors.Add((parentId, fork));
+            current = parent;
+        }
+
+        return ancestors;
+    }
+
+    /// <summary>What a click or drag does on the chart in view; per step there are no checkpoints to pick.</summary>
+    private string ChartHint()
+    {
+        if (!_perStep)
+        {
+            return "Click a checkpoint's marker to pick it, or a point of the curve for the checkpoint of that epoch.";
+        }
+
+        var hint = "Drag across the chart to zoom in, down to single steps; double-click for the whole run. Where a point "
+            + "stands for many steps, the shaded band spans their lowest to highest loss.";
+        return _stepAncestors is [var parent, ..]
+            ? $"{hint} Up to the fork at step {parent.UpToStep:N0}, the lighter curve is from {string.Join(" and ", _stepAncestors.Select(a => $"run #{a.RunId}"))}."
+            : hint;
     }
 
     private Task OnEventAsync(TrainingEvent trainingEvent) => InvokeAsync(async () =>
