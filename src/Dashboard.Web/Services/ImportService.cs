@@ -114,6 +114,13 @@ public sealed class ImportService(
             logger.LogError(e, "Writing the checkpoint of imported run {RunId} failed.", run.Id);
             db.Runs.Remove(run);
             await db.SaveChangesAsync(CancellationToken.None);
+
+            // A full disk or quota is the operator's to fix and says so; anything else is a fault of the server.
+            if (CheckpointStore.IsDiskFull(e))
+            {
+                return new(default, Status: StatusCodes.Status507InsufficientStorage, Problem: "The disk is full: the imported checkpoint could not be written; free space and import the bundle again.");
+            }
+
             throw;
         }
 
