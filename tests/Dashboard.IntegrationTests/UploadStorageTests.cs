@@ -9,13 +9,16 @@ using Xunit.Abstractions;
 namespace Dashboard.IntegrationTests;
 
 /// <summary>
-/// The upload folder on disk: files a crash left there go at the next start without touching a checkpoint, and no room
-/// to hold an upload, or to write the imported checkpoint, is a 507 that says the disk is full rather than a 500. Each
-/// test owns a server, since it kills it or fills its disk; the bundle comes from the shared trained server.
+/// The upload folder on disk: a large upload costs the server disk rather than memory, files a crash left there go at
+/// the next start without touching a checkpoint, and no room to hold an upload, or to write the imported checkpoint, is a
+/// 507 that says the disk is full rather than a 500. Each test owns a server, since it kills it, fills its disk or
+/// measures its memory; the bundle comes from the shared trained server.
 /// </summary>
 [Collection(TrainedServerCollection.Name)]
 public sealed class UploadStorageTests(TrainedServerFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
+    private const int MiB = 1024 * 1024;
+
     private DashboardServer? _server;
     private SmallVolume? _volume;
 
@@ -112,6 +115,52 @@ public sealed class UploadStorageTests(TrainedServerFixture fixture, ITestOutput
         Assert.Empty(Server.UploadFiles());
         using var health = await Server.Client.GetAsync("healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
+    public async Task PostImport_BodyOf200MiB_ServerResidentMemoryGrowsByFarLessThanTheBody()
+    {
+        const long body = 200L * MiB;
+        const long allowed = 48L * MiB;
+
+        // A server of its own: one that had received a large body before keeps that memory, and could reuse it unseen.
+        _server = await DashboardServer.StartAsync(new Dictionary<string, string> { ["Training:Device"] = "cpu" });
+        var pid = Server.ProcessId!.Value;
+        var before = MemoryTests.ResidentBytes(pid);
+        var peak = before;
+        using var stop = new CancellationTokenSource();
+        var sampling = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, MemoryTests.ResidentBytes(pid));
+                await Task.Delay(20, CancellationToken.None);
+            }
+        });
+
+        HttpResponseMessage response;
+        try
+        {
+            using var content = new StreamContent(new Uploads.ZeroStream(body));
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/zip");
+            content.Headers.ContentLength = body;
+            response = await Server.Client.PostAsync("api/imports", content);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await sampling;
+        }
+
+        using (response)
+        {
+            output.WriteLine($"resident: {before / (double)MiB:0.0} MiB before, {peak / (double)MiB:0.0} MiB at most while receiving {body / MiB} MiB");
+            var errors = await ProblemAssert.IsValidationProblemAsync(response, "file");
+            Assert.Contains("not a zip", errors.GetProperty("file")[0].GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.True(peak - before < allowed, $"Resident memory grew by {(peak - before) / (double)MiB:0.0} MiB while a {body / MiB} MiB body arrived (allowed {allowed / MiB} MiB).");
+        Assert.Empty(Server.UploadFiles());
     }
 
     private Task<byte[]> BundleAsync() => fixture.Server.Client.GetByteArrayAsync($"api/checkpoints/{fixture.Last.Id}/export?format=bundle");
