@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -86,13 +85,9 @@ public sealed class ImportRejectionTests(TrainedServerFixture fixture)
     public async Task PostImport_ContentLengthOverTheCap_Returns413ProblemWithoutReadingTheBody()
     {
         // Only the headers are sent: the refusal must come from the declared length alone.
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(_server.BaseAddress.Host, _server.BaseAddress.Port);
-        await using var stream = tcp.GetStream();
-        var head = $"POST /api/imports HTTP/1.1\r\nHost: {_server.BaseAddress.Authority}\r\nContent-Type: application/zip\r\nContent-Length: {UploadCap + 1}\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        using var tcp = await Uploads.StartImportAsync(_server.BaseAddress, $"Content-Length: {UploadCap + 1}");
 
-        var answer = await Uploads.ReadResponseAsync(stream);
+        var answer = await Uploads.ReadResponseAsync(tcp.GetStream());
 
         Assert.StartsWith("HTTP/1.1 413", answer, StringComparison.Ordinal);
         Assert.Contains("application/problem+json", answer, StringComparison.Ordinal);

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using Dashboard.TestSupport;
 using Dashboard.Web.Contracts;
@@ -85,11 +84,8 @@ public sealed class ImportUploadTests(TrainedServerFixture fixture, ITestOutputH
     public async Task PostImport_EndlessChunkedBody_Answers413SoonAfterTheCapAndTheServerStaysUp()
     {
         // Raw, so the body goes on for as long as the server reads it and the test sees when the answer came.
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(_server.BaseAddress.Host, _server.BaseAddress.Port);
-        await using var stream = tcp.GetStream();
-        var head = $"POST /api/imports HTTP/1.1\r\nHost: {_server.BaseAddress.Authority}\r\nContent-Type: application/zip\r\nTransfer-Encoding: chunked\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        using var tcp = await Uploads.StartImportAsync(_server.BaseAddress, "Transfer-Encoding: chunked");
+        var stream = tcp.GetStream();
         var chunk = Encoding.ASCII.GetBytes($"{MiB:x}\r\n").Concat(new byte[MiB]).Concat("\r\n"u8.ToArray()).ToArray();
 
         var answer = Uploads.ReadResponseAsync(stream);

@@ -8,6 +8,27 @@ namespace Dashboard.IntegrationTests;
 internal static class Uploads
 {
     /// <summary>
+    /// Opens a raw connection and sends the head of a <c>POST /api/imports</c> with <paramref name="bodyHeader"/>
+    /// (its length or transfer encoding); the body, if any, is the caller's to send.
+    /// </summary>
+    public static async Task<TcpClient> StartImportAsync(Uri server, string bodyHeader)
+    {
+        var tcp = new TcpClient();
+        try
+        {
+            await tcp.ConnectAsync(server.Host, server.Port);
+            var head = $"POST /api/imports HTTP/1.1\r\nHost: {server.Authority}\r\nContent-Type: application/zip\r\n{bodyHeader}\r\n\r\n";
+            await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(head));
+            return tcp;
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Reads an HTTP response from a raw connection until its (problem) JSON body has closed, or the server closed the
     /// connection; what arrived before a reset is kept, since a server may reset a connection whose body it stopped reading.
     /// </summary>
