@@ -45,6 +45,7 @@ public static class DashboardServices
         services.AddSingleton<CheckpointExporter>();
         services.AddSingleton<CheckpointEvaluator>();
         services.AddSingleton(provider => new BundleImporter(provider.GetRequiredService<ModelRegistry>()));
+        services.AddSingleton(provider => new UploadSpool(provider.GetRequiredService<IOptions<StorageOptions>>().Value.UploadSpoolPath));
         services.AddSingleton(provider =>
         {
             var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -86,13 +85,9 @@ public sealed class ImportRejectionTests(TrainedServerFixture fixture)
     public async Task PostImport_ContentLengthOverTheCap_Returns413ProblemWithoutReadingTheBody()
     {
         // Only the headers are sent: the refusal must come from the declared length alone.
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(_server.BaseAddress.Host, _server.BaseAddress.Port);
-        await using var stream = tcp.GetStream();
-        var head = $"POST /api/imports HTTP/1.1\r\nHost: {_server.BaseAddress.Authority}\r\nContent-Type: application/zip\r\nContent-Length: {UploadCap + 1}\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        using var tcp = await Uploads.StartImportAsync(_server.BaseAddress, $"Content-Length: {UploadCap + 1}");
 
-        var answer = await ReadResponseAsync(stream);
+        var answer = await Uploads.ReadResponseAsync(tcp.GetStream());
 
         Assert.StartsWith("HTTP/1.1 413", answer, StringComparison.Ordinal);
         Assert.Contains("application/problem+json", answer, StringComparison.Ordinal);
@@ -105,7 +100,7 @@ public sealed class ImportRejectionTests(TrainedServerFixture fixture)
         var runsBefore = await _server.RunIdsAsync();
 
         // No length up front, so the cap can only be enforced while reading.
-        using var content = new StreamContent(new ZeroStream(UploadCap + 1));
+        using var content = new StreamContent(new Uploads.ZeroStream(UploadCap + 1));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/zip");
         using var request = new HttpRequestMessage(HttpMethod.Post, "api/imports") { Content = content };
         request.Headers.TransferEncodingChunked = true;
@@ -113,6 +108,7 @@ public sealed class ImportRejectionTests(TrainedServerFixture fixture)
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal(runsBefore, await _server.RunIdsAsync());
+        Assert.Empty(_server.UploadFiles());
         using var health = await _server.Client.GetAsync("healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
@@ -309,64 +305,5 @@ public sealed class ImportRejectionTests(TrainedServerFixture fixture)
         w.Write((ushort)0);
         w.Flush();
         return zip.ToArray();
-    }
-
-    private static async Task<string> ReadResponseAsync(NetworkStream stream)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var text = new StringBuilder();
-        var buffer = new byte[4096];
-        while (!text.ToString().Contains("}", StringComparison.Ordinal))
-        {
-            var read = await stream.ReadAsync(buffer, timeout.Token);
-            if (read == 0)
-            {
-                break;
-            }
-
-            text.Append(Encoding.UTF8.GetString(buffer, 0, read));
-        }
-
-        return text.ToString();
-    }
-
-    /// <summary>A body of zeros produced as it is sent, so a 256 MiB upload costs the test no memory.</summary>
-    private sealed class ZeroStream(long length) : Stream
-    {
-        private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var n = (int)Math.Min(buffer.Length, length - _position);
-            buffer[..n].Clear();
-            _position += n;
-            return n;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

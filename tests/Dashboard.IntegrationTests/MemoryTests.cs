@@ -82,7 +82,7 @@ public sealed class MemoryTests(ITestOutputHelper output) : IAsyncLifetime
             .Select(l => string.Join(' ', l.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries))));
 
     /// <summary>VmRSS of a process, from <c>/proc/{pid}/status</c>.</summary>
-    private static long ResidentBytes(int pid)
+    internal static long ResidentBytes(int pid)
     {
         var line = File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         var kilobytes = line["VmRSS:".Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];

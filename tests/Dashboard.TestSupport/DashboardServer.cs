@@ -57,6 +57,12 @@ public sealed partial class DashboardServer : IAsyncDisposable
 
     public string CheckpointDirectory => Path.Combine(DataDirectory, "checkpoints");
 
+    /// <summary>Where the child holds uploads while it reads them: temporary files that must never outlive their request.</summary>
+    public string UploadDirectory => Path.Combine(DataDirectory, "tmp", "uploads");
+
+    /// <summary>The files now in <see cref="UploadDirectory"/>; none when it was never made.</summary>
+    public IReadOnlyList<string> UploadFiles() => Directory.Exists(UploadDirectory) ? Directory.GetFiles(UploadDirectory) : [];
+
     /// <summary>A client for <see cref="BaseAddress"/>; a fresh one after each (re)start, so no pooled connection points at a dead process.</summary>
     public HttpClient Client => _client ?? throw new InvalidOperationException("The dashboard has not been started.");
 

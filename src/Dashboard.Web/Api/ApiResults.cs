@@ -38,6 +38,7 @@ internal static partial class ApiResults
             StatusCodes.Status409Conflict => "Conflict",
             StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
             StatusCodes.Status413PayloadTooLarge => "Too large",
+            StatusCodes.Status507InsufficientStorage => "Insufficient storage",
             _ => "Request refused",
         },
         detail: detail);

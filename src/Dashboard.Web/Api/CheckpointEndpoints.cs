@@ -4,6 +4,9 @@ using Dashboard.Engine.Evaluation;
 using Dashboard.Engine.Export;
 using Dashboard.Engine.Policies;
 using Dashboard.Web.Services;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Dashboard.Web.Api;
 
@@ -34,61 +37,29 @@ public static class CheckpointEndpoints
                 : ApiResults.Problem(StatusCodes.Status409Conflict, $"Run {runId} is not training; its newest checkpoint is already its state.");
         });
 
-        // A bundle as the body (application/zip) or as the file of a multipart form; the size is capped before reading, and
-        // a chunked upload (no length) is cut off by Kestrel at the same cap.
+        // A bundle as the body (application/zip) or as the file of a multipart form. A declared length over the cap is refused
+        // before reading; otherwise the upload is copied to a temporary file and cut off as soon as it passes the cap.
         app.MapPost("/api/imports", async (HttpRequest request, ImportService imports, CancellationToken ct) =>
         {
-            var tooLarge = ApiResults.Problem(StatusCodes.Status413PayloadTooLarge, $"Bundles may be at most {ImportService.MaxUploadBytes / (1024 * 1024)} MiB.");
             if (request.ContentLength > ImportService.MaxUploadBytes)
             {
-                return tooLarge;
+                return BundleTooLarge();
             }
 
-            Stream body;
-            var fileName = "bundle.zip";
-            try
+            var (bundle, fileName, refusal) = await ReceiveBundleAsync(request, imports, ct);
+            if (bundle is null)
             {
-                if (request.HasFormContentType)
-                {
-                    var form = await request.ReadFormAsync(ct);
-                    if (form.Files.Count != 1)
-                    {
-                        return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["Upload exactly one bundle (.zip)."] });
-                    }
-
-                    body = form.Files[0].OpenReadStream();
-                    fileName = form.Files[0].FileName;
-                }
-                else
-                {
-                    // ZipArchive needs to seek; the size cap bounds the copy.
-                    var buffer = new MemoryStream();
-                    await request.Body.CopyToAsync(buffer, ct);
-                    buffer.Position = 0;
-                    body = buffer;
-                }
-            }
-            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                return tooLarge;
-            }
-            catch (InvalidDataException e)
-            {
-                // The form reader's own limits (multipart body length, header sizes) and malformed multipart bodies.
-                return e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
-                    ? tooLarge
-                    : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = [$"The form could not be read: {e.Message}"] });
+                return refusal!;
             }
 
-            await using (body)
+            await using (bundle)
             {
-                return ApiResults.ToHttp(await imports.ImportAsync(body, fileName, ct), started => TypedResults.Created($"/api/runs/{started.RunId}", started));
+                return ApiResults.ToHttp(await imports.ImportAsync(bundle, fileName, ct), started => TypedResults.Created($"/api/runs/{started.RunId}", started));
             }
         })
             .WithTags("Checkpoints")
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(ImportService.MaxUploadBytes))
-            .WithFormOptions(multipartBodyLengthLimit: ImportService.MaxUploadBytes)
             .Produces<RunStartedDto>(StatusCodes.Status201Created);
 
         app.MapGet("/api/checkpoints/orphans", async (CheckpointService service, CancellationToken ct) => TypedResults.Ok(await service.OrphansAsync(ct)))
@@ -175,6 +146,94 @@ public static class CheckpointEndpoints
 
         return app;
     }
+
+    private static IResult BundleTooLarge() =>
+        ApiResults.Problem(StatusCodes.Status413PayloadTooLarge, $"Bundles may be at most {ImportService.MaxUploadBytes / (1024 * 1024)} MiB.");
+
+    /// <summary>
+    /// The uploaded bundle in a temporary file (deleted when the stream is disposed) and its file name, or why there is none.
+    /// A form is read section by section, not with ReadFormAsync, which would buffer the file once more in the system's
+    /// temp folder; its one file section goes straight to the spool.
+    /// </summary>
+    private static async Task<(FileStream? Bundle, string FileName, IResult? Refusal)> ReceiveBundleAsync(
+        HttpRequest request, ImportService imports, CancellationToken ct)
+    {
+        var notOne = TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["Upload exactly one bundle (.zip)."] });
+        FileStream? bundle = null;
+        try
+        {
+            if (!request.HasFormContentType)
+            {
+                return (await imports.SpoolAsync(request.Body, ct), "bundle.zip", null);
+            }
+
+            // A url-encoded form has no boundary, and no files.
+            var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
+            if (string.IsNullOrEmpty(boundary))
+            {
+                return (null, "", notOne);
+            }
+
+            var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = ImportService.MaxUploadBytes };
+            var fileName = "";
+            while (await reader.ReadNextSectionAsync(ct) is { } section)
+            {
+                if (section.GetContentDispositionHeader() is not { } disposition || !disposition.IsFileDisposition())
+                {
+                    continue;
+                }
+
+                if (bundle is not null)
+                {
+                    await bundle.DisposeAsync();
+                    return (null, "", notOne);
+                }
+
+                fileName = HeaderUtilities.RemoveQuotes(StringSegment.IsNullOrEmpty(disposition.FileNameStar) ? disposition.FileName : disposition.FileNameStar).Value ?? "";
+                bundle = await imports.SpoolAsync(section.Body, ct);
+            }
+
+            return bundle is null ? (null, "", notOne) : (bundle, fileName, null);
+        }
+        catch (Exception e) when (Refusal(e) is { } refusal)
+        {
+            if (bundle is not null)
+            {
+                await bundle.DisposeAsync();
+            }
+
+            return (null, "", refusal);
+        }
+        catch
+        {
+            if (bundle is not null)
+            {
+                await bundle.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The answer to an upload that could not be received, or null for a fault of the server.</summary>
+    private static IResult? Refusal(Exception e) => e switch
+    {
+        UploadTooLargeException or BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => BundleTooLarge(),
+        UploadStorageFullException full => ApiResults.Problem(StatusCodes.Status507InsufficientStorage, full.Message),
+
+        // The multipart reader's own limits (section length, header sizes) and malformed multipart bodies.
+        InvalidDataException invalid => invalid.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
+            ? BundleTooLarge()
+            : FormUnreadable(invalid.Message),
+
+        // The multipart reader's word for a body that ends inside a section, before the closing boundary.
+        IOException cut when cut is not BadHttpRequestException && cut.Message.StartsWith("Unexpected end of Stream", StringComparison.Ordinal) =>
+            FormUnreadable("it ends before its closing boundary."),
+        _ => null,
+    };
+
+    private static IResult FormUnreadable(string why) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = [$"The form could not be read: {why}"] });
 
     private static async Task<IResult> ExportAsync(
         int id,

@@ -27,4 +27,10 @@ public sealed class StorageOptions
     public string DatabasePath => Path.Combine(DataDirectoryPath, DatabaseFile);
 
     public string CheckpointPath => Path.Combine(DataDirectoryPath, CheckpointDirectory);
+
+    /// <summary>
+    /// Where uploads wait while they are checked: beside the database rather than in the system's temp folder, which is
+    /// often a small tmpfs, and outside the checkpoint folder, so they never count against <see cref="QuotaBytes"/>.
+    /// </summary>
+    public string UploadSpoolPath => Path.Combine(DataDirectoryPath, "tmp", "uploads");
 }

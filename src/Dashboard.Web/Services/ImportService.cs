@@ -13,14 +13,34 @@ namespace Dashboard.Web.Services;
 public sealed class ImportService(
     IDbContextFactory<DashboardDbContext> dbFactory,
     BundleImporter importer,
+    UploadSpool spool,
     CheckpointStore store,
     DatasetRegistry datasets,
     TrainingConfigValidator validator,
     TrainingEventBroadcaster broadcaster,
     ILogger<ImportService> logger)
 {
-    /// <summary>Uploads larger than this are refused before they are read.</summary>
+    /// <summary>Uploads larger than this are refused: by their declared length before reading, else as soon as they pass it.</summary>
     public const long MaxUploadBytes = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Copies an upload to a temporary file of the data folder, which the returned stream deletes when disposed: the zip
+    /// reader needs to seek, and holding the upload in memory instead would let a few concurrent ones take gigabytes.
+    /// </summary>
+    /// <exception cref="UploadTooLargeException">More than <see cref="MaxUploadBytes"/> arrived; reading stopped there.</exception>
+    /// <exception cref="UploadStorageFullException">No room to hold it.</exception>
+    public async Task<FileStream> SpoolAsync(Stream upload, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await spool.WriteAsync(upload, MaxUploadBytes, cancellationToken);
+        }
+        catch (UploadStorageFullException e)
+        {
+            logger.LogWarning(e.InnerException, "An upload could not be held in {Folder}: the disk is full.", spool.Folder);
+            throw;
+        }
+    }
 
     public async Task<ServiceResult<RunStartedDto>> ImportAsync(Stream bundle, string fileName, CancellationToken cancellationToken = default)
     {
@@ -94,6 +114,13 @@ public sealed class ImportService(
             logger.LogError(e, "Writing the checkpoint of imported run {RunId} failed.", run.Id);
             db.Runs.Remove(run);
             await db.SaveChangesAsync(CancellationToken.None);
+
+            // A full disk or quota is the operator's to fix and says so; anything else is a fault of the server.
+            if (CheckpointStore.IsDiskFull(e))
+            {
+                return new(default, Status: StatusCodes.Status507InsufficientStorage, Problem: "The disk is full: the imported checkpoint could not be written; free space and import the bundle again.");
+            }
+
             throw;
         }
 

@@ -1,6 +1,7 @@
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Export;
 using Dashboard.Web.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,7 @@ namespace Dashboard.Web.Services;
 public sealed class StartupService(
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
+    UploadSpool uploads,
     RunQueue queue,
     IOptions<StorageOptions> storage,
     IOptions<TrainingOptions> training,
@@ -58,6 +60,7 @@ public sealed class StartupService(
 
         await db.SaveChangesAsync(cancellationToken);
         RemoveTornFolders();
+        RemoveStaleUploads();
 
         if (training.Value.AutoResume)
         {
@@ -85,6 +88,16 @@ public sealed class StartupService(
         {
             logger.LogWarning("Removing {Folder}: a checkpoint write that never finished.", folder);
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    // Nothing is uploading yet, so every file in the spool belongs to a process that is gone.
+    private void RemoveStaleUploads()
+    {
+        var removed = uploads.RemoveStale();
+        if (removed.Count > 0)
+        {
+            logger.LogWarning("Removed {Count} upload(s) left in {Folder} by an earlier process.", removed.Count, uploads.Folder);
         }
     }
 }
