@@ -13,6 +13,8 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
 
     public DbSet<StepMetric> StepMetrics => Set<StepMetric>();
 
+    public DbSet<StepMetricBlock> StepMetricBlocks => Set<StepMetricBlock>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Run>(run =>
@@ -39,6 +41,13 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
         {
             step.HasKey(s => new { s.RunId, s.Step });
             step.HasOne<Run>().WithMany().HasForeignKey(s => s.RunId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        // Like the steps it sums up: keyed by (run, block), gone with its run.
+        modelBuilder.Entity<StepMetricBlock>(block =>
+        {
+            block.HasKey(b => new { b.RunId, b.Block });
+            block.HasOne<Run>().WithMany().HasForeignKey(b => b.RunId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<Checkpoint>(checkpoint =>

@@ -1,4 +1,4 @@
-using System.Data.Common;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Data;
@@ -22,41 +22,76 @@ public sealed record StepSeries(long Total, long? First, long? Last, bool Downsa
 
 /// <summary>
 /// Per-step losses in SQLite, written and read with prepared statements on EF's connection rather than as tracked
-/// entities: a run has 100,000s of them, more than change tracking is made for.
+/// entities: a run has 100,000s of them, more than change tracking is made for. Beside the rows the store keeps a roll-up
+/// per block of <see cref="BlockSize"/> steps (<see cref="Entities.StepMetricBlock"/>: first step, count, sum, lowest and
+/// highest loss), rebuilt from the rows in the same transaction as every change to them, so a wide range is bucketed from
+/// its blocks and only the rows of blocks a bucket edge cuts are read one by one.
 /// </summary>
 public static class StepMetricStore
 {
-    /// <summary>Average rows per bucket from which a range is aggregated bucket by bucket rather than by one GROUP BY.</summary>
-    private const int DenseRowsPerBucket = 32;
+    /// <summary>
+    /// A step's block is <c>Step &gt;&gt; BlockShift</c>. The migration that created the blocks filled them with this shift,
+    /// so changing it needs a migration that rebuilds them.
+    /// </summary>
+    public const int BlockShift = 4;
+
+    /// <summary>
+    /// Steps per block. A wide range reads one row per block plus the rows of every block a bucket edge cuts, and 16
+    /// keeps the sum near its least: at 200,000 steps in 2,000 buckets 12,500 blocks and 32,000 rows (8: 25,000 and
+    /// 16,000, a block row costing more to read than a step row; 32: 6,250 and 64,000).
+    /// </summary>
+    public const long BlockSize = 1L << BlockShift;
+
+    /// <summary>
+    /// Average steps per bucket from which a range is bucketed from its blocks; below it a bucket spans too few blocks to
+    /// save reading its rows, and one GROUP BY over the rows is cheap at that size.
+    /// </summary>
+    private const int RollUpStepsPerBucket = 32;
+
+    /// <summary>Recomputes, from their rows, the blocks holding steps in [$lo, $hi]; a block left without rows gets no row here.</summary>
+    private static readonly string RebuildBlocksSql = $"""
+        INSERT OR REPLACE INTO StepMetricBlocks (RunId, Block, FirstStep, Count, Sum, Min, Max)
+        SELECT RunId, Step >> {BlockShift}, MIN(Step), COUNT(*), SUM(Loss), MIN(Loss), MAX(Loss) FROM StepMetrics
+        WHERE RunId = $run AND Step BETWEEN $lo AND $hi
+        GROUP BY Step >> {BlockShift}
+        """;
+
+    /// <summary>
+    /// The rows of the blocks listed in $blocks (a JSON array), within [$from, $to]. The CROSS JOIN keeps the list as the
+    /// outer loop, so each block is one short walk of the key.
+    /// </summary>
+    private static readonly string RowsOfBlocksSql = $"""
+        SELECT s.Step, s.Loss FROM json_each($blocks) AS b CROSS JOIN StepMetrics AS s
+        WHERE s.RunId = $run AND s.Step BETWEEN MAX(b.value << {BlockShift}, $from) AND MIN((b.value << {BlockShift}) + {BlockSize - 1}, $to)
+        """;
 
     /// <summary>
     /// Inserts the steps in one transaction; a step already stored (replayed after a resume) is replaced, so a run never
     /// holds a step twice. Non-finite losses are skipped: SQLite would store NaN as NULL, and the trainer stops before
-    /// reporting one anyway.
+    /// reporting one anyway. The blocks between the first and last step written are rebuilt from their rows (an
+    /// overwritten step cannot just be added to its block), in the same transaction, so a reader never sees them disagree.
     /// </summary>
-    public static async Task WriteAsync(DashboardDbContext db, int runId, IReadOnlyList<StepRow> steps, CancellationToken cancellationToken = default)
+    public static Task WriteAsync(DashboardDbContext db, int runId, IReadOnlyList<StepRow> steps, CancellationToken cancellationToken = default)
     {
         if (steps.Count == 0)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
+        return InTransactionAsync(db, deferred: false, (connection, transaction) =>
         {
-            var connection = db.Database.GetDbConnection();
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
+            using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = """
                 INSERT INTO StepMetrics (RunId, Step, Epoch, Loss) VALUES ($run, $step, $epoch, $loss)
                 ON CONFLICT (RunId, Step) DO UPDATE SET Epoch = excluded.Epoch, Loss = excluded.Loss
                 """;
-            AddParameter(command, "$run", runId);
-            var step = AddParameter(command, "$step", 0L);
-            var epoch = AddParameter(command, "$epoch", 0);
-            var loss = AddParameter(command, "$loss", 0.0);
+            command.Parameters.AddWithValue("$run", runId);
+            var step = command.Parameters.AddWithValue("$step", 0L);
+            var epoch = command.Parameters.AddWithValue("$epoch", 0);
+            var loss = command.Parameters.AddWithValue("$loss", 0.0);
             command.Prepare();
+            var (lowest, highest) = (long.MaxValue, long.MinValue);
             foreach (var row in steps)
             {
                 if (!double.IsFinite(row.Loss))
@@ -67,101 +102,227 @@ public static class StepMetricStore
                 step.Value = row.Step;
                 epoch.Value = row.Epoch;
                 loss.Value = row.Loss;
-
-                // Microsoft.Data.Sqlite runs statements synchronously either way; the async form would only add a task per row.
-#pragma warning disable CA1849
                 command.ExecuteNonQuery();
-#pragma warning restore CA1849
+                (lowest, highest) = (Math.Min(lowest, row.Step), Math.Max(highest, row.Step));
             }
 
-            await transaction.CommitAsync(cancellationToken);
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+            // A batch is a run of consecutive steps, so its span holds just the blocks it touched.
+            if (lowest <= highest)
+            {
+                RebuildBlocks(connection, transaction, runId, lowest, highest);
+            }
+
+            return 0;
+        }, cancellationToken);
     }
 
-    /// <summary>Removes the run's steps after <paramref name="step"/>: they are about to be trained again.</summary>
+    /// <summary>Removes the run's steps after <paramref name="step"/>: they are about to be trained again. Returns how many.</summary>
     public static Task<int> DeleteAfterAsync(DashboardDbContext db, int runId, long step, CancellationToken cancellationToken = default) =>
-        db.StepMetrics.Where(s => s.RunId == runId && s.Step > step).ExecuteDeleteAsync(cancellationToken);
+        InTransactionAsync(db, deferred: false, (connection, transaction) =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$run", runId);
+            command.Parameters.AddWithValue("$step", step);
+            command.CommandText = "DELETE FROM StepMetrics WHERE RunId = $run AND Step > $step";
+            var deleted = command.ExecuteNonQuery();
+
+            // The step's own block may keep some of its rows: it is dropped with the ones after it and rebuilt.
+            command.CommandText = $"DELETE FROM StepMetricBlocks WHERE RunId = $run AND Block >= ($step >> {BlockShift})";
+            command.ExecuteNonQuery();
+            RebuildBlocks(connection, transaction, runId, step, step);
+            return deleted;
+        }, cancellationToken);
 
     /// <summary>
     /// The run's steps in [<paramref name="from"/>, <paramref name="to"/>]: every one when there are at most
-    /// <paramref name="buckets"/>, else one point per bucket, aggregated by SQLite so no more than
-    /// <paramref name="buckets"/> rows leave the database and none becomes an entity. The stored steps' extent [first, last] is cut into
-    /// <paramref name="buckets"/> equal spans, a step going to bucket <c>min(buckets - 1, (step - first) * buckets / (last - first))</c>:
-    /// the same buckets <c>Downsampler</c> uses for a chart of that many pixels.
+    /// <paramref name="buckets"/>, else one point per bucket, aggregated without any step becoming an entity. The stored
+    /// steps' extent [first, last] is cut into <paramref name="buckets"/> equal spans, a step going to bucket
+    /// <c>min(buckets - 1, (step - first) * buckets / (last - first))</c>: the same buckets <c>Downsampler</c> uses for a
+    /// chart of that many pixels. Every point is exact (first step, mean, lowest, highest, count of its rows), however it
+    /// was read.
     /// </summary>
-    public static async Task<StepSeries> QueryAsync(DashboardDbContext db, int runId, long from, long to, int buckets, CancellationToken cancellationToken = default)
+    public static Task<StepSeries> QueryAsync(DashboardDbContext db, int runId, long from, long to, int buckets, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
+
+        // One read transaction: every statement below sees the same rows and blocks, whatever a writer does meanwhile.
+        return InTransactionAsync(db, deferred: true, (connection, transaction) =>
         {
-            var connection = db.Database.GetDbConnection();
-            await using var command = connection.CreateCommand();
-            AddParameter(command, "$run", runId);
-            var lo = AddParameter(command, "$from", from);
-            var hi = AddParameter(command, "$to", to);
-            command.CommandText = "SELECT COUNT(*), MIN(Step), MAX(Step) FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to";
-            long total;
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$run", runId);
+            var lo = command.Parameters.AddWithValue("$from", from);
+            var hi = command.Parameters.AddWithValue("$to", to);
+
+            // Two subqueries, each one step down the key: MIN and MAX together, or beside COUNT, would walk the range.
+            command.CommandText = """
+                SELECT (SELECT MIN(Step) FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to),
+                       (SELECT MAX(Step) FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to)
+                """;
             long first, last;
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            using (var reader = command.ExecuteReader())
             {
-                await reader.ReadAsync(cancellationToken);
-                total = reader.GetInt64(0);
-                if (total == 0)
+                reader.Read();
+                if (reader.IsDBNull(0))
                 {
                     return new StepSeries(0, null, null, false, []);
                 }
 
-                first = reader.GetInt64(1);
-                last = reader.GetInt64(2);
+                (first, last) = (reader.GetInt64(0), reader.GetInt64(1));
             }
 
-            lo.Value = first;
-            hi.Value = last;
-            var points = new List<StepPoint>((int)Math.Min(total, buckets));
-            var downsampled = total > buckets;
-            if (!downsampled)
+            (lo.Value, hi.Value) = (first, last);
+            var grid = new BucketGrid(first, last - first, buckets);
+            if (last - first + 1 >= RollUpStepsPerBucket * (long)buckets)
             {
-                command.CommandText = "SELECT Step, Loss, Loss, Loss, 1 FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to ORDER BY Step";
-                await ReadPointsAsync(command, points, cancellationToken);
-            }
-            else if (total < DenseRowsPerBucket * (long)buckets)
-            {
-                // Few rows per bucket: one GROUP BY, whose sort is cheap at this size.
-                AddParameter(command, "$buckets", (long)buckets);
-                AddParameter(command, "$span", last - first);
-                command.CommandText = """
-                    SELECT MIN(Step), AVG(Loss), MIN(Loss), MAX(Loss), COUNT(*) FROM StepMetrics
-                    WHERE RunId = $run AND Step BETWEEN $from AND $to
-                    GROUP BY MIN($buckets - 1, (Step - $from) * $buckets / $span)
-                    ORDER BY 1
-                    """;
-                await ReadPointsAsync(command, points, cancellationToken);
-            }
-            else
-            {
-                // Many rows per bucket: one prepared aggregate per bucket's step range. Each walks its part of the key in
-                // order, so SQLite never sorts the range (a GROUP BY over 200,000 rows spends most of its time sorting).
-                command.CommandText = """
-                    SELECT MIN(Step), AVG(Loss), MIN(Loss), MAX(Loss), COUNT(*) FROM StepMetrics
-                    WHERE RunId = $run AND Step BETWEEN $from AND $to
-                    """;
-                command.Prepare();
-                var span = last - first;
-                for (var bucket = 0L; bucket < buckets; bucket++)
+                var (total, points) = ReadBlockBuckets(command, grid);
+                if (total > buckets)
                 {
-                    // The steps whose bucket min(buckets - 1, (step - first) * buckets / span) is this one.
-                    lo.Value = first + CeilingDivide(bucket * span, buckets);
-                    hi.Value = bucket == buckets - 1 ? last : first + CeilingDivide((bucket + 1) * span, buckets) - 1;
-                    await ReadPointsAsync(command, points, cancellationToken);
+                    return new StepSeries(total, first, last, true, points);
+                }
+
+                // A range with wide gaps between its steps: few enough to send them all.
+                return new StepSeries(total, first, last, false, ReadSteps(command));
+            }
+
+            command.CommandText = "SELECT COUNT(*) FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to";
+            var count = (long)command.ExecuteScalar()!;
+            if (count <= buckets)
+            {
+                return new StepSeries(count, first, last, false, ReadSteps(command));
+            }
+
+            // Few steps per bucket: one GROUP BY over the rows, whose sort is cheap at this size.
+            command.Parameters.AddWithValue("$buckets", (long)buckets);
+            command.Parameters.AddWithValue("$span", grid.Span);
+            command.CommandText = """
+                SELECT MIN(Step), AVG(Loss), MIN(Loss), MAX(Loss), COUNT(*) FROM StepMetrics
+                WHERE RunId = $run AND Step BETWEEN $from AND $to
+                GROUP BY MIN($buckets - 1, (Step - $from) * $buckets / $span)
+                ORDER BY 1
+                """;
+            var grouped = new List<StepPoint>(buckets);
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    grouped.Add(new StepPoint(reader.GetInt64(0), reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt32(4)));
                 }
             }
 
-            return new StepSeries(total, first, last, downsampled, points);
+            return new StepSeries(count, first, last, true, grouped);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Buckets [$from, $to] from the blocks wholly inside one bucket, and from the rows of the rest: the blocks a bucket
+    /// edge cuts and the two at the ends of the range, which may hold steps outside it.
+    /// </summary>
+    private static (long Total, List<StepPoint> Points) ReadBlockBuckets(SqliteCommand command, BucketGrid grid)
+    {
+        var firstBlock = grid.First >> BlockShift;
+        var lastBlock = (grid.First + grid.Span) >> BlockShift;
+        var cut = new List<long> { firstBlock };
+        for (var bucket = 1L; bucket < grid.Count; bucket++)
+        {
+            var start = grid.Start(bucket);
+            if ((start & (BlockSize - 1)) != 0 && start >> BlockShift != cut[^1])
+            {
+                cut.Add(start >> BlockShift);
+            }
+        }
+
+        if (lastBlock != cut[^1])
+        {
+            cut.Add(lastBlock);
+        }
+
+        var sums = new BucketSums(grid.Count);
+        command.CommandText = "SELECT Block, FirstStep, Count, Sum, Min, Max FROM StepMetricBlocks WHERE RunId = $run AND Block BETWEEN $firstBlock AND $lastBlock ORDER BY Block";
+        command.Parameters.AddWithValue("$firstBlock", firstBlock);
+        command.Parameters.AddWithValue("$lastBlock", lastBlock);
+        using (var reader = command.ExecuteReader())
+        {
+            // Both in block order: the cut blocks' aggregates are passed over, their rows come next.
+            var next = 0;
+            while (reader.Read())
+            {
+                var block = reader.GetInt64(0);
+                while (next < cut.Count && cut[next] < block)
+                {
+                    next++;
+                }
+
+                if (next < cut.Count && cut[next] == block)
+                {
+                    continue;
+                }
+
+                var firstStep = reader.GetInt64(1);
+                sums.Add(grid.Of(firstStep), firstStep, reader.GetInt32(2), reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5));
+            }
+        }
+
+        command.CommandText = RowsOfBlocksSql;
+        command.Parameters.AddWithValue("$blocks", $"[{string.Join(',', cut)}]");
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var step = reader.GetInt64(0);
+                var loss = reader.GetDouble(1);
+                sums.Add(grid.Of(step), step, 1, loss, loss, loss);
+            }
+        }
+
+        return (sums.Total, sums.ToPoints());
+    }
+
+    /// <summary>Every step in [$from, $to], in order.</summary>
+    private static List<StepPoint> ReadSteps(SqliteCommand command)
+    {
+        command.CommandText = "SELECT Step, Loss FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to ORDER BY Step";
+        var points = new List<StepPoint>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var loss = reader.GetDouble(1);
+            points.Add(new StepPoint(reader.GetInt64(0), loss, loss, loss, 1));
+        }
+
+        return points;
+    }
+
+    /// <summary>Rebuilds the blocks holding steps <paramref name="lowest"/> to <paramref name="highest"/>, whole.</summary>
+    private static void RebuildBlocks(SqliteConnection connection, SqliteTransaction transaction, int runId, long lowest, long highest)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = RebuildBlocksSql;
+        command.Parameters.AddWithValue("$run", runId);
+        command.Parameters.AddWithValue("$lo", lowest >> BlockShift << BlockShift);
+        command.Parameters.AddWithValue("$hi", (highest >> BlockShift << BlockShift) + BlockSize - 1);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one transaction on EF's connection and commits it. Microsoft.Data.Sqlite runs
+    /// statements synchronously whatever the API, so the work is synchronous: the async forms would only add a task per
+    /// statement. A deferred transaction only reads until it writes, so readers do not queue behind each other. A
+    /// cancellation is honoured before the commit: a write cancelled midway leaves nothing behind.
+    /// </summary>
+    private static async Task<T> InTransactionAsync<T>(DashboardDbContext db, bool deferred, Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = (SqliteConnection)db.Database.GetDbConnection();
+            using var transaction = connection.BeginTransaction(deferred);
+            var result = work(connection, transaction);
+            cancellationToken.ThrowIfCancellationRequested();
+            transaction.Commit();
+            return result;
         }
         finally
         {
@@ -169,27 +330,63 @@ public static class StepMetricStore
         }
     }
 
-    /// <summary>Reads (first step, mean, min, max, count) rows; an aggregate over no rows (count 0) adds nothing.</summary>
-    private static async Task ReadPointsAsync(DbCommand command, List<StepPoint> points, CancellationToken cancellationToken)
+    /// <summary>
+    /// Equal spans of [<see cref="First"/>, <see cref="First"/> + <see cref="Span"/>] as <c>Downsampler</c> cuts them: step s
+    /// goes to bucket <c>min(Count - 1, (s - First) * Count / Span)</c>.
+    /// </summary>
+    private readonly record struct BucketGrid(long First, long Span, int Count)
     {
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            if (reader.GetInt32(4) > 0)
-            {
-                points.Add(new StepPoint(reader.GetInt64(0), reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt32(4)));
-            }
-        }
+        public int Of(long step) => (int)Math.Min(Count - 1, (step - First) * Count / Span);
+
+        /// <summary>The lowest step of <paramref name="bucket"/>: the least s with (s - First) * Count / Span &gt;= bucket.</summary>
+        public long Start(long bucket) => First + ((bucket * Span) + Count - 1) / Count;
     }
 
-    private static long CeilingDivide(long numerator, long denominator) => (numerator + denominator - 1) / denominator;
-
-    private static DbParameter AddParameter(DbCommand command, string name, object value)
+    /// <summary>Per bucket: first step, count, sum, lowest and highest loss, added to in any order.</summary>
+    private sealed class BucketSums
     {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
-        return parameter;
+        private readonly long[] _first;
+        private readonly int[] _count;
+        private readonly double[] _sum;
+        private readonly double[] _min;
+        private readonly double[] _max;
+
+        public BucketSums(int buckets)
+        {
+            _first = new long[buckets];
+            _count = new int[buckets];
+            _sum = new double[buckets];
+            _min = new double[buckets];
+            _max = new double[buckets];
+            Array.Fill(_first, long.MaxValue);
+            Array.Fill(_min, double.PositiveInfinity);
+            Array.Fill(_max, double.NegativeInfinity);
+        }
+
+        public long Total { get; private set; }
+
+        public void Add(int bucket, long firstStep, int count, double sum, double min, double max)
+        {
+            _first[bucket] = Math.Min(_first[bucket], firstStep);
+            _count[bucket] += count;
+            _sum[bucket] += sum;
+            _min[bucket] = Math.Min(_min[bucket], min);
+            _max[bucket] = Math.Max(_max[bucket], max);
+            Total += count;
+        }
+
+        public List<StepPoint> ToPoints()
+        {
+            var points = new List<StepPoint>(_count.Length);
+            for (var i = 0; i < _count.Length; i++)
+            {
+                if (_count[i] > 0)
+                {
+                    points.Add(new StepPoint(_first[i], _sum[i] / _count[i], _min[i], _max[i], _count[i]));
+                }
+            }
+
+            return points;
+        }
     }
 }

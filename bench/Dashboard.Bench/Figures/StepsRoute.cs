@@ -13,8 +13,8 @@ namespace Dashboard.Bench.Figures;
 
 /// <summary>
 /// Figure 6b: what <c>GET /api/runs/{id}/steps</c> costs at 200,000 stored steps: <see cref="RunService.StepsAsync"/>
-/// (SQLite aggregates one bucket per pixel) plus the JSON of its answer, for charts 1,200–2,000 px wide, against reading
-/// every step of the run and writing all of them as JSON.
+/// (one bucket per pixel, from the store's 16-step blocks and the rows at bucket edges) plus the JSON of its answer, for
+/// charts 1,200–2,000 px wide, against reading every step of the run and writing all of them as JSON.
 /// </summary>
 internal static class StepsRoute
 {

@@ -219,6 +219,34 @@ namespace Dashboard.Data.Migrations
                     b.ToTable("StepMetrics");
                 });
 
+            modelBuilder.Entity("Dashboard.Data.Entities.StepMetricBlock", b =>
+                {
+                    b.Property<int>("RunId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Block")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("FirstStep")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("Max")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("Min")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("Sum")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("RunId", "Block");
+
+                    b.ToTable("StepMetricBlocks");
+                });
+
             modelBuilder.Entity("Dashboard.Data.Entities.Checkpoint", b =>
                 {
                     b.HasOne("Dashboard.Data.Entities.Run", null)
@@ -251,6 +279,15 @@ namespace Dashboard.Data.Migrations
                 });
 
             modelBuilder.Entity("Dashboard.Data.Entities.StepMetric", b =>
+                {
+                    b.HasOne("Dashboard.Data.Entities.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Data.Entities.StepMetricBlock", b =>
                 {
                     b.HasOne("Dashboard.Data.Entities.Run", null)
                         .WithMany()

@@ -185,7 +185,8 @@ public sealed class RunService(
 
     /// <summary>
     /// The run's per-step training loss for steps in [<paramref name="from"/>, <paramref name="to"/>], at most
-    /// <paramref name="buckets"/> points (aggregated in the database), or null when there is no such run.
+    /// <paramref name="buckets"/> points (exact buckets, summed by <see cref="StepMetricStore"/> from the stored steps
+    /// and their roll-up), or null when there is no such run.
     /// </summary>
     public async Task<StepSeriesDto?> StepsAsync(int runId, long from, long to, int buckets, CancellationToken cancellationToken = default)
     {

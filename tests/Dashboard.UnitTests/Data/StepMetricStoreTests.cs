@@ -86,7 +86,7 @@ public sealed class StepMetricStoreTests : IAsyncLifetime, IDisposable
     }
 
     [Theory]
-    [InlineData(0, long.MaxValue, 700)] // many steps per bucket: aggregated bucket by bucket
+    [InlineData(0, long.MaxValue, 700)] // many steps per bucket: from the blocks
     [InlineData(12_345, 31_000, 333)]
     [InlineData(0, long.MaxValue, 2500)] // few steps per bucket: one GROUP BY
     [InlineData(49_000, 50_000, 997)]
@@ -159,6 +159,153 @@ public sealed class StepMetricStoreTests : IAsyncLifetime, IDisposable
         }
 
         Assert.Equal([kept.ToString()], await _database.QueryAsync("SELECT DISTINCT RunId FROM StepMetrics"));
+        Assert.Equal([kept.ToString()], await _database.QueryAsync("SELECT DISTINCT RunId FROM StepMetricBlocks"));
+    }
+
+    [Fact]
+    public async Task DeleteAfterAsync_AfterOverwritesSkipsAndGaps_LeavesEveryBlockEqualToItsRows()
+    {
+        var runId = await AddRunAsync();
+        var other = await AddRunAsync();
+        await WriteAsync(runId, Steps(1, 1000, loss: s => 1.0 / s));
+        await WriteAsync(other, Steps(1, 1000, loss: _ => 99));
+
+        // Overwritten losses must leave their blocks, a skipped (non-finite) one keeps what was stored, a gap has no blocks.
+        await WriteAsync(runId, [.. Steps(500, 700, loss: s => 5.0 + (s % 3)).Select(r => r.Step % 50 == 0 ? r with { Loss = double.NaN } : r)]);
+        await using (var db = _database.CreateContext())
+        {
+            // Mid-block, then at a block's first step (640 = 40 × 16), then in a gap: step 1095's block (1088-1103) holds
+            // only 1100, so the whole block goes.
+            await StepMetricStore.DeleteAfterAsync(db, runId, 605);
+            await WriteAsync(runId, Steps(606, 650, loss: s => 3.0 / s));
+            await StepMetricStore.DeleteAfterAsync(db, runId, 640);
+            await WriteAsync(runId, [new StepRow(1100, 1, 7), new StepRow(1234, 1, 8)]);
+            await StepMetricStore.DeleteAfterAsync(db, runId, 1095);
+        }
+
+        var rows = await StoredRowsAsync(runId);
+        Assert.Equal(640, rows.Count);
+        StepOracle.AssertSame(StepOracle.Blocks(runId, rows), await BlocksAsync(runId));
+        StepOracle.AssertSame(StepOracle.Blocks(other, await StoredRowsAsync(other)), await BlocksAsync(other));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task QueryAsync_RandomRangesAfterResumeReplays_EqualsBruteForceOverTheRows(int seed)
+    {
+        var random = new Random(seed);
+        var runId = await AddRunAsync();
+        var neighbour = await AddRunAsync();
+        await WriteAsync(neighbour, Steps(1, 30_000, loss: _ => 99)); // its blocks sit beside the run's and must never mix in
+        var stored = new SortedDictionary<long, double>();
+        var first = 1 + (1000 * random.Next(3)); // a branch's steps start past its parent's
+        var end = first + 20_000;
+        await TrainAsync(random, runId, stored, first, end);
+
+        // Resumed from a checkpoint: the steps after it are deleted and trained again, to a different loss.
+        var resumeAt = random.NextInt64(first, end);
+        await using (var db = _database.CreateContext())
+        {
+            await StepMetricStore.DeleteAfterAsync(db, runId, resumeAt);
+        }
+
+        foreach (var step in stored.Keys.Where(s => s > resumeAt).ToList())
+        {
+            stored.Remove(step);
+        }
+
+        await TrainAsync(random, runId, stored, resumeAt + 1, end + 3000);
+
+        // And replayed without a delete (a crash between a write and its checkpoint): the steps are replaced in place.
+        var replayFrom = random.NextInt64(first, end);
+        await TrainAsync(random, runId, stored, replayFrom, replayFrom + random.Next(50, 2000));
+
+        var rows = stored.Select(p => (p.Key, p.Value)).ToList();
+        Assert.Equal(rows, await StoredRowsAsync(runId));
+        var (lowest, highest) = (rows[0].Key, rows[^1].Key);
+        for (var i = 0; i < 60; i++)
+        {
+            var (from, to) = i % 6 == 0 ? (0, long.MaxValue) : Range(random, lowest - 100, highest + 100);
+            var span = Math.Min(to, highest) - Math.Max(from, lowest);
+
+            // Every other query is wide, at least 32 steps a bucket: the ranges read from the blocks.
+            var buckets = i % 2 == 0 ? random.Next(1, (int)Math.Clamp(span / 32, 1, 5000) + 1) : random.Next(1, 3000);
+            var series = await QueryAsync(runId, from, to, buckets);
+            StepOracle.AssertSame(StepOracle.Series(rows, from, to, buckets), series, $"seed {seed}, steps {from}..{to} in {buckets} buckets");
+        }
+    }
+
+    [Fact]
+    public async Task QueryAsync_BlocksAlteredBehindTheStore_WideRangeShowsThemNarrowRangeReadsTheRows()
+    {
+        var runId = await AddRunAsync();
+        await WriteAsync(runId, Steps(1, 10_000, loss: _ => 1));
+
+        await _database.QueryAsync($"UPDATE StepMetricBlocks SET Max = 101 WHERE RunId = {runId}");
+
+        // 100 steps a bucket: the blocks inside a bucket stand for their rows, so the altered maximum shows.
+        var wide = await QueryAsync(runId, 0, long.MaxValue, 100);
+        var narrow = await QueryAsync(runId, 0, long.MaxValue, 1000);
+        Assert.Equal(101, wide.Points.Max(p => p.Max));
+        Assert.Equal(1, narrow.Points.Max(p => p.Max));
+    }
+
+    /// <summary>
+    /// Writes steps <paramref name="first"/> to <paramref name="last"/> in batches of the observer's sizes, with spikes,
+    /// dips, now and then a non-finite loss (skipped) or a jump over some steps, and records what must be stored.
+    /// </summary>
+    private async Task TrainAsync(Random random, int runId, SortedDictionary<long, double> stored, long first, long last)
+    {
+        var step = first;
+        while (step <= last)
+        {
+            var batch = new List<StepRow>();
+            for (var n = random.Next(1, 300); n > 0 && step <= last; n--, step++)
+            {
+                if (random.Next(500) == 0)
+                {
+                    step += random.Next(1, 100);
+                }
+
+                var loss = random.Next(400) switch
+                {
+                    0 => double.NaN,
+                    1 => double.PositiveInfinity,
+                    < 5 => 20 + (30 * random.NextDouble()),
+                    < 8 => 1e-3 * random.NextDouble(),
+                    _ => (2.5 * Math.Exp(-step / 8000.0)) + (0.05 * random.NextDouble()),
+                };
+                batch.Add(new StepRow(step, 1 + (int)(step / 1000), loss));
+                if (double.IsFinite(loss))
+                {
+                    stored[step] = loss;
+                }
+            }
+
+            await WriteAsync(runId, batch);
+        }
+    }
+
+    private static (long From, long To) Range(Random random, long lowest, long highest)
+    {
+        var a = random.NextInt64(lowest, highest);
+        var b = random.NextInt64(lowest, highest);
+        return (Math.Max(0, Math.Min(a, b)), Math.Max(a, b));
+    }
+
+    private async Task<List<(long Step, double Loss)>> StoredRowsAsync(int runId)
+    {
+        await using var db = _database.CreateContext();
+        var rows = await db.StepMetrics.Where(s => s.RunId == runId).OrderBy(s => s.Step).Select(s => new { s.Step, s.Loss }).ToListAsync();
+        return rows.ConvertAll(r => (r.Step, r.Loss));
+    }
+
+    private async Task<List<StepMetricBlock>> BlocksAsync(int runId)
+    {
+        await using var db = _database.CreateContext();
+        return await db.StepMetricBlocks.Where(b => b.RunId == runId).OrderBy(b => b.Block).ToListAsync();
     }
 
     private static StepRow[] Steps(long first, long last, Func<long, double> loss) =>
