@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Dashboard.Engine.Data;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
@@ -100,24 +101,21 @@ internal static class ServerFigures
         var pairs = new List<double>();
         var lastRun = 0;
         var reps = settings.Pick(3, 5);
+
+        // A warm-up pair, reported but not counted: a fresh server's first run trains its first epochs about a third
+        // slower while .NET compiles the dashboard's code paths (EF queries, hub serialisation, the observer) and tiers
+        // up the hot ones, all on the two cores torch uses. Epoch 1 alone does not cover it; every later run is warm.
+        var (coldBare, _, _, coldMetrics) = await PairAsync(config with { Epochs = 3 }, "bench-overhead-warm-up");
+        var coldRatio = Stats.Median(EpochsAfterFirst(coldMetrics)) / Stats.Median(coldBare);
+
         var messagesBefore = clients.Messages;
         for (var rep = 1; rep <= reps; rep++)
         {
-            var bareEpochs = BareLoop.SamplesPerSecond(config, device).Skip(1).ToList();
+            var (bareEpochs, engineEpochs, run, metrics) = await PairAsync(config, $"bench-overhead-{rep}");
             bare.AddRange(bareEpochs);
-
-            // Attribution only: the real trainer in this process with an observer that does nothing (snapshots dropped).
-            var engineObserver = new EpochRecorder();
-            await new Trainer(DatasetRegistry.CreateDefault(), ModelRegistry.CreateDefault())
-                .RunAsync(new TrainingRequest(config, device), engineObserver, cancellationToken);
-            engine.AddRange(engineObserver.SamplesPerSecond.Skip(1));
-
-            lastRun = await server.CreateRunAsync(RunBody(config, $"bench-overhead-{rep}"), cancellationToken);
-            await clients.JoinRunAsync(lastRun, cancellationToken);
-            await server.WaitForRunAsync(lastRun, TimeSpan.FromMinutes(20), cancellationToken);
-            var metrics = await server.MetricsAsync(lastRun, cancellationToken);
-            var rows = metrics.Select(m => m!).Where(m => m["epoch"]!.GetValue<int>() > 1).ToList();
-            var perEpoch = rows.Select(m => m["samplesPerSecond"]!.GetValue<double>()).ToList();
+            engine.AddRange(engineEpochs);
+            lastRun = run;
+            var perEpoch = EpochsAfterFirst(metrics);
             dashboard.AddRange(perEpoch);
             pairs.Add(Stats.Median(perEpoch) / Stats.Median(bareEpochs));
 
@@ -131,19 +129,37 @@ internal static class ServerFigures
             }
         }
 
+        // One pair: the bare loop, then the real trainer in this process with an observer that does nothing (attribution
+        // only), then the same run on the server; each side's per-epoch samples/s after its first epoch.
+        async Task<(List<double> Bare, List<double> Engine, int RunId, JsonArray Metrics)> PairAsync(TrainingConfig pairConfig, string name)
+        {
+            var bareEpochs = BareLoop.SamplesPerSecond(pairConfig, device).Skip(1).ToList();
+            var engineObserver = new EpochRecorder();
+            await new Trainer(DatasetRegistry.CreateDefault(), ModelRegistry.CreateDefault())
+                .RunAsync(new TrainingRequest(pairConfig, device), engineObserver, cancellationToken);
+            var runId = await server.CreateRunAsync(RunBody(pairConfig, name), cancellationToken);
+            await clients.JoinRunAsync(runId, cancellationToken);
+            await server.WaitForRunAsync(runId, TimeSpan.FromMinutes(20), cancellationToken);
+            return (bareEpochs, [.. engineObserver.SamplesPerSecond.Skip(1)], runId, await server.MetricsAsync(runId, cancellationToken));
+        }
+
+        static List<double> EpochsAfterFirst(JsonArray metrics) =>
+            [.. metrics.Select(m => m!).Where(m => m["epoch"]!.GetValue<int>() > 1).Select(m => m["samplesPerSecond"]!.GetValue<double>())];
+
         var result = new FigureResult
         {
             Id = "1",
             Name = string.Create(CultureInfo.InvariantCulture,
                 $"Instrumentation overhead: CNN on MNIST ({(config.SampleLimit is { } l ? $"{l:N0} samples" : "all 10,000 samples")}, batch {BatchSize}, {config.Epochs} epochs × {reps} interleaved pairs)"),
-            RatioMeaning = "= median per-epoch samples/s of the dashboard run (server's own figure; SQLite, 10 hub clients, checkpoint every epoch) / median per-epoch samples/s of the bare TorchSharp loop, runs interleaved",
+            RatioMeaning = "= median per-epoch samples/s of the dashboard run (server's own figure; SQLite, 10 hub clients, checkpoint every epoch) / median per-epoch samples/s of the bare TorchSharp loop, runs interleaved after a warm-up pair",
             Target = "≥ 0.97",
             Ratio = Stats.Median(dashboard) / Stats.Median(bare),
         };
         result.Verdict = FigureResult.Judge(result.Ratio >= 0.97);
         var wallRatio = Stats.Median(dashboardWall) / Stats.Median(bare);
         result.Absolute = string.Create(CultureInfo.InvariantCulture,
-            $"dashboard {Stats.Median(dashboard):F0} samples/s, bare {Stats.Median(bare):F0} samples/s (medians of epochs 2+ over {dashboard.Count} + {bare.Count} epochs); median of the per-pair ratios {Stats.Median(pairs):F3}; by wall clock between epoch reports {wallRatio:F3}; the trainer alone in-process (no-op observer) {Stats.Median(engine) / Stats.Median(bare):F3}");
+            $"dashboard {Stats.Median(dashboard):F0} samples/s, bare {Stats.Median(bare):F0} samples/s (medians of epochs 2+ over {dashboard.Count} + {bare.Count} epochs); median of the per-pair ratios {Stats.Median(pairs):F3}; by wall clock between epoch reports {wallRatio:F3}; the trainer alone in-process (no-op observer) {Stats.Median(engine) / Stats.Median(bare):F3}; a fresh server's first (warm-up, not counted) run {coldRatio:F3}");
+        result.Details["warmUpRatio"] = Stats.Round(coldRatio);
         result.Details["medianPairRatio"] = Stats.Round(Stats.Median(pairs));
         result.Details["engineOnlyRatio"] = Stats.Round(Stats.Median(engine) / Stats.Median(bare));
         result.Details["engineOnlySamplesPerSecond"] = Stats.Round(engine, 1);
