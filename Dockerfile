@@ -5,7 +5,8 @@
 # Both listen on port 8080 inside the container and keep their state in /data (mount a volume there). Listening beyond
 # loopback needs an access token: docker run -e Security__AccessToken=<16+ characters> …
 
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS source
+# The SDK matches global.json (feature band 10.0.4xx, rolled forward to its newest patch).
+FROM mcr.microsoft.com/dotnet/sdk:10.0.401 AS source
 WORKDIR /src
 COPY . .
 
