@@ -81,6 +81,9 @@ public sealed class RequestBodyTests(TrainedServerFixture fixture)
         { Runs, """{ "dataset": "spirals", "checkpoint": { "fileNameTemplate": "" } }""", "checkpoint.fileNameTemplate" },
         { Runs, """{ "dataset": "spirals", "checkpoint": { "fileNameTemplate": "../../{epoch}" } }""", "checkpoint.fileNameTemplate" },
         { Runs, """{ "dataset": "spirals", "checkpoint": { "fileNameTemplate": 5 } }""", "checkpoint.fileNameTemplate" },
+        { Runs, """{ "dataset": "spirals", "checkpoint": { "fileNameTemplate": "{epoch:0999999999d}" } }""", "checkpoint.fileNameTemplate" },
+        { Runs, """{ "dataset": "spirals", "checkpoint": { "fileNameTemplate": "{epoch:09999999999d}" } }""", "checkpoint.fileNameTemplate" },
+        { Runs, """{ "dataset": "spirals", "checkpoint": { "fileNameTemplate": "{valLoss:.99f}" } }""", "checkpoint.fileNameTemplate" },
         { Runs, """{ "dataset": "spirals", "checkpoint": { "everyEpoch": 2 } }""", "checkpoint.everyEpoch" },
 
         // POST /api/runs: the learning-rate schedule.

@@ -13,6 +13,15 @@ public static partial class FileNameTemplate
 {
     public const int MaxLength = 200;
 
+    /// <summary>
+    /// Widest padding a field may ask for. A name is cut to 120 characters by the store anyway; without a bound,
+    /// <c>{epoch:0999999999d}</c> would allocate gigabytes at every checkpoint.
+    /// </summary>
+    public const int MaxWidth = 32;
+
+    /// <summary>Most decimals a field may ask for: a double holds about 17 significant digits, more are noise.</summary>
+    public const int MaxPrecision = 17;
+
     public static string Expand(string template, int epoch, long step, string kind, IReadOnlyDictionary<string, double> metrics)
     {
         var result = new StringBuilder();
@@ -57,9 +66,20 @@ public static partial class FileNameTemplate
 
         foreach (Match match in Field().Matches(template))
         {
-            if (match.Groups["format"].Success && !FormatSpec().IsMatch(match.Groups["format"].Value))
+            if (!match.Groups["format"].Success)
+            {
+                continue;
+            }
+
+            var spec = FormatSpec().Match(match.Groups["format"].Value);
+            if (!spec.Success)
             {
                 return $"'{match.Value}' has a format this template does not know; use d, 0Nd, .Nf or .Ne.";
+            }
+
+            if (BoundsProblem(spec) is { } bounds)
+            {
+                return $"'{match.Value}': {bounds}";
             }
         }
 
@@ -68,12 +88,20 @@ public static partial class FileNameTemplate
 
     private static string FormatNumber(double value, string format)
     {
+        var spec = FormatSpec().Match(format);
+
+        // A template stored before these bounds existed reaches here unvalidated; it must fail the save with a clear
+        // message before anything is allocated, not pad a string to gigabytes or overflow parsing the width.
+        if (spec.Success && BoundsProblem(spec) is { } problem)
+        {
+            throw new FormatException($"The file name template's format '{format}' cannot be used: {problem}");
+        }
+
         if (double.IsNaN(value))
         {
             return "nan";
         }
 
-        var spec = FormatSpec().Match(format);
         if (format.Length == 0 || !spec.Success)
         {
             return value == Math.Floor(value) && Math.Abs(value) < 1e15
@@ -98,9 +126,29 @@ public static partial class FileNameTemplate
         return text.StartsWith('-') ? "-" + text[1..].PadLeft(width - 1, '0') : text.PadLeft(width, '0');
     }
 
+    /// <summary>Why a parsed format's width or precision is out of bounds, else null; never parses an unbounded number.</summary>
+    private static string? BoundsProblem(Match spec)
+    {
+        if (spec.Groups["width"].Success && !WithinBound(spec.Groups["width"].Value, MaxWidth))
+        {
+            return $"the width may be at most {MaxWidth}.";
+        }
+
+        return spec.Groups["precision"].Success && !WithinBound(spec.Groups["precision"].Value, MaxPrecision)
+            ? $"the precision may be at most {MaxPrecision} decimals."
+            : null;
+    }
+
+    // Digits only (the regex says so); leading zeros aside, more than 9 of them could overflow int.Parse.
+    private static bool WithinBound(string digits, int max)
+    {
+        var significant = digits.TrimStart('0');
+        return significant.Length <= 9 && (significant.Length == 0 || int.Parse(significant, CultureInfo.InvariantCulture) <= max);
+    }
+
     [GeneratedRegex(@"\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?<format>[^}]*))?\}")]
     private static partial Regex Field();
 
-    [GeneratedRegex(@"^(?<zero>0)?(?<width>\d+)?(?:\.(?<precision>\d{1,2}))?(?<type>[dfe])$")]
+    [GeneratedRegex(@"^(?<zero>0)?(?<width>\d+)?(?:\.(?<precision>\d+))?(?<type>[dfe])$")]
     private static partial Regex FormatSpec();
 }

@@ -197,15 +197,33 @@ public sealed class PersistingObserver(
 
     public void Dispose() => _writeFailed.Dispose();
 
-    private async Task WriteAsync(Checkpoint row, CheckpointSnapshot snapshot)
+    private string CheckpointName(CheckpointSnapshot snapshot)
     {
         var position = snapshot.Position;
-        var name = FileNameTemplate.Expand(run.Config.Checkpoint.FileNameTemplate, position.CompletedEpochs, position.GlobalStep, snapshot.Kind, snapshot.Metrics);
-        name += position.BatchInEpoch == 0 ? $"-{snapshot.Kind}" : $"-step{position.GlobalStep}-{snapshot.Kind}";
-        await using var db = await dbFactory.CreateDbContextAsync();
-        db.Checkpoints.Attach(row);
+        string name;
         try
         {
+            name = FileNameTemplate.Expand(run.Config.Checkpoint.FileNameTemplate, position.CompletedEpochs, position.GlobalStep, snapshot.Kind, snapshot.Metrics);
+        }
+        catch (FormatException e)
+        {
+            throw new CheckpointNameException(
+                $"The checkpoint at epoch {position.CompletedEpochs} (step {position.GlobalStep}) could not be named: {e.Message} Start a new run with a valid checkpoint.fileNameTemplate.", e);
+        }
+
+        return name + (position.BatchInEpoch == 0 ? $"-{snapshot.Kind}" : $"-step{position.GlobalStep}-{snapshot.Kind}");
+    }
+
+    private async Task WriteAsync(Checkpoint row, CheckpointSnapshot snapshot)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        db.Checkpoints.Attach(row);
+
+        // Naming is inside the try as much as writing: any failure must end the row and the run, never leave the row
+        // writing while training goes on into the same failure at every checkpoint.
+        try
+        {
+            var name = CheckpointName(snapshot);
             var written = store.Write(CheckpointService.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId));
             row.Path = written.RelativePath;
             row.SizeBytes = written.SizeBytes;
@@ -214,9 +232,9 @@ public sealed class PersistingObserver(
         }
         catch (Exception e)
         {
-            // The store has removed the unfinished folder. On a full disk nothing was written at all, so nothing is
-            // corrupt; the row says the files are not there.
-            row.Status = CheckpointStore.IsDiskFull(e) ? CheckpointStatus.Missing : CheckpointStatus.Corrupt;
+            // The store has removed the unfinished folder. On a full disk, or when no name could be made, nothing was
+            // written at all, so nothing is corrupt; the row says the files are not there.
+            row.Status = CheckpointStore.IsDiskFull(e) || e is CheckpointNameException ? CheckpointStatus.Missing : CheckpointStatus.Corrupt;
             await db.SaveChangesAsync();
             await _writeFailed.CancelAsync();
             throw;
@@ -227,6 +245,9 @@ public sealed class PersistingObserver(
         await checkpoints.ApplyRetentionAsync(run.RunId, run.Config.Checkpoint);
     }
 }
+
+/// <summary>The run's file name template could not name a checkpoint; the message says what to change.</summary>
+public sealed class CheckpointNameException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>The loss of the steps since the last progress report: one bucket, built up without allocating.</summary>
 internal struct StepSummary

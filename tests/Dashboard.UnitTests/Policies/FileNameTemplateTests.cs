@@ -119,6 +119,51 @@ public sealed class FileNameTemplateTests
     }
 
     [Theory]
+    [InlineData("{epoch:0999999999d}")]
+    [InlineData("{epoch:09999999999d}")]
+    [InlineData("{epoch:99999999999999999999d}")]
+    [InlineData("{epoch:33d}")]
+    [InlineData("{valLoss:.18f}")]
+    [InlineData("{valLoss:.99e}")]
+    [InlineData("{valLoss:40.2f}")]
+    public void Problem_WidthOrPrecisionPastBound_ReturnsMessageNamingTheField(string template)
+    {
+        var problem = FileNameTemplate.Problem(template);
+        Assert.NotNull(problem);
+        Assert.Contains(template, problem, StringComparison.Ordinal);
+        Assert.Matches("width|precision", problem);
+    }
+
+    [Theory]
+    [InlineData("{epoch:032d}")]
+    [InlineData("{valLoss:.17f}")]
+    [InlineData("{valLoss:032.17e}")]
+    public void Problem_WidthAndPrecisionAtBound_ReturnsNull(string template)
+    {
+        Assert.Null(FileNameTemplate.Problem(template));
+    }
+
+    [Theory]
+    [InlineData("{epoch:0999999999d}")]
+    [InlineData("{epoch:09999999999d}")]
+    [InlineData("{valLoss:.99f}")]
+    [InlineData("{nan:0999999999d}")]
+    public void Expand_StoredTemplatePastBound_ThrowsFormatExceptionBeforeAllocating(string template)
+    {
+        // A template stored before the bounds existed: a clear FormatException, not a 2 GB string or an OverflowException.
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<FormatException>(() => Expand(template));
+        Assert.Contains("at most", error.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1024 * 1024, "Expanding allocated a megabyte or more.");
+    }
+
+    [Fact]
+    public void Expand_WidthAtBound_Pads()
+    {
+        Assert.Equal(new string('0', 31) + "3", Expand("{epoch:032d}"));
+    }
+
+    [Theory]
     [InlineData("epoch{epoch:02d}-valLoss{valLoss:.4f}")]
     [InlineData("epoch{epoch:03d}-valLoss{valLoss:.4f}")]
     [InlineData("{kind}-{step}-{learningRate:.2e}-{epoch:3d}")]
