@@ -44,7 +44,9 @@ public static class DashboardServices
         services.AddSingleton<Trainer>();
         services.AddSingleton<CheckpointExporter>();
         services.AddSingleton<CheckpointEvaluator>();
-        services.AddSingleton(provider => new BundleImporter(provider.GetRequiredService<ModelRegistry>()));
+        services.AddSingleton(provider => new BundleImporter(
+            provider.GetRequiredService<ModelRegistry>(),
+            spoolFolder: provider.GetRequiredService<IOptions<StorageOptions>>().Value.UploadSpoolPath));
         services.AddSingleton(provider => new UploadSpool(provider.GetRequiredService<IOptions<StorageOptions>>().Value.UploadSpoolPath));
         services.AddSingleton(provider =>
         {

@@ -71,6 +71,7 @@ public sealed class CheckpointNamingTests : IAsyncLifetime
         Assert.Equal([CheckpointStatus.Missing], statuses);
 
         // Auto-resume takes interrupted runs only: a failed one stays failed across a restart.
+        await _server.StopAsync();
         await _server.RestartAsync();
         await Task.Delay(TimeSpan.FromSeconds(2));
         var after = await _server.GetRunAsync(runId);

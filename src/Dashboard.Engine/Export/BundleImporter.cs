@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
@@ -19,19 +21,32 @@ public sealed class BundleRejectedException(string message) : Exception(message)
 /// <summary>
 /// Reads a bundle made by <see cref="CheckpointExporter.ToBundle"/> — or by hand — without trusting it: only the known
 /// file names at the top level (no paths, so nothing can be written outside), a cap on entries and on decompressed bytes
-/// (zip bombs), SHA-256 sums when present, and every tensor's name, shape and byte count checked against the model spec.
+/// (zip bombs), SHA-256 sums when present, the model's exact parameter count capped and every tensor's name and shape in
+/// the safetensors header checked against the spec, all before the model is built or any tensor data is read.
 /// </summary>
+/// <remarks>
+/// Entries are inflated into temporary files of <paramref name="spoolFolder"/> and hashed as they stream, never into
+/// memory: checking a 512 MiB bundle costs disk, not twice its size in RAM. The files delete themselves when closed.
+/// </remarks>
 /// <param name="maxUncompressedBytes">Cap on the bundle's decompressed size; 512 MiB unless told.</param>
-public sealed class BundleImporter(ModelRegistry models, long maxUncompressedBytes = BundleImporter.DefaultMaxUncompressedBytes)
+/// <param name="spoolFolder">Where entries are inflated; the system's temp folder unless told.</param>
+public sealed class BundleImporter(ModelRegistry models, long maxUncompressedBytes = BundleImporter.DefaultMaxUncompressedBytes, string? spoolFolder = null)
 {
     public const long DefaultMaxUncompressedBytes = 512L * 1024 * 1024;
     public const int MaxEntries = 32;
 
-    private static readonly HashSet<string> KnownFiles = ["model.safetensors", "model-spec.json", "config.json", "metrics.csv", "MODEL_CARD.md", "SHA256SUMS"];
+    /// <summary>The JSON and text entries are read whole; none of them is near this size in a real bundle.</summary>
+    public const int MaxSmallFileBytes = 1024 * 1024;
+
+    private const string WeightsFile = "model.safetensors";
+
+    private static readonly HashSet<string> KnownFiles = [WeightsFile, "model-spec.json", "config.json", "metrics.csv", "MODEL_CARD.md", "SHA256SUMS"];
+
+    private readonly string _spoolFolder = spoolFolder ?? Path.GetTempPath();
 
     public ImportedBundle Read(Stream zip)
     {
-        var files = Unpack(zip, maxUncompressedBytes);
+        using var files = Unpack(zip);
         VerifySums(files);
         var spec = Json<ModelSpec>(files, "model-spec.json");
         if (!models.TryGet(spec.Architecture, out var architecture))
@@ -44,21 +59,14 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
             throw new BundleRejectedException($"model-spec.json: {problem}");
         }
 
-        var config = files.ContainsKey("config.json") ? Json<TrainingConfig>(files, "config.json") : new TrainingConfig { Model = architecture.Name };
-        if (!files.TryGetValue("model.safetensors", out var weights))
+        var config = files.Contains("config.json") ? Json<TrainingConfig>(files, "config.json") : new TrainingConfig { Model = architecture.Name };
+        if (!files.TryGet(WeightsFile, out var weights))
         {
-            throw new BundleRejectedException("The bundle has no model.safetensors.");
+            throw new BundleRejectedException($"The bundle has no {WeightsFile}.");
         }
 
-        IReadOnlyList<NamedTensor> tensors;
-        try
-        {
-            tensors = Safetensors.Read(weights).Tensors;
-        }
-        catch (Exception e) when (e is InvalidDataException or OverflowException or FormatException or InvalidOperationException)
-        {
-            throw new BundleRejectedException($"model.safetensors is not valid: {e.Message}");
-        }
+        var header = Invalid(() => Safetensors.ReadHeader(weights));
+        CheckShapes(ModelRegistry.ParameterShapes(spec)!, header);
 
         using var scope = NewDisposeScope();
         nn.Module<Tensor, Tensor> model;
@@ -73,44 +81,72 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
 
         using (model)
         {
-            Load(model, tensors);
+            Load(model, weights, header);
             using var optimizer = OptimizerFactory.Create(OptimizerNames.All.Contains(config.Optimizer) ? config.Optimizer : OptimizerNames.Adam, model.parameters(), config.LearningRate);
             using var rng = random.get_rng_state();
             return new ImportedBundle(spec, config with { Model = architecture.Name }, Trainer.SerializeWeights(model), optimizer.SaveState(), rng.data<byte>().ToArray());
         }
     }
 
-    private static void Load(nn.Module<Tensor, Tensor> model, IReadOnlyList<NamedTensor> tensors)
+    /// <summary>The header must name exactly the spec's parameters, each with its shape: checked before anything is built.</summary>
+    private static void CheckShapes(IReadOnlyList<ParameterShape> expected, SafetensorsHeader header)
     {
-        var byName = tensors.ToDictionary(t => t.Name);
-        var expected = model.named_parameters().ToList();
-        var missing = expected.Select(p => p.name).Where(n => !byName.ContainsKey(n)).ToList();
-        var extra = byName.Keys.Except(expected.Select(p => p.name)).ToList();
+        var byName = header.Tensors.ToDictionary(t => t.Name);
+        var missing = expected.Select(p => p.Name).Where(n => !byName.ContainsKey(n)).ToList();
+        var extra = byName.Keys.Except(expected.Select(p => p.Name)).ToList();
         if (missing.Count > 0 || extra.Count > 0)
         {
             throw new BundleRejectedException(
-                $"model.safetensors does not fit the model spec: missing {Describe(missing)}, unexpected {Describe(extra)}.");
+                $"{WeightsFile} does not fit the model spec: missing {Describe(missing)}, unexpected {Describe(extra)}.");
         }
 
+        foreach (var parameter in expected)
+        {
+            var source = byName[parameter.Name];
+            if (!source.Shape.SequenceEqual(parameter.Shape))
+            {
+                throw new BundleRejectedException($"Tensor '{parameter.Name}' is shaped [{string.Join(", ", source.Shape)}]; the model needs [{string.Join(", ", parameter.Shape)}].");
+            }
+        }
+    }
+
+    /// <summary>Copies each tensor from the spooled file into the model, one at a time, so only one is ever held twice.</summary>
+    private static void Load(nn.Module<Tensor, Tensor> model, Stream weights, SafetensorsHeader header)
+    {
+        var byName = header.Tensors.ToDictionary(t => t.Name);
         using (no_grad())
         {
-            foreach (var (name, parameter) in expected)
+            foreach (var (name, parameter) in model.named_parameters())
             {
-                var source = byName[name];
-                if (!source.Shape.SequenceEqual(parameter.shape))
+                // The shapes were checked against the spec; a model that differs from its own spec is a bug here.
+                var entry = byName[name];
+                if (!entry.Shape.SequenceEqual(parameter.shape))
                 {
-                    throw new BundleRejectedException($"Tensor '{name}' is shaped [{string.Join(", ", source.Shape)}]; the model needs [{string.Join(", ", parameter.shape)}].");
+                    throw new InvalidOperationException($"The built model's '{name}' is shaped [{string.Join(", ", parameter.shape)}], not as its spec says.");
                 }
 
-                using var values = tensor(source.Data, [.. source.Shape]);
+                var data = Invalid(() => Safetensors.ReadTensor(weights, header, entry));
+                using var values = tensor(data, [.. entry.Shape]);
                 parameter.copy_(values);
             }
         }
     }
 
+    private static T Invalid<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is InvalidDataException or OverflowException or FormatException or InvalidOperationException or EndOfStreamException)
+        {
+            throw new BundleRejectedException($"{WeightsFile} is not valid: {e.Message}");
+        }
+    }
+
     private static string Describe(List<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
 
-    private static Dictionary<string, byte[]> Unpack(Stream zip, long maxUncompressedBytes)
+    private SpooledEntries Unpack(Stream zip)
     {
         ZipArchive archive;
         try
@@ -129,88 +165,170 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
                 throw new BundleRejectedException($"The bundle has {archive.Entries.Count} entries; at most {MaxEntries} are read.");
             }
 
-            var files = new Dictionary<string, byte[]>();
-            long total = 0;
-            foreach (var entry in archive.Entries)
+            var files = new SpooledEntries();
+            try
             {
-                // Exact names only: "../x", "/etc/x" or "a/b" can never match, so nothing is ever written or read by path.
-                if (!KnownFiles.Contains(entry.FullName))
+                long total = 0;
+                foreach (var entry in archive.Entries)
                 {
-                    throw new BundleRejectedException($"Unexpected entry '{entry.FullName}'. A bundle holds only: {string.Join(", ", KnownFiles)}.");
-                }
-
-                // The declared size is checked before inflating anything: an honest zip bomb is refused at once. Reading
-                // stops at the declared size, so one that understates it is cut short (and then fails its checks).
-                if (entry.Length > maxUncompressedBytes - total)
-                {
-                    throw new BundleRejectedException($"The bundle decompresses to more than {maxUncompressedBytes:N0} bytes ('{entry.FullName}' alone declares {entry.Length:N0}).");
-                }
-
-                using var stream = entry.Open();
-                using var buffer = new MemoryStream();
-                var chunk = new byte[81920];
-                int read;
-                try
-                {
-                    while ((read = stream.Read(chunk)) > 0)
+                    // Exact names only: "../x", "/etc/x" or "a/b" can never match, so nothing is ever written or read by path.
+                    if (!KnownFiles.Contains(entry.FullName))
                     {
-                        total += read;
-                        if (total > maxUncompressedBytes)
-                        {
-                            throw new BundleRejectedException($"The bundle decompresses to more than {maxUncompressedBytes:N0} bytes.");
-                        }
-
-                        buffer.Write(chunk, 0, read);
+                        throw new BundleRejectedException($"Unexpected entry '{entry.FullName}'. A bundle holds only: {string.Join(", ", KnownFiles)}.");
                     }
-                }
-                catch (InvalidDataException e)
-                {
-                    throw new BundleRejectedException($"Entry '{entry.FullName}' is damaged or truncated: {e.Message}");
-                }
 
-                files[entry.FullName] = buffer.ToArray();
+                    if (files.Contains(entry.FullName))
+                    {
+                        throw new BundleRejectedException($"The bundle holds '{entry.FullName}' twice.");
+                    }
+
+                    // The declared size is checked before inflating anything: an honest zip bomb is refused at once. Reading
+                    // stops at the declared size, so one that understates it is cut short (and then fails its checks).
+                    if (entry.Length > maxUncompressedBytes - total)
+                    {
+                        throw new BundleRejectedException($"The bundle decompresses to more than {maxUncompressedBytes:N0} bytes ('{entry.FullName}' alone declares {entry.Length:N0}).");
+                    }
+
+                    var limit = entry.FullName == WeightsFile ? maxUncompressedBytes - total : Math.Min(MaxSmallFileBytes, maxUncompressedBytes - total);
+                    total += Spool(entry, files, limit);
+                }
+            }
+            catch
+            {
+                files.Dispose();
+                throw;
             }
 
             return files;
         }
     }
 
-    private static void VerifySums(Dictionary<string, byte[]> files)
+    /// <summary>Inflates one entry into a temporary file, hashing it on the way; returns its size.</summary>
+    private long Spool(ZipArchiveEntry entry, SpooledEntries files, long limit)
     {
-        if (!files.TryGetValue("SHA256SUMS", out var sums))
+        Directory.CreateDirectory(_spoolFolder);
+        var file = new FileStream(Path.Combine(_spoolFolder, $"{UploadSpool.FilePrefix}{Guid.NewGuid():N}{UploadSpool.FileExtension}"), new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.None,
+            Options = FileOptions.DeleteOnClose,
+        });
+        files.Add(entry.FullName, file);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var chunk = ArrayPool<byte>.Shared.Rent(81920);
+        long size = 0;
+        try
+        {
+            using var stream = entry.Open();
+            int read;
+            while ((read = stream.Read(chunk, 0, 81920)) > 0)
+            {
+                size += read;
+                if (size > limit)
+                {
+                    throw new BundleRejectedException(entry.FullName != WeightsFile && size > MaxSmallFileBytes
+                        ? $"'{entry.FullName}' is larger than {MaxSmallFileBytes:N0} bytes."
+                        : $"The bundle decompresses to more than {maxUncompressedBytes:N0} bytes.");
+                }
+
+                hash.AppendData(chunk, 0, read);
+                file.Write(chunk, 0, read);
+            }
+
+            file.Flush();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BundleRejectedException($"Entry '{entry.FullName}' is damaged or truncated: {e.Message}");
+        }
+        catch (IOException e) when (CheckpointStore.IsDiskFull(e))
+        {
+            throw new UploadStorageFullException("The disk is full: there is no room to unpack the bundle; free space and try again.", e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        file.Position = 0;
+        files.SetHash(entry.FullName, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        return size;
+    }
+
+    private static void VerifySums(SpooledEntries files)
+    {
+        if (!files.TryGet("SHA256SUMS", out var sums))
         {
             return;
         }
 
-        foreach (var line in Encoding.UTF8.GetString(sums).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var line in Encoding.UTF8.GetString(ReadSmall(sums)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = line.Split("  ", 2);
-            if (parts.Length != 2 || !files.TryGetValue(parts[1], out var bytes))
+            if (parts.Length != 2 || !files.Contains(parts[1]))
             {
                 throw new BundleRejectedException($"SHA256SUMS lists '{line}', which names no file of the bundle.");
             }
 
-            if (!string.Equals(Convert.ToHexStringLower(SHA256.HashData(bytes)), parts[0], StringComparison.OrdinalIgnoreCase))
+            if (!string.Equals(files.Hash(parts[1]), parts[0], StringComparison.OrdinalIgnoreCase))
             {
                 throw new BundleRejectedException($"{parts[1]} does not match its SHA-256 in SHA256SUMS.");
             }
         }
     }
 
-    private static T Json<T>(Dictionary<string, byte[]> files, string name)
+    private static T Json<T>(SpooledEntries files, string name)
     {
-        if (!files.TryGetValue(name, out var bytes))
+        if (!files.TryGet(name, out var file))
         {
             throw new BundleRejectedException($"The bundle has no {name}.");
         }
 
         try
         {
-            return JsonSerializer.Deserialize<T>(bytes, CheckpointStore.JsonOptions) ?? throw new BundleRejectedException($"{name} is empty.");
+            return JsonSerializer.Deserialize<T>(ReadSmall(file), CheckpointStore.JsonOptions) ?? throw new BundleRejectedException($"{name} is empty.");
         }
         catch (JsonException e)
         {
             throw new BundleRejectedException($"{name} is not valid: {e.Message}");
+        }
+    }
+
+    // Capped at MaxSmallFileBytes when spooled.
+    private static byte[] ReadSmall(FileStream file)
+    {
+        var bytes = new byte[file.Length];
+        file.Position = 0;
+        file.ReadExactly(bytes);
+        return bytes;
+    }
+
+    /// <summary>The bundle's entries in temporary files, with their SHA-256; disposing deletes them all.</summary>
+    private sealed class SpooledEntries : IDisposable
+    {
+        private readonly Dictionary<string, (FileStream File, string? Hash)> _entries = [];
+
+        public void Add(string name, FileStream file) => _entries[name] = (file, null);
+
+        public void SetHash(string name, string hash) => _entries[name] = (_entries[name].File, hash);
+
+        public bool Contains(string name) => _entries.ContainsKey(name);
+
+        public string? Hash(string name) => _entries[name].Hash;
+
+        public bool TryGet(string name, [NotNullWhen(true)] out FileStream? file)
+        {
+            file = _entries.TryGetValue(name, out var entry) ? entry.File : null;
+            return file is not null;
+        }
+
+        public void Dispose()
+        {
+            foreach (var (file, _) in _entries.Values)
+            {
+                file.Dispose();
+            }
         }
     }
 }

@@ -12,6 +12,12 @@ public sealed record NamedTensor(string Name, IReadOnlyList<long> Shape, float[]
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 }
 
+/// <summary>One tensor of a safetensors header: its name, shape and byte range within the data that follows the header.</summary>
+public sealed record TensorEntry(string Name, IReadOnlyList<long> Shape, long Start, long End);
+
+/// <summary>A checked safetensors header: its tensors in file order, its metadata, and where the data begins.</summary>
+public sealed record SafetensorsHeader(IReadOnlyList<TensorEntry> Tensors, IReadOnlyDictionary<string, string> Metadata, long DataStart);
+
 /// <summary>
 /// The safetensors format (as read by <c>safetensors.torch.load_file</c>): an 8-byte little-endian header length, a JSON
 /// header mapping each tensor name to dtype, shape and byte offsets (plus free-form string <c>__metadata__</c>), padded
@@ -82,31 +88,49 @@ public static class Safetensors
     /// <summary>Parses and checks a safetensors file: every tensor F32, offsets contiguous, shapes matching their bytes.</summary>
     public static (IReadOnlyList<NamedTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(ReadOnlySpan<byte> file)
     {
-        if (file.Length < 8)
+        using var stream = new MemoryStream(file.ToArray(), writable: false);
+        var header = ReadHeader(stream);
+        return ([.. header.Tensors.Select(t => new NamedTensor(t.Name, t.Shape, ReadTensor(stream, header, t)))], header.Metadata);
+    }
+
+    /// <summary>
+    /// Reads and checks only the header of a safetensors file: names, dtypes, shapes and offsets, each tensor's bytes within
+    /// the file. Nothing of the tensor data is read, so a file can be judged by its header before memory is spent on it.
+    /// </summary>
+    public static SafetensorsHeader ReadHeader(Stream file)
+    {
+        var length = file.Length;
+        if (length < 8)
         {
             throw new InvalidDataException("Not a safetensors file: shorter than its 8-byte header length.");
         }
 
-        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
-        if (headerLength > (ulong)Math.Min(MaxHeaderBytes, file.Length - 8))
+        Span<byte> prefix = stackalloc byte[8];
+        file.Position = 0;
+        file.ReadExactly(prefix);
+        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength > (ulong)Math.Min(MaxHeaderBytes, length - 8))
         {
-            throw new InvalidDataException($"The safetensors header claims {headerLength} bytes; the file has {file.Length - 8} after the length.");
+            throw new InvalidDataException($"The safetensors header claims {headerLength} bytes; the file has {length - 8} after the length.");
         }
 
+        var headerBytes = new byte[(int)headerLength];
+        file.ReadExactly(headerBytes);
         JsonObject header;
         try
         {
             // A name given twice would make the header mean two things; refuse it rather than pick one.
-            header = JsonNode.Parse(file.Slice(8, (int)headerLength), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false })?.AsObject() ?? throw new InvalidDataException("The safetensors header is empty.");
+            header = JsonNode.Parse(headerBytes, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false })?.AsObject() ?? throw new InvalidDataException("The safetensors header is empty.");
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"The safetensors header is not JSON: {e.Message}", e);
         }
 
-        var data = file[(8 + (int)headerLength)..];
+        var dataStart = 8 + (long)headerLength;
+        var dataLength = length - dataStart;
         var metadata = new Dictionary<string, string>();
-        var tensors = new List<(long Start, NamedTensor Tensor)>();
+        var tensors = new List<TensorEntry>();
         foreach (var (name, node) in header)
         {
             if (name == "__metadata__")
@@ -128,7 +152,7 @@ public static class Safetensors
 
             var shape = entry["shape"]?.AsArray().Select(d => Integer(d, name, "shape")).ToArray() ?? throw new InvalidDataException($"Tensor '{name}' has no shape.");
             var offsets = entry["data_offsets"]?.AsArray().Select(d => Integer(d, name, "data_offsets")).ToArray();
-            if (offsets is not { Length: 2 } || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > data.Length)
+            if (offsets is not { Length: 2 } || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
             {
                 throw new InvalidDataException($"Tensor '{name}' has data offsets outside the file.");
             }
@@ -144,11 +168,24 @@ public static class Safetensors
                 throw new InvalidDataException($"Tensor '{name}' is shaped [{string.Join(", ", shape)}] ({elements} floats) but holds {offsets[1] - offsets[0]} bytes.");
             }
 
-            var values = MemoryMarshal.Cast<byte, float>(data[(int)offsets[0]..(int)offsets[1]]).ToArray();
-            tensors.Add((offsets[0], new NamedTensor(name, shape, values)));
+            tensors.Add(new TensorEntry(name, shape, offsets[0], offsets[1]));
         }
 
-        return ([.. tensors.OrderBy(t => t.Start).Select(t => t.Tensor)], metadata);
+        return new SafetensorsHeader([.. tensors.OrderBy(t => t.Start)], metadata, dataStart);
+    }
+
+    /// <summary>One tensor's values, read from the file whose header <paramref name="header"/> is.</summary>
+    public static float[] ReadTensor(Stream file, SafetensorsHeader header, TensorEntry tensor)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("safetensors is little-endian; this host is not.");
+        }
+
+        var values = new float[(tensor.End - tensor.Start) / sizeof(float)];
+        file.Position = header.DataStart + tensor.Start;
+        file.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
     }
 
     private static long Integer(JsonNode? node, string tensor, string field) =>

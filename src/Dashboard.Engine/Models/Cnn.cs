@@ -50,6 +50,37 @@ public sealed class Cnn : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// The name and shape of every parameter the constructor makes, in its order, computed without building anything
+    /// (see <see cref="Mlp.ParameterShapes"/>). Each block halves the image, rounding down as max-pooling does.
+    /// </summary>
+    public static IReadOnlyList<ParameterShape> ParameterShapes(ModelSpec spec)
+    {
+        if (spec.InputShape.Count != 3)
+        {
+            throw new ArgumentException("A CNN needs image input shaped [channels, height, width].", nameof(spec));
+        }
+
+        var shapes = new List<ParameterShape>();
+        long channels = spec.InputShape[0];
+        long height = spec.InputShape[1];
+        long width = spec.InputShape[2];
+        for (var i = 0; i < spec.Channels.Count; i++)
+        {
+            shapes.Add(new($"features.conv{i + 1}.weight", [spec.Channels[i], channels, 3, 3]));
+            shapes.Add(new($"features.conv{i + 1}.bias", [spec.Channels[i]]));
+            channels = spec.Channels[i];
+            height /= 2;
+            width /= 2;
+        }
+
+        shapes.Add(new("classifier.fc1.weight", [DenseSize, checked(channels * height * width)]));
+        shapes.Add(new("classifier.fc1.bias", [DenseSize]));
+        shapes.Add(new("classifier.head.weight", [spec.ClassCount, DenseSize]));
+        shapes.Add(new("classifier.head.bias", [spec.ClassCount]));
+        return shapes;
+    }
+
     public override Tensor forward(Tensor input)
     {
         using var features = _features.forward(input);

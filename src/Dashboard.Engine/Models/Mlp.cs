@@ -32,6 +32,26 @@ public sealed class Mlp : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input) => _layers.forward(input);
 
+    /// <summary>
+    /// The name and shape of every parameter the constructor makes, in its order, computed without building anything:
+    /// a spec from outside is sized (and its weights' shapes checked) before any memory is spent on it.
+    /// </summary>
+    public static IReadOnlyList<ParameterShape> ParameterShapes(ModelSpec spec)
+    {
+        var shapes = new List<ParameterShape>();
+        var width = spec.InputShape.Aggregate(1L, (a, b) => checked(a * b));
+        for (var i = 0; i < spec.HiddenSizes.Count; i++)
+        {
+            shapes.Add(new($"layers.fc{i + 1}.weight", [spec.HiddenSizes[i], width]));
+            shapes.Add(new($"layers.fc{i + 1}.bias", [spec.HiddenSizes[i]]));
+            width = spec.HiddenSizes[i];
+        }
+
+        shapes.Add(new("layers.head.weight", [spec.ClassCount, width]));
+        shapes.Add(new("layers.head.bias", [spec.ClassCount]));
+        return shapes;
+    }
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)

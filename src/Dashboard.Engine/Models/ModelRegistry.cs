@@ -68,8 +68,8 @@ public sealed class ModelRegistry
     public const long MaxParameters = 200_000_000;
 
     /// <summary>
-    /// Why a spec from outside (an imported bundle) must not be built, or null: sizes are bounded so that a crafted spec
-    /// cannot make the server allocate unbounded memory.
+    /// Why a spec from outside (an imported bundle) must not be built, or null: sizes are bounded, and the exact parameter
+    /// count is capped, so that a crafted spec cannot make the server allocate unbounded memory.
     /// </summary>
     public static string? Problem(ModelSpec spec)
     {
@@ -99,12 +99,40 @@ public sealed class ModelRegistry
             return $"channels may list at most {MaxLayers} counts of 1 to {MaxChannels}.";
         }
 
-        // The largest dense layer dominates: inputs × first width, or widths pairwise.
-        long inputs = spec.InputShape.Aggregate(1L, (a, b) => a * b);
-        var widths = new[] { inputs }.Concat(spec.HiddenSizes.Select(h => (long)h)).Append(spec.ClassCount).ToList();
-        var dense = widths.Zip(widths.Skip(1), (a, b) => a * b).Sum();
-        return dense > MaxParameters ? $"the model would have over {MaxParameters:N0} parameters." : null;
+        if (string.Equals(spec.Architecture, "cnn", StringComparison.OrdinalIgnoreCase))
+        {
+            if (spec.InputShape.Count != 3)
+            {
+                return "a CNN needs inputShape [channels, height, width].";
+            }
+
+            // Each block halves the image; a side that reaches 0 would leave the dense layer nothing to read.
+            if (spec.InputShape[1] >> spec.Channels.Count == 0 || spec.InputShape[2] >> spec.Channels.Count == 0)
+            {
+                return $"an image of [{string.Join(", ", spec.InputShape)}] cannot be halved {spec.Channels.Count} times.";
+            }
+        }
+
+        // Exact, per architecture, from the spec alone: nothing is built before it is known to fit.
+        if (ParameterShapes(spec) is not { } shapes)
+        {
+            return $"the size of architecture '{spec.Architecture}' cannot be checked.";
+        }
+
+        var count = ParameterCount(shapes);
+        return count > MaxParameters ? $"the model would have {count:N0} parameters; at most {MaxParameters:N0} are allowed." : null;
     }
+
+    /// <summary>Every parameter a spec of a known architecture implies, by name and shape, or null for other architectures.</summary>
+    public static IReadOnlyList<ParameterShape>? ParameterShapes(ModelSpec spec) => spec.Architecture?.ToLowerInvariant() switch
+    {
+        "mlp" => Mlp.ParameterShapes(spec),
+        "cnn" => Cnn.ParameterShapes(spec),
+        _ => null,
+    };
+
+    /// <summary>The number of weights the shapes hold.</summary>
+    public static long ParameterCount(IEnumerable<ParameterShape> shapes) => shapes.Aggregate(0L, (sum, shape) => checked(sum + shape.ElementCount));
 
     public IEnumerable<ModelArchitecture> All => _architectures.Values.OrderBy(a => a.Name, StringComparer.Ordinal);
 

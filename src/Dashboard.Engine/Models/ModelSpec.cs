@@ -30,3 +30,9 @@ public sealed record ModelSpec
 
     public override int GetHashCode() => HashCode.Combine(Architecture, ClassCount, InputShape.Count, HiddenSizes.Count, Channels.Count);
 }
+
+/// <summary>One parameter tensor a spec implies: its PyTorch-style name and shape.</summary>
+public sealed record ParameterShape(string Name, IReadOnlyList<long> Shape)
+{
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => checked(a * b));
+}

@@ -39,6 +39,7 @@ internal static partial class ApiResults
             StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
             StatusCodes.Status413PayloadTooLarge => "Too large",
             StatusCodes.Status507InsufficientStorage => "Insufficient storage",
+            StatusCodes.Status429TooManyRequests => "Too many requests",
             _ => "Request refused",
         },
         detail: detail);

@@ -46,6 +46,16 @@ public static class CheckpointEndpoints
                 return BundleTooLarge();
             }
 
+            // Taken before the body is read, so a refused client has not sent hundreds of megabytes for nothing.
+            using var slot = imports.TryBeginImport();
+            if (slot is null)
+            {
+                request.HttpContext.Response.Headers.RetryAfter = "5";
+                return ApiResults.Problem(
+                    StatusCodes.Status429TooManyRequests,
+                    $"{ImportService.MaxConcurrentImports} imports are being received or checked; try again in a few seconds.");
+            }
+
             var (bundle, fileName, refusal) = await ReceiveBundleAsync(request, imports, ct);
             if (bundle is null)
             {
@@ -60,7 +70,8 @@ public static class CheckpointEndpoints
             .WithTags("Checkpoints")
             .DisableAntiforgery()
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(ImportService.MaxUploadBytes))
-            .Produces<RunStartedDto>(StatusCodes.Status201Created);
+            .Produces<RunStartedDto>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         app.MapGet("/api/checkpoints/orphans", async (CheckpointService service, CancellationToken ct) => TypedResults.Ok(await service.OrphansAsync(ct)))
             .WithTags("Checkpoints");

@@ -42,6 +42,22 @@ public sealed class ImportService(
         }
     }
 
+    /// <summary>
+    /// Checking a bundle builds its model and holds its weights (up to hundreds of megabytes); more than this many at once
+    /// are answered 429 rather than let memory grow with the number of clients.
+    /// </summary>
+    public const int MaxConcurrentImports = 2;
+
+    private readonly SemaphoreSlim _slots = new(MaxConcurrentImports, MaxConcurrentImports);
+
+    /// <summary>A slot for one import, released when disposed, or null when <see cref="MaxConcurrentImports"/> are under way.</summary>
+    public IDisposable? TryBeginImport() => _slots.Wait(0) ? new Slot(_slots) : null;
+
+    /// <summary>
+    /// Checks the bundle and, if it passes, stores it as a completed run with one durable checkpoint. The request's abort
+    /// token may cancel the checks; once the store is touched the import finishes or undoes itself whatever the client does,
+    /// so a disconnect never leaves a run without its checkpoint or a folder without its run.
+    /// </summary>
     public async Task<ServiceResult<RunStartedDto>> ImportAsync(Stream bundle, string fileName, CancellationToken cancellationToken = default)
     {
         ImportedBundle imported;
@@ -52,6 +68,11 @@ public sealed class ImportService(
         catch (BundleRejectedException e)
         {
             return ServiceResult<RunStartedDto>.Invalid(new Dictionary<string, string[]> { ["file"] = [e.Message] });
+        }
+        catch (UploadStorageFullException e)
+        {
+            logger.LogWarning(e.InnerException, "A bundle could not be unpacked: the disk is full.");
+            return new(default, Status: StatusCodes.Status507InsufficientStorage, Problem: e.Message);
         }
 
         var config = imported.Config;
@@ -76,12 +97,21 @@ public sealed class ImportService(
             });
         }
 
+        // Last chance for an abandoned request to cost nothing; from here on the request's token is not used.
+        cancellationToken.ThrowIfCancellationRequested();
+        return await StoreAsync(imported, source.Info.Name, fileName);
+    }
+
+    /// <summary>The run row, the checkpoint folder and its row: all three or none, whatever fails along the way.</summary>
+    private async Task<ServiceResult<RunStartedDto>> StoreAsync(ImportedBundle imported, string dataset, string fileName)
+    {
+        var config = imported.Config;
         var name = Path.GetFileNameWithoutExtension(fileName);
         var run = new Run
         {
             Name = $"imported {(name.Length > 150 ? name[..150] : name)}",
             Status = RunStatus.Completed,
-            Dataset = source.Info.Name,
+            Dataset = dataset,
             Model = imported.ModelSpec.Architecture,
             Epochs = 0,
             ConfigJson = JsonSerializer.Serialize(config with { Epochs = Math.Max(1, config.Epochs) }, JsonDefaults.Options),
@@ -89,9 +119,9 @@ public sealed class ImportService(
             CreatedAt = DateTime.UtcNow,
             FinishedAt = DateTime.UtcNow,
         };
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
         db.Runs.Add(run);
-        await db.SaveChangesAsync(cancellationToken);
+        await db.SaveChangesAsync(CancellationToken.None);
 
         var snapshot = new CheckpointSnapshot(
             CheckpointKind.Manual,
@@ -103,17 +133,28 @@ public sealed class ImportService(
             imported.OptimizerState,
             imported.TorchRngState,
             new TrainerState(null, new Engine.Policies.ScheduleState(config.LearningRate, null, 0, 0), null));
-        WrittenCheckpoint written;
+        WrittenCheckpoint? written = null;
         try
         {
             written = store.Write(CheckpointService.RunFolder(run.Id), "imported", snapshot, new CheckpointLineage(run.Id, null, null));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // No run without its checkpoint: the row goes again, so a failed import leaves nothing behind.
-            logger.LogError(e, "Writing the checkpoint of imported run {RunId} failed.", run.Id);
-            db.Runs.Remove(run);
+            db.Checkpoints.Add(new Checkpoint
+            {
+                RunId = run.Id,
+                MetricsJson = "{}",
+                Path = written.RelativePath,
+                SizeBytes = written.SizeBytes,
+                Sha256 = written.Sha256,
+                Kind = CheckpointKind.Manual,
+                Status = CheckpointStatus.Durable,
+                CreatedAt = DateTime.UtcNow,
+            });
             await db.SaveChangesAsync(CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // No run without its checkpoint, no folder without its run: both go again, so a failed import leaves nothing.
+            logger.LogError(e, "Storing imported run {RunId} failed; removing what was written.", run.Id);
+            await UndoAsync(run, written);
 
             // A full disk or quota is the operator's to fix and says so; anything else is a fault of the server.
             if (CheckpointStore.IsDiskFull(e))
@@ -124,20 +165,40 @@ public sealed class ImportService(
             throw;
         }
 
-        var checkpoint = new Checkpoint
-        {
-            RunId = run.Id,
-            MetricsJson = "{}",
-            Path = written.RelativePath,
-            SizeBytes = written.SizeBytes,
-            Sha256 = written.Sha256,
-            Kind = CheckpointKind.Manual,
-            Status = CheckpointStatus.Durable,
-            CreatedAt = DateTime.UtcNow,
-        };
-        db.Checkpoints.Add(checkpoint);
-        await db.SaveChangesAsync(cancellationToken);
         broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
         return new(new RunStartedDto(run.Id), Status: 201);
+    }
+
+    private async Task UndoAsync(Run run, WrittenCheckpoint? written)
+    {
+        if (written is not null)
+        {
+            store.Delete(written.RelativePath);
+        }
+
+        // The run's folder was made for this checkpoint alone; left empty it would only puzzle whoever reads the folder.
+        var runFolder = Path.Combine(store.Root, CheckpointService.RunFolder(run.Id));
+        if (Directory.Exists(runFolder) && !Directory.EnumerateFileSystemEntries(runFolder).Any())
+        {
+            Directory.Delete(runFolder);
+        }
+
+        // A fresh context: the failed one may still hold the checkpoint row it could not save.
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        await db.Checkpoints.Where(c => c.RunId == run.Id).ExecuteDeleteAsync(CancellationToken.None);
+        await db.Runs.Where(r => r.Id == run.Id).ExecuteDeleteAsync(CancellationToken.None);
+    }
+
+    private sealed class Slot(SemaphoreSlim slots) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                slots.Release();
+            }
+        }
     }
 }
