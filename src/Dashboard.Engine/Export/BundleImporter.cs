@@ -40,6 +40,9 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
 
     private const string WeightsFile = "model.safetensors";
 
+    // 4 MiB of floats per copy into the model.
+    private const int LoadSliceFloats = 1 << 20;
+
     private static readonly HashSet<string> KnownFiles = [WeightsFile, "model-spec.json", "config.json", "metrics.csv", "MODEL_CARD.md", "SHA256SUMS"];
 
     private readonly string _spoolFolder = spoolFolder ?? Path.GetTempPath();
@@ -110,10 +113,14 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
         }
     }
 
-    /// <summary>Copies each tensor from the spooled file into the model, one at a time, so only one is ever held twice.</summary>
+    /// <summary>
+    /// Copies each tensor from the spooled file into the model a slice at a time, so a tensor of hundreds of megabytes is
+    /// never held a second time in managed memory on its way into the model.
+    /// </summary>
     private static void Load(nn.Module<Tensor, Tensor> model, Stream weights, SafetensorsHeader header)
     {
         var byName = header.Tensors.ToDictionary(t => t.Name);
+        var slice = new float[LoadSliceFloats];
         using (no_grad())
         {
             foreach (var (name, parameter) in model.named_parameters())
@@ -125,12 +132,26 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
                     throw new InvalidOperationException($"The built model's '{name}' is shaped [{string.Join(", ", parameter.shape)}], not as its spec says.");
                 }
 
-                var data = Invalid(() => Safetensors.ReadTensor(weights, header, entry));
-                using var values = tensor(data, [.. entry.Shape]);
-                parameter.copy_(values);
+                using var flat = parameter.view(-1);
+                var count = (entry.End - entry.Start) / sizeof(float);
+                for (long done = 0; done < count; done += LoadSliceFloats)
+                {
+                    var length = (int)Math.Min(LoadSliceFloats, count - done);
+                    Invalid(() => Safetensors.ReadFloats(weights, header.DataStart + entry.Start + (done * sizeof(float)), slice.AsSpan(0, length)));
+                    // One buffer for every full slice; only a tensor's last, shorter slice takes an array of its own.
+                    using var values = tensor(length == slice.Length ? slice : slice[..length], [length]);
+                    using var target = flat.narrow(0, done, length);
+                    target.copy_(values);
+                }
             }
         }
     }
+
+    private static void Invalid(Action read) => Invalid(() =>
+    {
+        read();
+        return 0;
+    });
 
     private static T Invalid<T>(Func<T> read)
     {

@@ -177,15 +177,21 @@ public static class Safetensors
     /// <summary>One tensor's values, read from the file whose header <paramref name="header"/> is.</summary>
     public static float[] ReadTensor(Stream file, SafetensorsHeader header, TensorEntry tensor)
     {
+        var values = new float[(tensor.End - tensor.Start) / sizeof(float)];
+        ReadFloats(file, header.DataStart + tensor.Start, values);
+        return values;
+    }
+
+    /// <summary>Fills <paramref name="values"/> from the file's bytes at <paramref name="position"/> (little-endian F32).</summary>
+    public static void ReadFloats(Stream file, long position, Span<float> values)
+    {
         if (!BitConverter.IsLittleEndian)
         {
             throw new PlatformNotSupportedException("safetensors is little-endian; this host is not.");
         }
 
-        var values = new float[(tensor.End - tensor.Start) / sizeof(float)];
-        file.Position = header.DataStart + tensor.Start;
-        file.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
-        return values;
+        file.Position = position;
+        file.ReadExactly(MemoryMarshal.AsBytes(values));
     }
 
     private static long Integer(JsonNode? node, string tensor, string field) =>
