@@ -24,4 +24,25 @@ public sealed class ImportTests : DashboardTestContext
         Assert.True(Directory.Exists(spool.Folder), $"{spool.Folder} was never made: the upload did not go through it.");
         Assert.Empty(Directory.GetFiles(spool.Folder));
     }
+
+    [Fact]
+    public async Task Upload_EveryImportSlotTaken_SaysSoAndImportsNothing()
+    {
+        var imports = Services.GetRequiredService<Dashboard.Web.Services.ImportService>();
+        var held = Enumerable.Range(0, Dashboard.Web.Services.ImportService.MaxConcurrentImports).Select(_ => imports.TryBeginImport()).ToList();
+        try
+        {
+            Assert.All(held, Assert.NotNull);
+            var cut = Render<Import>();
+
+            cut.FindComponent<InputFile>().UploadFiles(InputFileContent.CreateFromText("not a bundle", "bundle.zip", contentType: "application/zip"));
+
+            cut.WaitForAssertion(() => Assert.Contains("imports are already being received or checked", cut.Find("[data-testid=import-error]").TextContent, StringComparison.Ordinal));
+            Assert.Equal(0, await Database.CountRunsAsync());
+        }
+        finally
+        {
+            held.ForEach(slot => slot?.Dispose());
+        }
+    }
 }
