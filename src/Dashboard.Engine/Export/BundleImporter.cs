@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.Diagnostics.CodeAnalysis;
-using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Dashboard.Engine.Checkpoints;
@@ -38,18 +34,18 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
     /// <summary>The JSON and text entries are read whole; none of them is near this size in a real bundle.</summary>
     public const int MaxSmallFileBytes = 1024 * 1024;
 
-    private const string WeightsFile = "model.safetensors";
+    internal const string WeightsFile = "model.safetensors";
 
     // 4 MiB of floats per copy into the model.
     private const int LoadSliceFloats = 1 << 20;
 
-    private static readonly HashSet<string> KnownFiles = [WeightsFile, "model-spec.json", "config.json", "metrics.csv", "MODEL_CARD.md", "SHA256SUMS"];
+    internal static readonly HashSet<string> KnownFiles = [WeightsFile, "model-spec.json", "config.json", "metrics.csv", "MODEL_CARD.md", "SHA256SUMS"];
 
     private readonly string _spoolFolder = spoolFolder ?? Path.GetTempPath();
 
     public ImportedBundle Read(Stream zip)
     {
-        using var files = Unpack(zip);
+        using var files = SpooledEntries.Unpack(zip, maxUncompressedBytes, _spoolFolder);
         VerifySums(files);
         var spec = Json<ModelSpec>(files, "model-spec.json");
         if (!models.TryGet(spec.Architecture, out var architecture))
@@ -167,116 +163,6 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
 
     private static string Describe(List<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
 
-    private SpooledEntries Unpack(Stream zip)
-    {
-        ZipArchive archive;
-        try
-        {
-            archive = new ZipArchive(zip, ZipArchiveMode.Read, leaveOpen: true);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new BundleRejectedException($"The upload is not a zip file: {e.Message}");
-        }
-
-        using (archive)
-        {
-            if (archive.Entries.Count > MaxEntries)
-            {
-                throw new BundleRejectedException($"The bundle has {archive.Entries.Count} entries; at most {MaxEntries} are read.");
-            }
-
-            var files = new SpooledEntries();
-            try
-            {
-                long total = 0;
-                foreach (var entry in archive.Entries)
-                {
-                    // Exact names only: "../x", "/etc/x" or "a/b" can never match, so nothing is ever written or read by path.
-                    if (!KnownFiles.Contains(entry.FullName))
-                    {
-                        throw new BundleRejectedException($"Unexpected entry '{entry.FullName}'. A bundle holds only: {string.Join(", ", KnownFiles)}.");
-                    }
-
-                    if (files.Contains(entry.FullName))
-                    {
-                        throw new BundleRejectedException($"The bundle holds '{entry.FullName}' twice.");
-                    }
-
-                    // The declared size is checked before inflating anything: an honest zip bomb is refused at once. Reading
-                    // stops at the declared size, so one that understates it is cut short (and then fails its checks).
-                    if (entry.Length > maxUncompressedBytes - total)
-                    {
-                        throw new BundleRejectedException($"The bundle decompresses to more than {maxUncompressedBytes:N0} bytes ('{entry.FullName}' alone declares {entry.Length:N0}).");
-                    }
-
-                    var limit = entry.FullName == WeightsFile ? maxUncompressedBytes - total : Math.Min(MaxSmallFileBytes, maxUncompressedBytes - total);
-                    total += Spool(entry, files, limit);
-                }
-            }
-            catch
-            {
-                files.Dispose();
-                throw;
-            }
-
-            return files;
-        }
-    }
-
-    /// <summary>Inflates one entry into a temporary file, hashing it on the way; returns its size.</summary>
-    private long Spool(ZipArchiveEntry entry, SpooledEntries files, long limit)
-    {
-        Directory.CreateDirectory(_spoolFolder);
-        var file = new FileStream(Path.Combine(_spoolFolder, $"{UploadSpool.FilePrefix}{Guid.NewGuid():N}{UploadSpool.FileExtension}"), new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.ReadWrite,
-            Share = FileShare.None,
-            Options = FileOptions.DeleteOnClose,
-        });
-        files.Add(entry.FullName, file);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var chunk = ArrayPool<byte>.Shared.Rent(81920);
-        long size = 0;
-        try
-        {
-            using var stream = entry.Open();
-            int read;
-            while ((read = stream.Read(chunk, 0, 81920)) > 0)
-            {
-                size += read;
-                if (size > limit)
-                {
-                    throw new BundleRejectedException(entry.FullName != WeightsFile && size > MaxSmallFileBytes
-                        ? $"'{entry.FullName}' is larger than {MaxSmallFileBytes:N0} bytes."
-                        : $"The bundle decompresses to more than {maxUncompressedBytes:N0} bytes.");
-                }
-
-                hash.AppendData(chunk, 0, read);
-                file.Write(chunk, 0, read);
-            }
-
-            file.Flush();
-        }
-        catch (InvalidDataException e)
-        {
-            throw new BundleRejectedException($"Entry '{entry.FullName}' is damaged or truncated: {e.Message}");
-        }
-        catch (IOException e) when (CheckpointStore.IsDiskFull(e))
-        {
-            throw new UploadStorageFullException("The disk is full: there is no room to unpack the bundle; free space and try again.", e);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(chunk);
-        }
-
-        file.Position = 0;
-        files.SetHash(entry.FullName, Convert.ToHexStringLower(hash.GetHashAndReset()));
-        return size;
-    }
-
     private static void VerifySums(SpooledEntries files)
     {
         if (!files.TryGet("SHA256SUMS", out var sums))
@@ -284,7 +170,7 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
             return;
         }
 
-        foreach (var line in Encoding.UTF8.GetString(ReadSmall(sums)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var line in Encoding.UTF8.GetString(SpooledEntries.ReadSmall(sums)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = line.Split("  ", 2);
             if (parts.Length != 2 || !files.Contains(parts[1]))
@@ -308,48 +194,11 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
 
         try
         {
-            return JsonSerializer.Deserialize<T>(ReadSmall(file), CheckpointStore.JsonOptions) ?? throw new BundleRejectedException($"{name} is empty.");
+            return JsonSerializer.Deserialize<T>(SpooledEntries.ReadSmall(file), CheckpointStore.JsonOptions) ?? throw new BundleRejectedException($"{name} is empty.");
         }
         catch (JsonException e)
         {
             throw new BundleRejectedException($"{name} is not valid: {e.Message}");
-        }
-    }
-
-    // Capped at MaxSmallFileBytes when spooled.
-    private static byte[] ReadSmall(FileStream file)
-    {
-        var bytes = new byte[file.Length];
-        file.Position = 0;
-        file.ReadExactly(bytes);
-        return bytes;
-    }
-
-    /// <summary>The bundle's entries in temporary files, with their SHA-256; disposing deletes them all.</summary>
-    private sealed class SpooledEntries : IDisposable
-    {
-        private readonly Dictionary<string, (FileStream File, string? Hash)> _entries = [];
-
-        public void Add(string name, FileStream file) => _entries[name] = (file, null);
-
-        public void SetHash(string name, string hash) => _entries[name] = (_entries[name].File, hash);
-
-        public bool Contains(string name) => _entries.ContainsKey(name);
-
-        public string? Hash(string name) => _entries[name].Hash;
-
-        public bool TryGet(string name, [NotNullWhen(true)] out FileStream? file)
-        {
-            file = _entries.TryGetValue(name, out var entry) ? entry.File : null;
-            return file is not null;
-        }
-
-        public void Dispose()
-        {
-            foreach (var (file, _) in _entries.Values)
-            {
-                file.Dispose();
-            }
         }
     }
 }
