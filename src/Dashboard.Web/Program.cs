@@ -34,6 +34,7 @@ builder.Services.AddHostedService<TrainingJobService>();
 builder.Services.AddHostedService<CheckpointAuditService>();
 
 builder.Services.AddSignalR();
+builder.Services.AddSingleton<HubSubscriptions>();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
