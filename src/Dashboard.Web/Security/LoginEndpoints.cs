@@ -43,9 +43,17 @@ public static class LoginEndpoints
         return app;
     }
 
-    /// <summary>Only paths on this site; anything else would make the login page an open redirect.</summary>
+    /// <summary>
+    /// Only paths on this site; anything else would make the login page an open redirect. Browsers drop tabs and line
+    /// breaks from a URL before reading it, so <c>/&lt;tab&gt;/evil.example</c> is <c>//evil.example</c> to them: no control
+    /// character is allowed anywhere, and the second character may be neither slash (rules as ASP.NET Core's IsLocalUrl).
+    /// </summary>
     private static string LocalOnly(string? url) =>
-        url is { Length: > 0 } && url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal) ? url : "/";
+        url is { Length: > 0 } && url[0] == '/'
+        && (url.Length == 1 || (url[1] != '/' && url[1] != '\\'))
+        && !url.Any(char.IsControl)
+            ? url
+            : "/";
 
     private static string Page(AntiforgeryTokenSet antiforgery, string? returnUrl, bool failed) => $$"""
         <!DOCTYPE html>
