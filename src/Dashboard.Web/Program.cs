@@ -17,6 +17,7 @@ builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddDashboardCore();
 builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section);
+builder.Services.AddSingleton<SessionCookies>();
 try
 {
     BindingGuard.Check(builder.Configuration, builder.Configuration.GetSection(SecurityOptions.Section).Get<SecurityOptions>() ?? new SecurityOptions());
