@@ -54,6 +54,20 @@ public sealed class CrossSiteTests(DashboardServerFixture fixture)
     }
 
     [Fact]
+    public async Task Post_FromTheDashboardsOwnFormUnderNoReferrer_IsServed()
+    {
+        // What Chromium sends for a form on a page served with Referrer-Policy: no-referrer: an opaque origin, yet
+        // "same-origin" in its own header. Refusing it made the sign-in form unusable in a real browser.
+        using var request = new HttpRequestMessage(HttpMethod.Post, UnknownRunStop);
+        request.Headers.TryAddWithoutValidation("Origin", "null");
+        request.Headers.TryAddWithoutValidation("Sec-Fetch-Site", "same-origin");
+
+        using var response = await _server.Client.SendAsync(request);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Post_FromAScript_IsServed()
     {
         using var response = await _server.Client.PostAsync(UnknownRunStop, content: null);

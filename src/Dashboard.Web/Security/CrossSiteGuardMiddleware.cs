@@ -49,10 +49,13 @@ public sealed class CrossSiteGuardMiddleware(RequestDelegate next, IOptions<Secu
 
     private static bool FromAnotherSite(HttpRequest request)
     {
+        // A browser's own word, which no script can set, is taken first: under this site's Referrer-Policy no-referrer a
+        // browser posts the dashboard's own forms with "Origin: null" beside "Sec-Fetch-Site: same-origin". Only "none"
+        // (typed or bookmarked) and "same-origin" pass; anything else, unknown values included, is another site.
         var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
-        if (fetchSite is "cross-site" or "same-site")
+        if (fetchSite.Length > 0)
         {
-            return true;
+            return fetchSite is not ("same-origin" or "none");
         }
 
         var origin = request.Headers.Origin.ToString();
