@@ -72,18 +72,27 @@ public sealed class SessionTests(SecuredServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
-    public async Task Session_AfterARestart_LastsUntilTheTokenChanges()
+    public async Task Session_AfterARestart_LastsUntilTheTokenChangesAndASignOutStays()
     {
         const string token = "session-test-token-0123456789";
         await using var server = await DashboardServer.StartAsync(new Dictionary<string, string> { ["Security:AccessToken"] = token, ["Training:Device"] = "cpu" });
         var cookies = new CookieContainer();
+        var leftCookies = new CookieContainer();
         using (var browser = Browser(server.BaseAddress, cookies))
+        using (var left = Browser(server.BaseAddress, leftCookies))
         {
             var cookie = await BrowserSignIn.SignInAsync(browser, cookies, token);
+            var signedOut = await BrowserSignIn.SignInAsync(left, leftCookies, token);
+            var antiforgery = await BrowserSignIn.SignOutFieldAsync(left, "compare");
+            using (var logout = await left.PostAsync("logout", new FormUrlEncodedContent(new Dictionary<string, string> { [antiforgery.Field] = antiforgery.Value })))
+            {
+                Assert.Equal(HttpStatusCode.Redirect, logout.StatusCode);
+            }
 
             await server.StopAsync();
             await server.RestartAsync();
             Assert.Equal(HttpStatusCode.OK, await StatusWithCookieAsync(server, cookie));
+            Assert.Equal(HttpStatusCode.Unauthorized, await StatusWithCookieAsync(server, signedOut));
 
             await server.StopAsync();
             await server.RestartAsync(new Dictionary<string, string> { ["Security:AccessToken"] = token + "-changed" });

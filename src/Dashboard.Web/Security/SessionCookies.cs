@@ -11,12 +11,14 @@ namespace Dashboard.Web.Security;
 /// The sign-in cookie: <c>v1.&lt;session id&gt;.&lt;expiry&gt;.&lt;mac&gt;</c>, a random session with its expiry, signed with
 /// HMAC-SHA256 under a key derived from a server secret and the current access token. Not a function of the token
 /// alone, so the cookie is no token equivalent: it expires on the server's clock, sign-out revokes that one session, and
-/// a changed token changes the key, which signs every browser out. The secret lives in the data folder
-/// (<c>session.key</c>) so that sessions outlive a restart.
+/// a changed token changes the key, which signs every browser out. The secret (<c>session.key</c>) and the signed-out
+/// sessions (<c>sessions-revoked</c>) live in the data folder, so that a restart neither ends sessions nor revives one.
 /// </summary>
 public sealed class SessionCookies
 {
     public const string SecretFile = "session.key";
+
+    public const string RevokedFile = "sessions-revoked";
 
     /// <summary>How long one sign-in lasts.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromDays(30);
@@ -33,13 +35,20 @@ public sealed class SessionCookies
     private readonly ConcurrentDictionary<string, DateTimeOffset> _revoked = new(StringComparer.Ordinal);
     private readonly string _token;
     private readonly string _secretPath;
+    private readonly string _revokedPath;
     private byte[] _key;
 
     public SessionCookies(IOptions<SecurityOptions> security, IOptions<StorageOptions> storage)
     {
         _token = security.Value.AccessToken;
         _secretPath = Path.Combine(storage.Value.DataDirectoryPath, SecretFile);
-        _key = _token.Length == 0 ? [] : DeriveKey(LoadOrCreateSecret(_secretPath, replace: false), _token);
+        _revokedPath = Path.Combine(storage.Value.DataDirectoryPath, RevokedFile);
+        _key = [];
+        if (_token.Length > 0)
+        {
+            _key = DeriveKey(LoadOrCreateSecret(_secretPath, replace: false), _token);
+            LoadRevoked();
+        }
     }
 
     /// <summary>A new session's cookie value and its expiry.</summary>
@@ -65,14 +74,7 @@ public sealed class SessionCookies
         {
             if (_revoked.Count >= MaxRevoked)
             {
-                var now = DateTimeOffset.UtcNow;
-                foreach (var (id, expires) in _revoked)
-                {
-                    if (expires <= now)
-                    {
-                        _revoked.TryRemove(id, out _);
-                    }
-                }
+                PruneExpired();
             }
 
             if (_revoked.Count >= MaxRevoked)
@@ -80,11 +82,56 @@ public sealed class SessionCookies
                 // Fail closed: a new secret invalidates every session, the revoked ones included, so none is forgotten.
                 _key = DeriveKey(LoadOrCreateSecret(_secretPath, replace: true), _token);
                 _revoked.Clear();
+                File.Delete(_revokedPath);
                 return;
             }
 
-            _revoked[session.Id] = session.Expires;
+            if (_revoked.TryAdd(session.Id, session.Expires))
+            {
+                File.AppendAllText(_revokedPath, Line(session.Id, session.Expires));
+            }
         }
+    }
+
+    private static string Line(string id, DateTimeOffset expires) =>
+        $"{id} {expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}\n";
+
+    /// <summary>Reads the sessions signed out before this start that have not expired yet, and rewrites the file with those only.</summary>
+    private void LoadRevoked()
+    {
+        if (!File.Exists(_revokedPath))
+        {
+            return;
+        }
+
+        foreach (var line in File.ReadLines(_revokedPath))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 2 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var unix)
+                && unix <= DateTimeOffset.MaxValue.ToUnixTimeSeconds() && _revoked.Count < MaxRevoked)
+            {
+                _revoked[parts[0]] = DateTimeOffset.FromUnixTimeSeconds(unix);
+            }
+        }
+
+        PruneExpired();
+    }
+
+    /// <summary>Forgets revocations of sessions that have expired anyway, in memory and in the file.</summary>
+    private void PruneExpired()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var (id, expires) in _revoked)
+        {
+            if (expires <= now)
+            {
+                _revoked.TryRemove(id, out _);
+            }
+        }
+
+        var temporary = $"{_revokedPath}.{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(temporary, string.Concat(_revoked.Select(r => Line(r.Key, r.Value))));
+        File.Move(temporary, _revokedPath, overwrite: true);
     }
 
     private (string Id, DateTimeOffset Expires)? Parse(string? value)
