@@ -34,6 +34,12 @@ public sealed class TrainingHub(RunService runs, HubSubscriptions subscriptions)
         }
 
         subscriptions.JoinRun(Context.ConnectionId, runId);
+
+        // The connection may have closed while the run was looked up, after its disconnect handler already ran.
+        if (Context.ConnectionAborted.IsCancellationRequested)
+        {
+            subscriptions.Remove(Context.ConnectionId);
+        }
     }
 
     public void LeaveRun(int runId) => subscriptions.LeaveRun(Context.ConnectionId, runId);
