@@ -17,6 +17,7 @@ builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddDashboardCore();
 builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section);
+builder.Services.AddSingleton<SessionCookies>();
 try
 {
     BindingGuard.Check(builder.Configuration, builder.Configuration.GetSection(SecurityOptions.Section).Get<SecurityOptions>() ?? new SecurityOptions());
@@ -34,6 +35,7 @@ builder.Services.AddHostedService<TrainingJobService>();
 builder.Services.AddHostedService<CheckpointAuditService>();
 
 builder.Services.AddSignalR();
+builder.Services.AddSingleton<HubSubscriptions>();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();

@@ -80,6 +80,38 @@ public sealed class HubTests(DashboardServerFixture fixture) : IClassFixture<Das
     }
 
     [Fact]
+    public async Task JoinRunAndJoinAll_OneConnectionInBoth_ReceivesEachEventOnce()
+    {
+        // "both" follows the run twice over (the run itself and all runs); "all" follows it once. Both must hear the same.
+        await using var both = await ConnectAsync(_server);
+        await using var all = await ConnectAsync(_server);
+        await both.Connection.InvokeAsync("JoinAll");
+        await all.Connection.InvokeAsync("JoinAll");
+        var holder = await _server.CreateRunAsync(RunBodies.SlotHolder("hub-both-holder"));
+        var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: "hub-both"));
+        try
+        {
+            await both.Connection.InvokeAsync("JoinRun", run.Id);
+        }
+        finally
+        {
+            await _server.WaitForRunStatusAsync(holder.Id, "running");
+            await _server.StopRunAsync(holder.Id);
+        }
+
+        var reference = await all.WaitForFinalStatusAsync(run.Id, RunTimeout);
+        var events = await both.WaitForFinalStatusAsync(run.Id, RunTimeout);
+
+        // A round trip is a barrier: anything sent to "both" before its answer has been handled, duplicates included.
+        await both.Connection.InvokeAsync("LeaveAll");
+        events = both.EventsOf(run.Id);
+        Assert.Equal(["queued", "running", "completed"], events.Where(e => e.Name == RunStatusChanged).Select(e => (string)e.Payload));
+        Assert.Equal([1, 2], events.Where(e => e.Name == EpochCompleted).Select(e => ((MetricDto)e.Payload).Epoch));
+        Assert.Equal([1, 2], events.Where(e => e.Name == CheckpointSaved).Select(e => ((CheckpointDto)e.Payload).Epoch));
+        Assert.Equal(reference.Select(e => e.Name), events.Select(e => e.Name));
+    }
+
+    [Fact]
     public async Task LeaveRun_AfterJoining_NoLaterEventsArrive()
     {
         await using var hub = await ConnectAsync(_server);

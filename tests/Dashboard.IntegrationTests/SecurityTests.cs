@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.RegularExpressions;
 using Dashboard.TestSupport;
 using Dashboard.Web.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -31,7 +30,7 @@ public sealed class SecuredServerFixture : IAsyncLifetime
     }
 }
 
-public sealed partial class SecurityTests(SecuredServerFixture fixture) : IClassFixture<SecuredServerFixture>
+public sealed class SecurityTests(SecuredServerFixture fixture) : IClassFixture<SecuredServerFixture>
 {
     private readonly DashboardServer _server = fixture.Server;
 
@@ -148,9 +147,9 @@ public sealed partial class SecurityTests(SecuredServerFixture fixture) : IClass
     {
         var cookies = new CookieContainer();
         using var client = Client(token: null, cookies);
-        var form = await LoginFormAsync(client);
+        var form = await BrowserSignIn.AntiforgeryFieldAsync(client);
 
-        using var response = await client.PostAsync("login", Form(form, SecuredServerFixture.Token, returnUrl: "/runs/new"));
+        using var response = await client.PostAsync("login", BrowserSignIn.LoginForm(form, SecuredServerFixture.Token, returnUrl: "/runs/new"));
 
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.Equal("/runs/new", response.Headers.Location?.OriginalString);
@@ -170,9 +169,9 @@ public sealed partial class SecurityTests(SecuredServerFixture fixture) : IClass
     {
         var cookies = new CookieContainer();
         using var client = Client(token: null, cookies);
-        var form = await LoginFormAsync(client);
+        var form = await BrowserSignIn.AntiforgeryFieldAsync(client);
 
-        using var response = await client.PostAsync("login", Form(form, "not-the-token-at-all-000", returnUrl: "/"));
+        using var response = await client.PostAsync("login", BrowserSignIn.LoginForm(form, "not-the-token-at-all-000", returnUrl: "/"));
 
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.StartsWith("/login?failed=1", response.Headers.Location?.OriginalString);
@@ -196,15 +195,30 @@ public sealed partial class SecurityTests(SecuredServerFixture fixture) : IClass
     [InlineData("https://evil.example/", "/")]
     [InlineData("//evil.example/", "/")]
     [InlineData("/\\evil.example/", "/")]
+    [InlineData("/\t/evil.example/", "/")]
+    [InlineData("/\r\n/evil.example/", "/")]
+    [InlineData("/\t\\evil.example/", "/")]
     [InlineData("/compare?runs=1,2", "/compare?runs=1,2")]
     public async Task Login_ReturnUrl_StaysOnThisSite(string returnUrl, string expected)
     {
         using var client = Client(token: null, new CookieContainer());
-        var form = await LoginFormAsync(client);
+        var form = await BrowserSignIn.AntiforgeryFieldAsync(client);
 
-        using var response = await client.PostAsync("login", Form(form, SecuredServerFixture.Token, returnUrl));
+        using var response = await client.PostAsync("login", BrowserSignIn.LoginForm(form, SecuredServerFixture.Token, returnUrl));
 
         Assert.Equal(expected, response.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
+    public async Task LoginPage_ReturnUrlWithATab_IsNotCarriedIntoTheForm()
+    {
+        // A browser reads "/<tab>/evil.example" as "//evil.example", another site; the form must not carry it on.
+        using var client = Client(token: null, new CookieContainer());
+
+        var html = await client.GetStringAsync("login?returnUrl=/%09/evil.example");
+
+        Assert.Contains("""<input type="hidden" name="returnUrl" value="/">""", html);
+        Assert.DoesNotContain("evil.example", html);
     }
 
     [Theory]
@@ -220,6 +234,8 @@ public sealed partial class SecurityTests(SecuredServerFixture fixture) : IClass
         var csp = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
         Assert.Contains("script-src 'self'", csp);
         Assert.Contains("frame-ancestors 'none'", csp);
+        Assert.Contains("connect-src 'self';", csp);
+        Assert.DoesNotContain("ws:", csp);
         Assert.DoesNotContain("unsafe-eval", csp);
         Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
         Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
@@ -237,18 +253,4 @@ public sealed partial class SecurityTests(SecuredServerFixture fixture) : IClass
 
         return client;
     }
-
-    private static async Task<(string Field, string Value)> LoginFormAsync(HttpClient client)
-    {
-        var html = await client.GetStringAsync("login");
-        var field = AntiforgeryField().Match(html);
-        Assert.True(field.Success, $"The login form carries no antiforgery field: {html}");
-        return (WebUtility.HtmlDecode(field.Groups["name"].Value), WebUtility.HtmlDecode(field.Groups["value"].Value));
-    }
-
-    private static FormUrlEncodedContent Form((string Field, string Value) antiforgery, string token, string returnUrl) =>
-        new(new Dictionary<string, string> { [antiforgery.Field] = antiforgery.Value, ["token"] = token, ["returnUrl"] = returnUrl });
-
-    [GeneratedRegex("""<input type="hidden" name="(?<name>__RequestVerificationToken[^"]*)" value="(?<value>[^"]+)">""")]
-    private static partial Regex AntiforgeryField();
 }

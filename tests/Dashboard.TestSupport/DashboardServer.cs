@@ -23,7 +23,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
 
     private const int SigTerm = 15;
 
-    private readonly IReadOnlyDictionary<string, string> _settings;
+    private IReadOnlyDictionary<string, string> _settings;
     private readonly OutputBuffer _output = new();
     private Process? _process;
     private Process? _watchdog;
@@ -115,6 +115,24 @@ public sealed partial class DashboardServer : IAsyncDisposable
         }
 
         await LaunchAsync(cancellationToken);
+    }
+
+    /// <summary>Like <see cref="RestartAsync(CancellationToken)"/>, with some settings changed (or added) for this and later launches.</summary>
+    public async Task RestartAsync(IReadOnlyDictionary<string, string> changedSettings, CancellationToken cancellationToken = default)
+    {
+        if (IsRunning)
+        {
+            throw new InvalidOperationException("The dashboard is still running; stop or kill it before restarting.");
+        }
+
+        var settings = new Dictionary<string, string>(_settings);
+        foreach (var (key, value) in changedSettings)
+        {
+            settings[key] = value;
+        }
+
+        _settings = settings;
+        await RestartAsync(cancellationToken);
     }
 
     /// <summary>Sends SIGTERM (what <c>docker stop</c> and systemd send) and waits for the process to exit; returns its exit code.</summary>

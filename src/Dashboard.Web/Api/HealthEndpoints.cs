@@ -1,5 +1,6 @@
 using Dashboard.Data;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Web.Security;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Web.Api;
@@ -9,8 +10,12 @@ public static class HealthEndpoints
     /// <summary><c>GET /healthz</c>: 200 when the database answers and the checkpoint folder takes a write.</summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", async (IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, CancellationToken ct) =>
+        app.MapGet("/healthz", async (HttpContext context, IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, CancellationToken ct) =>
         {
+            // The probe is open to anyone, but exception messages name server paths and files: only a signed-in caller
+            // (or anyone, when no token is configured) reads them; the rest get the status and which part failed.
+            var detailed = AccessTokenMiddleware.IsSignedIn(context);
+            string Detail(Exception e) => detailed ? $": {e.Message}" : ".";
             var problems = new List<string>();
             try
             {
@@ -22,7 +27,7 @@ public static class HealthEndpoints
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                problems.Add($"The database does not answer: {e.Message}");
+                problems.Add($"The database does not answer{Detail(e)}");
             }
 
             try
@@ -33,7 +38,7 @@ public static class HealthEndpoints
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                problems.Add($"The checkpoint folder is not writable: {e.Message}");
+                problems.Add($"The checkpoint folder is not writable{Detail(e)}");
             }
 
             return problems.Count == 0

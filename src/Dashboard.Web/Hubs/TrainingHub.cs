@@ -21,13 +21,10 @@ public interface ITrainingClient
     Task EpochProgress(int runId, ProgressDto progress);
 }
 
-/// <summary><c>/hubs/training</c>: clients join a run's group (or all runs) and receive its events.</summary>
-public sealed class TrainingHub(RunService runs) : Hub<ITrainingClient>
+/// <summary><c>/hubs/training</c>: clients follow a run (or all runs) and receive its events, once each.</summary>
+public sealed class TrainingHub(RunService runs, HubSubscriptions subscriptions) : Hub<ITrainingClient>
 {
     public const string Path = "/hubs/training";
-    public const string AllRunsGroup = "runs-all";
-
-    public static string RunGroup(int runId) => $"run-{runId}";
 
     public async Task JoinRun(int runId)
     {
@@ -36,18 +33,30 @@ public sealed class TrainingHub(RunService runs) : Hub<ITrainingClient>
             throw new HubException($"There is no run {runId}.");
         }
 
-        await Groups.AddToGroupAsync(Context.ConnectionId, RunGroup(runId));
+        subscriptions.JoinRun(Context.ConnectionId, runId);
+
+        // The connection may have closed while the run was looked up, after its disconnect handler already ran.
+        if (Context.ConnectionAborted.IsCancellationRequested)
+        {
+            subscriptions.Remove(Context.ConnectionId);
+        }
     }
 
-    public Task LeaveRun(int runId) => Groups.RemoveFromGroupAsync(Context.ConnectionId, RunGroup(runId));
+    public void LeaveRun(int runId) => subscriptions.LeaveRun(Context.ConnectionId, runId);
 
-    public Task JoinAll() => Groups.AddToGroupAsync(Context.ConnectionId, AllRunsGroup);
+    public void JoinAll() => subscriptions.JoinAll(Context.ConnectionId);
 
-    public Task LeaveAll() => Groups.RemoveFromGroupAsync(Context.ConnectionId, AllRunsGroup);
+    public void LeaveAll() => subscriptions.LeaveAll(Context.ConnectionId);
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        subscriptions.Remove(Context.ConnectionId);
+        return base.OnDisconnectedAsync(exception);
+    }
 }
 
 /// <summary>Forwards broadcaster events to hub clients: the same events the pages see, for external clients.</summary>
-public sealed class HubRelay(TrainingEventBroadcaster broadcaster, IHubContext<TrainingHub, ITrainingClient> hub) : IHostedService, IDisposable
+public sealed class HubRelay(TrainingEventBroadcaster broadcaster, IHubContext<TrainingHub, ITrainingClient> hub, HubSubscriptions subscriptions) : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
 
@@ -71,7 +80,14 @@ public sealed class HubRelay(TrainingEventBroadcaster broadcaster, IHubContext<T
 
     private Task RelayAsync(TrainingEvent trainingEvent)
     {
-        var clients = hub.Clients.Groups(TrainingHub.RunGroup(trainingEvent.RunId), TrainingHub.AllRunsGroup);
+        // One list of connections, not the run's group plus the all-runs group: a client in both would get each event twice.
+        var followers = subscriptions.Followers(trainingEvent.RunId);
+        if (followers.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var clients = hub.Clients.Clients(followers);
         return trainingEvent switch
         {
             EpochCompletedEvent e => clients.EpochCompleted(e.RunId, e.Metrics),
