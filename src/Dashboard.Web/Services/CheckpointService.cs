@@ -83,18 +83,36 @@ public sealed class CheckpointService(
         return best is null ? ServiceResult<CheckpointDto>.NotFound($"Run {runId} has no durable checkpoint with {monitor}.") : new(best);
     }
 
+    /// <summary>
+    /// Pins or unpins a checkpoint. Under the mutation lock, like deletion and retention: a pin read between their check
+    /// and their removal would otherwise leave a checkpoint both pinned and deleted.
+    /// </summary>
     public async Task<ServiceResult<CheckpointDto>> SetPinnedAsync(int checkpointId, bool pinned, CancellationToken cancellationToken = default)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var row = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
-        if (row is null)
+        await _mutations.WaitAsync(cancellationToken);
+        try
         {
-            return ServiceResult<CheckpointDto>.NotFound($"There is no checkpoint {checkpointId}.");
-        }
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var row = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
+            if (row is null)
+            {
+                return ServiceResult<CheckpointDto>.NotFound($"There is no checkpoint {checkpointId}.");
+            }
 
-        row.Pinned = pinned;
-        await db.SaveChangesAsync(cancellationToken);
-        return new(CheckpointDto.From(row), Status: 204);
+            // Its files are gone for good; a pin would promise to keep what no longer exists. Unpinning is always allowed.
+            if (pinned && row.Status == CheckpointStatus.Deleted)
+            {
+                return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is deleted; there is nothing left to pin.");
+            }
+
+            row.Pinned = pinned;
+            await db.SaveChangesAsync(cancellationToken);
+            return new(CheckpointDto.From(row), Status: 204);
+        }
+        finally
+        {
+            _mutations.Release();
+        }
     }
 
     /// <summary>Removes a checkpoint's files and keeps its row as <c>deleted</c>; refused while a job needs it.</summary>
@@ -216,6 +234,7 @@ public sealed class CheckpointService(
                 }
 
                 run.Status = RunStatus.Queued;
+                run.StartCheckpointId = checkpoint.Id;
                 run.Epochs = epochs;
                 run.ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options);
                 run.Error = null;
@@ -249,6 +268,7 @@ public sealed class CheckpointService(
                 ModelSpecJson = run.ModelSpecJson,
                 ParentRunId = run.Id,
                 ParentCheckpointId = checkpoint.Id,
+                StartCheckpointId = checkpoint.Id,
                 CreatedAt = DateTime.UtcNow,
             };
             return await QueueAsync(db, branch, cancellationToken);
@@ -353,6 +373,7 @@ public sealed class CheckpointService(
             ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options),
             ParentRunId = parent.Id,
             ParentCheckpointId = checkpoint.Id,
+            StartCheckpointId = checkpoint.Id,
             CreatedAt = DateTime.UtcNow,
         };
         await _mutations.WaitAsync(cancellationToken);
@@ -583,12 +604,29 @@ public sealed class CheckpointService(
     private static IQueryable<Checkpoint> Durable(DashboardDbContext db, int runId) =>
         db.Checkpoints.Where(c => c.RunId == runId && c.Status == CheckpointStatus.Durable);
 
-    /// <summary>Checkpoints a queued or running branch starts from.</summary>
-    private static async Task<HashSet<int>> InUseAsync(DashboardDbContext db, CancellationToken cancellationToken) =>
-        [.. await db.Runs
-            .Where(r => r.ParentCheckpointId != null && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
-            .Select(r => r.ParentCheckpointId!.Value)
-            .ToListAsync(cancellationToken)];
+    /// <summary>
+    /// Checkpoints a queued or running run starts from: a branch's parent, and the start recorded when a run was queued
+    /// (a resume of its own newest, an auto-resume after a crash) until the run has a newer durable checkpoint of its own.
+    /// Without the second, the newest checkpoint of a run waiting to continue itself could go, and the run would start
+    /// from an older one or from scratch.
+    /// </summary>
+    private static async Task<HashSet<int>> InUseAsync(DashboardDbContext db, CancellationToken cancellationToken)
+    {
+        var starts = await db.Runs
+            .Where(r => r.Status == RunStatus.Queued || r.Status == RunStatus.Running)
+            .Select(r => new
+            {
+                r.ParentCheckpointId,
+                r.StartCheckpointId,
+                Superseded = db.Checkpoints.Any(c => c.RunId == r.Id && c.Id > r.StartCheckpointId && c.Status == CheckpointStatus.Durable),
+            })
+            .ToListAsync(cancellationToken);
+        return
+        [
+            .. starts.Where(s => s.ParentCheckpointId is not null).Select(s => s.ParentCheckpointId!.Value),
+            .. starts.Where(s => s.StartCheckpointId is not null && !s.Superseded).Select(s => s.StartCheckpointId!.Value),
+        ];
+    }
 
     private async Task RemoveAsync(DashboardDbContext db, Checkpoint row, CancellationToken cancellationToken)
     {

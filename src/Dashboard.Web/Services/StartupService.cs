@@ -64,10 +64,22 @@ public sealed class StartupService(
 
         if (training.Value.AutoResume)
         {
-            // Interrupted means the process went away (a crash, kill, preemption or shutdown), never a user's stop.
-            var resumed = await db.Runs
-                .Where(r => r.Status == RunStatus.Interrupted)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Queued).SetProperty(r => r.FinishedAt, (DateTime?)null), cancellationToken);
+            // Interrupted means the process went away (a crash, kill, preemption or shutdown), never a user's stop. Each
+            // continues from its newest durable checkpoint, recorded now so that checkpoint is kept until the run has a newer one.
+            var resumed = 0;
+            foreach (var run in await db.Runs.Where(r => r.Status == RunStatus.Interrupted).ToListAsync(cancellationToken))
+            {
+                run.Status = RunStatus.Queued;
+                run.FinishedAt = null;
+                run.StartCheckpointId = await db.Checkpoints
+                    .Where(c => c.RunId == run.Id && c.Status == CheckpointStatus.Durable)
+                    .OrderByDescending(c => c.Step).ThenByDescending(c => c.Id)
+                    .Select(c => (int?)c.Id)
+                    .FirstOrDefaultAsync(cancellationToken) ?? run.StartCheckpointId;
+                resumed++;
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
             if (resumed > 0)
             {
                 logger.LogInformation("Resuming {Count} interrupted run(s) from their newest durable checkpoints.", resumed);
