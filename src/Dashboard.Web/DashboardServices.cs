@@ -56,6 +56,7 @@ public static class DashboardServices
         services.AddSingleton<RunQueue>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunService>();
+        services.AddSingleton<CheckpointVolume>();
         services.AddSingleton<CheckpointService>();
         services.AddSingleton<ImportService>();
         return services;

@@ -9,7 +9,7 @@ public static class HealthEndpoints
     /// <summary><c>GET /healthz</c>: 200 when the database answers and the checkpoint folder takes a write.</summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", async (IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, CancellationToken ct) =>
+        app.MapGet("/healthz", async (IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, CheckpointVolume volume, CancellationToken ct) =>
         {
             var problems = new List<string>();
             try
@@ -34,6 +34,12 @@ public static class HealthEndpoints
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 problems.Add($"The checkpoint folder is not writable: {e.Message}");
+            }
+
+            // A writable folder can still be the wrong one: an empty mount point while the volume is away.
+            if (volume.Problem is { } unusable)
+            {
+                problems.Add(unusable);
             }
 
             return problems.Count == 0

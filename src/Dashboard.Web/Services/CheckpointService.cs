@@ -22,6 +22,7 @@ public sealed class CheckpointService(
     ModelRegistry models,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
+    CheckpointVolume volume,
     ILogger<CheckpointService> logger)
 {
     private readonly SemaphoreSlim _mutations = new(1, 1);
@@ -133,6 +134,12 @@ public sealed class CheckpointService(
                 return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is still being written.");
             }
 
+            // Its files may well be on the volume that is away: deleting now would only drop the row and orphan them.
+            if (volume.Problem is { } unusable)
+            {
+                return ServiceResult<CheckpointDto>.Conflict(unusable);
+            }
+
             // Pinned means "keep": retention never removes it, and neither does a stray request; the page asks to unpin first too.
             if (row.Pinned)
             {
@@ -159,6 +166,12 @@ public sealed class CheckpointService(
         await _mutations.WaitAsync(cancellationToken);
         try
         {
+            // Nothing is let go while the folder is away: the files to remove are not where they should be.
+            if (volume.Problem is not null)
+            {
+                return;
+            }
+
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
             var rows = await Durable(db, runId).ToListAsync(cancellationToken);
             var inUse = await InUseAsync(db, cancellationToken);
@@ -418,11 +431,27 @@ public sealed class CheckpointService(
     /// <summary>Reads and verifies a checkpoint for training; a bad one is marked corrupt and never offered again.</summary>
     public async Task<LoadedCheckpoint> LoadAsync(int checkpointId, CancellationToken cancellationToken = default)
     {
+        if (volume.Problem is { } unusable)
+        {
+            throw new CheckpointUnreadableException(unusable);
+        }
+
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var row = await db.Checkpoints.SingleAsync(c => c.Id == checkpointId, cancellationToken);
         try
         {
             return store.Read(row.Path, row.Sha256);
+        }
+        catch (CheckpointUnreadableException e)
+        {
+            // An I/O error says nothing about the bytes: the row keeps its status, and the caller is refused for now.
+            logger.LogWarning("Checkpoint {Id} could not be read: {Reason}", checkpointId, e.Message);
+            throw;
+        }
+        catch (CheckpointCorruptException e) when (volume.WentAway())
+        {
+            // The whole folder went away, not this checkpoint: nothing is marked until it is back and re-audited.
+            throw new CheckpointUnreadableException(volume.Problem ?? e.Message, e);
         }
         catch (CheckpointCorruptException e)
         {
@@ -559,6 +588,10 @@ public sealed class CheckpointService(
             {
                 await LoadAsync(id, cancellationToken);
             }
+            catch (CheckpointUnreadableException)
+            {
+                // Not read, so not known to be bad; it keeps its status and is read again at the next audit.
+            }
             catch (CheckpointCorruptException)
             {
                 // One deleted while the audit read it is gone on purpose, not damaged.
@@ -591,6 +624,11 @@ public sealed class CheckpointService(
 
     private async Task<string> DamagedAsync(int checkpointId, CheckpointCorruptException e)
     {
+        if (e is CheckpointUnreadableException)
+        {
+            return $"Checkpoint {checkpointId} cannot be read now and was left as it is: {e.Message}";
+        }
+
         var status = (await GetAsync(checkpointId, CancellationToken.None))?.Status ?? CheckpointStatus.Corrupt;
         return $"Checkpoint {checkpointId} failed verification and is now marked {status}: {e.Message}";
     }
