@@ -73,17 +73,8 @@ public static class CheckpointEndpoints
 
         // The way back after the checkpoint folder was away: missing checkpoints whose files are back and verify are durable
         // again. 503 while the folder is still unusable.
-        app.MapPost("/api/checkpoints/audit", async (bool? acceptMissing, CheckpointVolume volume, CheckpointService service, CancellationToken ct) =>
-        {
-            var result = await volume.ReauditAsync(acceptMissing ?? false, ct);
-            if (result.Succeeded)
-            {
-                var failed = await service.AuditAsync(ct);
-                result = new(result.Value! with { Failed = result.Value!.Failed + failed });
-            }
-
-            return ApiResults.ToHttp(result, TypedResults.Ok);
-        })
+        app.MapPost("/api/checkpoints/audit", async (bool? acceptMissing, CheckpointService service, CancellationToken ct) =>
+            ApiResults.ToHttp(await service.ReauditAsync(acceptMissing ?? false, ct), TypedResults.Ok))
             .WithTags("Checkpoints")
             .Produces<CheckpointAuditDto>();
 

@@ -576,6 +576,16 @@ public sealed class CheckpointService(
         }
     }
 
+    /// <summary>
+    /// The way back after the checkpoint folder was away (<see cref="CheckpointVolume.ReauditAsync"/>), then the hash audit
+    /// of every durable checkpoint; 503 while the folder is still unusable.
+    /// </summary>
+    public async Task<ServiceResult<CheckpointAuditDto>> ReauditAsync(bool acceptMissing, CancellationToken cancellationToken = default)
+    {
+        var result = await volume.ReauditAsync(acceptMissing, cancellationToken);
+        return result.Value is { } report ? new(report with { Failed = report.Failed + await AuditAsync(cancellationToken) }) : result;
+    }
+
     /// <summary>Re-reads every durable checkpoint and marks those whose bytes no longer match their hashes.</summary>
     public async Task<int> AuditAsync(CancellationToken cancellationToken)
     {
