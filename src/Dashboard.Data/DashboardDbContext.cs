@@ -29,6 +29,7 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
             run.HasMany(r => r.Checkpoints).WithOne().HasForeignKey(c => c.RunId).OnDelete(DeleteBehavior.Cascade);
             run.HasOne<Run>().WithMany().HasForeignKey(r => r.ParentRunId).OnDelete(DeleteBehavior.Restrict);
             run.HasOne<Checkpoint>().WithMany().HasForeignKey(r => r.ParentCheckpointId).OnDelete(DeleteBehavior.Restrict);
+            run.HasOne<Checkpoint>().WithMany().HasForeignKey(r => r.StartCheckpointId).OnDelete(DeleteBehavior.Restrict);
         });
 
         modelBuilder.Entity<EpochMetric>(metric =>

@@ -58,6 +58,7 @@ public static class DashboardServices
         services.AddSingleton<RunQueue>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunService>();
+        services.AddSingleton<CheckpointVolume>();
         services.AddSingleton<CheckpointService>();
         services.AddSingleton<ImportService>();
         return services;

@@ -209,6 +209,69 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
     }
 
     [Fact]
+    public async Task Delete_NewestCheckpointOfARunQueuedToResumeItself_Returns409AndTheRunGoesOnFromIt()
+    {
+        var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: "queued-self-resume"));
+        await _server.WaitForRunStatusAsync(run.Id, "completed");
+        var newest = (await _server.GetCheckpointsAsync(run.Id))[^1];
+        var holder = await _server.CreateRunAsync(RunBodies.SlotHolder("self-resume-holder"));
+        try
+        {
+            await _server.WaitForRunStatusAsync(holder.Id, "running");
+            using var resume = await _server.Client.PostAsJsonAsync($"api/checkpoints/{newest.Id}/resume", new { epochs = 3 });
+            Assert.Equal(HttpStatusCode.Accepted, resume.StatusCode);
+            Assert.Equal(run.Id, (await resume.Content.ReadFromJsonAsync<RunStartedDto>(DashboardServer.Json))!.RunId);
+            Assert.Equal("queued", (await _server.GetRunAsync(run.Id)).Status);
+
+            using var delete = await _server.Client.DeleteAsync($"api/checkpoints/{newest.Id}");
+
+            var problem = await ProblemAssert.IsProblemAsync(delete, HttpStatusCode.Conflict);
+            Assert.Contains("starting point", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Equal("durable", (await _server.GetCheckpointAsync(newest.Id)).Status);
+        }
+        finally
+        {
+            await StopAndWaitAsync(holder.Id);
+        }
+
+        await _server.WaitForRunStatusAsync(run.Id, "completed");
+        var metrics = await _server.GetMetricsAsync(run.Id);
+        AssertTrainedOnce(metrics, firstEpoch: 1);
+        Assert.Equal(3, metrics.Count);
+    }
+
+    [Fact]
+    public async Task Resume_StartCheckpointLostWhileQueued_FailsTheRunNamingItAndKeepsItsMetrics()
+    {
+        var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: "queued-start-lost"));
+        await _server.WaitForRunStatusAsync(run.Id, "completed");
+        var newest = (await _server.GetCheckpointsAsync(run.Id))[^1];
+        var before = await _server.GetMetricsAsync(run.Id);
+        var holder = await _server.CreateRunAsync(RunBodies.SlotHolder("start-lost-holder"));
+        try
+        {
+            await _server.WaitForRunStatusAsync(holder.Id, "running");
+            using var resume = await _server.Client.PostAsJsonAsync($"api/checkpoints/{newest.Id}/resume", new { epochs = 3 });
+            Assert.Equal(HttpStatusCode.Accepted, resume.StatusCode);
+
+            // Gone from the disk behind the server's back, and found so (and marked missing) before the run's turn comes.
+            Directory.Delete(CheckpointDisk.Folder(_server.CheckpointDirectory, newest), recursive: true);
+            using var evaluate = await _server.Client.PostEmptyAsync($"api/checkpoints/{newest.Id}/evaluate");
+            await ProblemAssert.IsProblemAsync(evaluate, HttpStatusCode.Conflict);
+            Assert.Equal("missing", (await _server.GetCheckpointAsync(newest.Id)).Status);
+        }
+        finally
+        {
+            await StopAndWaitAsync(holder.Id);
+        }
+
+        // Not trained from the older checkpoint, which would replace epoch 2's metrics with a replay.
+        var failed = await _server.WaitForRunStatusAsync(run.Id, "failed");
+        Assert.Contains($"checkpoint {newest.Id}", failed.Error, StringComparison.Ordinal);
+        Assert.Equal(before, await _server.GetMetricsAsync(run.Id));
+    }
+
+    [Fact]
     public async Task GetBestAndLatest_RunWithoutCheckpoints_Return404Problem()
     {
         // Stopped while it waited behind another run: it never trained, so it has no checkpoint at all.

@@ -51,6 +51,6 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
             .Distinct()
             .Order(StringComparer.Ordinal);
 
-        Assert.Equal(["before", "buckets", "format", "from", "id", "limit", "mode", "monitor", "runId", "sha256", "status", "to"], parameters);
+        Assert.Equal(["acceptMissing", "before", "buckets", "format", "from", "id", "limit", "mode", "monitor", "runId", "sha256", "status", "to"], parameters);
     }
 }

@@ -107,14 +107,17 @@ public sealed partial class DashboardServer : IAsyncDisposable
     }
 
     /// <summary>Starts the dashboard again on the same port and data folder, e.g. after <see cref="Kill"/> or <see cref="StopAsync"/>.</summary>
-    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    /// <param name="allowUnhealthy">
+    /// Also return once <c>/healthz</c> answers 503: for tests of a dashboard that comes up and reports a problem.
+    /// </param>
+    public async Task RestartAsync(CancellationToken cancellationToken = default, bool allowUnhealthy = false)
     {
         if (IsRunning)
         {
             throw new InvalidOperationException("The dashboard is still running; stop or kill it before restarting.");
         }
 
-        await LaunchAsync(cancellationToken);
+        await LaunchAsync(cancellationToken, allowUnhealthy);
     }
 
     /// <summary>Like <see cref="RestartAsync(CancellationToken)"/>, with some settings changed (or added) for this and later launches.</summary>
@@ -209,7 +212,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
 
     public override string ToString() => $"dashboard at {BaseAddress} (pid {ProcessId}, data {DataDirectory})";
 
-    private async Task LaunchAsync(CancellationToken cancellationToken)
+    private async Task LaunchAsync(CancellationToken cancellationToken, bool allowUnhealthy = false)
     {
         _process?.Dispose();
         _client?.Dispose();
@@ -260,7 +263,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
         StartWatchdog(process.Id);
         _client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
-        await WaitUntilHealthyAsync(process, cancellationToken);
+        await WaitUntilHealthyAsync(process, cancellationToken, allowUnhealthy);
     }
 
     private void OnLine(string stream, string? line)
@@ -272,7 +275,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
         }
     }
 
-    private async Task WaitUntilHealthyAsync(Process process, CancellationToken cancellationToken)
+    private async Task WaitUntilHealthyAsync(Process process, CancellationToken cancellationToken, bool allowUnhealthy)
     {
         using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -291,7 +294,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
             try
             {
                 using var response = await probe.GetAsync("healthz", deadline.Token);
-                if (response.StatusCode == HttpStatusCode.OK)
+                if (response.StatusCode == HttpStatusCode.OK || (allowUnhealthy && response.StatusCode == HttpStatusCode.ServiceUnavailable))
                 {
                     return;
                 }

@@ -31,6 +31,13 @@ public sealed class Run
 
     public int? ParentCheckpointId { get; set; }
 
+    /// <summary>
+    /// The checkpoint the run was last queued to train from (its own newest on a resume or auto-resume, the parent's on a
+    /// branch or fine-tune); null for a run started from scratch. Held undeletable while the run is queued or running and
+    /// has no newer durable checkpoint of its own, and a start never silently falls back to another checkpoint.
+    /// </summary>
+    public int? StartCheckpointId { get; set; }
+
     /// <summary>Lowest validation loss so far and its epoch, kept here so the run list needs no aggregate.</summary>
     public double? BestValLoss { get; set; }
 

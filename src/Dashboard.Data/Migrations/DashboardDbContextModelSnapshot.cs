@@ -181,6 +181,9 @@ namespace Dashboard.Data.Migrations
                     b.Property<int?>("ParentRunId")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("StartCheckpointId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime?>("StartedAt")
                         .HasColumnType("TEXT");
 
@@ -194,6 +197,8 @@ namespace Dashboard.Data.Migrations
                     b.HasIndex("ParentCheckpointId");
 
                     b.HasIndex("ParentRunId");
+
+                    b.HasIndex("StartCheckpointId");
 
                     b.HasIndex("Status");
 
@@ -275,6 +280,11 @@ namespace Dashboard.Data.Migrations
                     b.HasOne("Dashboard.Data.Entities.Run", null)
                         .WithMany()
                         .HasForeignKey("ParentRunId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.HasOne("Dashboard.Data.Entities.Checkpoint", null)
+                        .WithMany()
+                        .HasForeignKey("StartCheckpointId")
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 

@@ -16,7 +16,14 @@ public sealed record LoadedCheckpoint(CheckpointManifest Manifest, byte[] Weight
 public sealed record StoredManifest(string RelativePath, CheckpointManifest Manifest, string Sha256);
 
 /// <summary>A checkpoint whose files are missing, torn or altered.</summary>
-public sealed class CheckpointCorruptException(string message, Exception? inner = null) : Exception(message, inner);
+public class CheckpointCorruptException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// A checkpoint whose files are there but could not be read (an I/O error, no permission, a volume going away): nothing
+/// says they are damaged, so its row keeps its status. A kind of <see cref="CheckpointCorruptException"/> so every caller
+/// that cannot use a checkpoint refuses this one too.
+/// </summary>
+public sealed class CheckpointUnreadableException(string message, Exception? inner = null) : CheckpointCorruptException(message, inner);
 
 /// <summary>
 /// A checkpoint could not be written because its volume is full, or because it would not fit in the store's quota. Nothing
@@ -204,9 +211,13 @@ public sealed partial class CheckpointStore
                 ReadVerified(RngFile),
                 manifest.Files.ContainsKey(BestWeightsFile) ? ReadVerified(BestWeightsFile) : null);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or JsonException)
         {
             throw new CheckpointCorruptException($"Checkpoint {relativePath} cannot be read: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointUnreadableException($"Checkpoint {relativePath} could not be read just now (its files were not checked): {e.Message}", e);
         }
     }
 
@@ -256,6 +267,57 @@ public sealed partial class CheckpointStore
     public long SizeOf(string relativePath) => new DirectoryInfo(Resolve(relativePath)).EnumerateFiles().Sum(f => f.Length);
 
     public bool Exists(string relativePath) => File.Exists(Path.Combine(Resolve(relativePath), ManifestFile));
+
+    /// <summary>
+    /// Whether a checkpoint's manifest is there, told apart from "it could not be looked at": unlike
+    /// <see cref="Exists"/>, an I/O or permission error is thrown, not answered with false.
+    /// </summary>
+    /// <exception cref="IOException">The folder could not be looked at.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder could not be looked at.</exception>
+    public bool Probe(string relativePath)
+    {
+        try
+        {
+            using var manifest = new FileStream(Path.Combine(Resolve(relativePath), ManifestFile), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            return true;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The file that says "this is the dashboard's checkpoint folder". An empty folder without it, while the database lists
+    /// checkpoints, is an unmounted volume or a moved folder, not checkpoints that all vanished.
+    /// </summary>
+    public const string VolumeMarkerFile = ".dashboard-checkpoints";
+
+    public bool HasVolumeMarker() => File.Exists(Path.Combine(Root, VolumeMarkerFile));
+
+    public void WriteVolumeMarker()
+    {
+        var path = Path.Combine(Root, VolumeMarkerFile);
+        if (!File.Exists(path))
+        {
+            WriteDurably(path, "This folder holds the training dashboard's checkpoints.\n"u8.ToArray());
+            SyncDirectory(Root);
+        }
+    }
+
+    /// <summary>Null when the root can be listed; otherwise why not (missing, unreadable, not a folder).</summary>
+    public string? RootProblem()
+    {
+        try
+        {
+            _ = Directory.EnumerateFileSystemEntries(Root).Any();
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"{Root} cannot be listed: {e.Message}";
+        }
+    }
 
     /// <summary>The absolute path of a stored file, for serving downloads; never outside the root.</summary>
     public string PathOf(string relativePath, string file) => Path.Combine(Resolve(relativePath), SafeName(file));

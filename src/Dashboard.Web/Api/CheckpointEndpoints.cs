@@ -82,6 +82,13 @@ public static class CheckpointEndpoints
                 : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sha256"] = ["Give the 64 hex digits of the orphan's manifest hash."] }))
             .WithTags("Checkpoints");
 
+        // The way back after the checkpoint folder was away: missing checkpoints whose files are back and verify are durable
+        // again. 503 while the folder is still unusable.
+        app.MapPost("/api/checkpoints/audit", async (bool? acceptMissing, CheckpointService service, CancellationToken ct) =>
+            ApiResults.ToHttp(await service.ReauditAsync(acceptMissing ?? false, ct), TypedResults.Ok))
+            .WithTags("Checkpoints")
+            .Produces<CheckpointAuditDto>();
+
         var checkpoints = app.MapGroup("/api/checkpoints/{id:int}").WithTags("Checkpoints");
 
         checkpoints.MapGet("/", async (int id, CheckpointService service, CancellationToken ct) =>

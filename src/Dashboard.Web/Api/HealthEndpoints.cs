@@ -10,7 +10,7 @@ public static class HealthEndpoints
     /// <summary><c>GET /healthz</c>: 200 when the database answers and the checkpoint folder takes a write.</summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", async (HttpContext context, IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, CancellationToken ct) =>
+        app.MapGet("/healthz", async (HttpContext context, IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, CheckpointVolume volume, CancellationToken ct) =>
         {
             // The probe is open to anyone, but exception messages name server paths and files: only a signed-in caller
             // (or anyone, when no token is configured) reads them; the rest get the status and which part failed.
@@ -39,6 +39,13 @@ public static class HealthEndpoints
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 problems.Add($"The checkpoint folder is not writable{Detail(e)}");
+            }
+
+            // A writable folder can still be the wrong one: an empty mount point while the volume is away. The sentence
+            // names the folder, so it is a detail like the exception messages above.
+            if (volume.Problem is { } unusable)
+            {
+                problems.Add(detailed ? unusable : "The checkpoint folder is unusable.");
             }
 
             return problems.Count == 0

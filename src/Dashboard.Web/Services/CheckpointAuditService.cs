@@ -4,7 +4,7 @@ namespace Dashboard.Web.Services;
 /// Shortly after start-up, re-reads every durable checkpoint against its hashes (bit rot, a file edited by hand) and
 /// reports folders no row knows. Done in the background so a large store never delays the dashboard coming up.
 /// </summary>
-public sealed class CheckpointAuditService(CheckpointService checkpoints, ILogger<CheckpointAuditService> logger) : BackgroundService
+public sealed class CheckpointAuditService(CheckpointService checkpoints, CheckpointVolume volume, ILogger<CheckpointAuditService> logger) : BackgroundService
 {
     public static readonly TimeSpan StartDelay = TimeSpan.FromSeconds(5);
 
@@ -13,6 +13,13 @@ public sealed class CheckpointAuditService(CheckpointService checkpoints, ILogge
         try
         {
             await Task.Delay(StartDelay, stoppingToken);
+            if (volume.Problem is { } unusable)
+            {
+                // Reading checkpoints from a folder that is away proves nothing about them; a re-audit runs once it is back.
+                logger.LogWarning("Checkpoint audit held: {Problem}", unusable);
+                return;
+            }
+
             var corrupt = await checkpoints.AuditAsync(stoppingToken);
             if (corrupt > 0)
             {

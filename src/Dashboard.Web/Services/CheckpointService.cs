@@ -22,6 +22,7 @@ public sealed class CheckpointService(
     ModelRegistry models,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
+    CheckpointVolume volume,
     ILogger<CheckpointService> logger)
 {
     private readonly SemaphoreSlim _mutations = new(1, 1);
@@ -83,18 +84,36 @@ public sealed class CheckpointService(
         return best is null ? ServiceResult<CheckpointDto>.NotFound($"Run {runId} has no durable checkpoint with {monitor}.") : new(best);
     }
 
+    /// <summary>
+    /// Pins or unpins a checkpoint. Under the mutation lock, like deletion and retention: a pin read between their check
+    /// and their removal would otherwise leave a checkpoint both pinned and deleted.
+    /// </summary>
     public async Task<ServiceResult<CheckpointDto>> SetPinnedAsync(int checkpointId, bool pinned, CancellationToken cancellationToken = default)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var row = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
-        if (row is null)
+        await _mutations.WaitAsync(cancellationToken);
+        try
         {
-            return ServiceResult<CheckpointDto>.NotFound($"There is no checkpoint {checkpointId}.");
-        }
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var row = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
+            if (row is null)
+            {
+                return ServiceResult<CheckpointDto>.NotFound($"There is no checkpoint {checkpointId}.");
+            }
 
-        row.Pinned = pinned;
-        await db.SaveChangesAsync(cancellationToken);
-        return new(CheckpointDto.From(row), Status: 204);
+            // Its files are gone for good; a pin would promise to keep what no longer exists. Unpinning is always allowed.
+            if (pinned && row.Status == CheckpointStatus.Deleted)
+            {
+                return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is deleted; there is nothing left to pin.");
+            }
+
+            row.Pinned = pinned;
+            await db.SaveChangesAsync(cancellationToken);
+            return new(CheckpointDto.From(row), Status: 204);
+        }
+        finally
+        {
+            _mutations.Release();
+        }
     }
 
     /// <summary>Removes a checkpoint's files and keeps its row as <c>deleted</c>; refused while a job needs it.</summary>
@@ -113,6 +132,12 @@ public sealed class CheckpointService(
             if (row.Status == CheckpointStatus.Writing)
             {
                 return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is still being written.");
+            }
+
+            // Its files may well be on the volume that is away: deleting now would only drop the row and orphan them.
+            if (volume.Problem is { } unusable)
+            {
+                return ServiceResult<CheckpointDto>.Conflict(unusable);
             }
 
             // Pinned means "keep": retention never removes it, and neither does a stray request; the page asks to unpin first too.
@@ -141,6 +166,12 @@ public sealed class CheckpointService(
         await _mutations.WaitAsync(cancellationToken);
         try
         {
+            // Nothing is let go while the folder is away: the files to remove are not where they should be.
+            if (volume.Problem is not null)
+            {
+                return;
+            }
+
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
             var rows = await Durable(db, runId).ToListAsync(cancellationToken);
             var inUse = await InUseAsync(db, cancellationToken);
@@ -216,6 +247,7 @@ public sealed class CheckpointService(
                 }
 
                 run.Status = RunStatus.Queued;
+                run.StartCheckpointId = checkpoint.Id;
                 run.Epochs = epochs;
                 run.ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options);
                 run.Error = null;
@@ -249,6 +281,7 @@ public sealed class CheckpointService(
                 ModelSpecJson = run.ModelSpecJson,
                 ParentRunId = run.Id,
                 ParentCheckpointId = checkpoint.Id,
+                StartCheckpointId = checkpoint.Id,
                 CreatedAt = DateTime.UtcNow,
             };
             return await QueueAsync(db, branch, cancellationToken);
@@ -353,6 +386,7 @@ public sealed class CheckpointService(
             ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options),
             ParentRunId = parent.Id,
             ParentCheckpointId = checkpoint.Id,
+            StartCheckpointId = checkpoint.Id,
             CreatedAt = DateTime.UtcNow,
         };
         await _mutations.WaitAsync(cancellationToken);
@@ -397,11 +431,27 @@ public sealed class CheckpointService(
     /// <summary>Reads and verifies a checkpoint for training; a bad one is marked corrupt and never offered again.</summary>
     public async Task<LoadedCheckpoint> LoadAsync(int checkpointId, CancellationToken cancellationToken = default)
     {
+        if (volume.Problem is { } unusable)
+        {
+            throw new CheckpointUnreadableException(unusable);
+        }
+
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var row = await db.Checkpoints.SingleAsync(c => c.Id == checkpointId, cancellationToken);
         try
         {
             return store.Read(row.Path, row.Sha256);
+        }
+        catch (CheckpointUnreadableException e)
+        {
+            // An I/O error says nothing about the bytes: the row keeps its status, and the caller is refused for now.
+            logger.LogWarning("Checkpoint {Id} could not be read: {Reason}", checkpointId, e.Message);
+            throw;
+        }
+        catch (CheckpointCorruptException e) when (volume.WentAway())
+        {
+            // The whole folder went away, not this checkpoint: nothing is marked until it is back and re-audited.
+            throw new CheckpointUnreadableException(volume.Problem ?? e.Message, e);
         }
         catch (CheckpointCorruptException e)
         {
@@ -526,6 +576,16 @@ public sealed class CheckpointService(
         }
     }
 
+    /// <summary>
+    /// The way back after the checkpoint folder was away (<see cref="CheckpointVolume.ReauditAsync"/>), then the hash audit
+    /// of every durable checkpoint; 503 while the folder is still unusable.
+    /// </summary>
+    public async Task<ServiceResult<CheckpointAuditDto>> ReauditAsync(bool acceptMissing, CancellationToken cancellationToken = default)
+    {
+        var result = await volume.ReauditAsync(acceptMissing, cancellationToken);
+        return result.Value is { } report ? new(report with { Failed = report.Failed + await AuditAsync(cancellationToken) }) : result;
+    }
+
     /// <summary>Re-reads every durable checkpoint and marks those whose bytes no longer match their hashes.</summary>
     public async Task<int> AuditAsync(CancellationToken cancellationToken)
     {
@@ -537,6 +597,10 @@ public sealed class CheckpointService(
             try
             {
                 await LoadAsync(id, cancellationToken);
+            }
+            catch (CheckpointUnreadableException)
+            {
+                // Not read, so not known to be bad; it keeps its status and is read again at the next audit.
             }
             catch (CheckpointCorruptException)
             {
@@ -570,6 +634,11 @@ public sealed class CheckpointService(
 
     private async Task<string> DamagedAsync(int checkpointId, CheckpointCorruptException e)
     {
+        if (e is CheckpointUnreadableException)
+        {
+            return $"Checkpoint {checkpointId} cannot be read now and was left as it is: {e.Message}";
+        }
+
         var status = (await GetAsync(checkpointId, CancellationToken.None))?.Status ?? CheckpointStatus.Corrupt;
         return $"Checkpoint {checkpointId} failed verification and is now marked {status}: {e.Message}";
     }
@@ -583,12 +652,29 @@ public sealed class CheckpointService(
     private static IQueryable<Checkpoint> Durable(DashboardDbContext db, int runId) =>
         db.Checkpoints.Where(c => c.RunId == runId && c.Status == CheckpointStatus.Durable);
 
-    /// <summary>Checkpoints a queued or running branch starts from.</summary>
-    private static async Task<HashSet<int>> InUseAsync(DashboardDbContext db, CancellationToken cancellationToken) =>
-        [.. await db.Runs
-            .Where(r => r.ParentCheckpointId != null && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
-            .Select(r => r.ParentCheckpointId!.Value)
-            .ToListAsync(cancellationToken)];
+    /// <summary>
+    /// Checkpoints a queued or running run starts from: a branch's parent, and the start recorded when a run was queued
+    /// (a resume of its own newest, an auto-resume after a crash) until the run has a newer durable checkpoint of its own.
+    /// Without the second, the newest checkpoint of a run waiting to continue itself could go, and the run would start
+    /// from an older one or from scratch.
+    /// </summary>
+    private static async Task<HashSet<int>> InUseAsync(DashboardDbContext db, CancellationToken cancellationToken)
+    {
+        var starts = await db.Runs
+            .Where(r => r.Status == RunStatus.Queued || r.Status == RunStatus.Running)
+            .Select(r => new
+            {
+                r.ParentCheckpointId,
+                r.StartCheckpointId,
+                Superseded = db.Checkpoints.Any(c => c.RunId == r.Id && c.Id > r.StartCheckpointId && c.Status == CheckpointStatus.Durable),
+            })
+            .ToListAsync(cancellationToken);
+        return
+        [
+            .. starts.Where(s => s.ParentCheckpointId is not null).Select(s => s.ParentCheckpointId!.Value),
+            .. starts.Where(s => s.StartCheckpointId is not null && !s.Superseded).Select(s => s.StartCheckpointId!.Value),
+        ];
+    }
 
     private async Task RemoveAsync(DashboardDbContext db, Checkpoint row, CancellationToken cancellationToken)
     {

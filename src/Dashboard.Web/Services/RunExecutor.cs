@@ -29,13 +29,20 @@ public sealed class RunExecutor(
         }
 
         // Stopped while it waited, or queued twice (a restart re-queues what a resume already queued).
-        if (run is null || run.Status != RunStatus.Queued || queue.IsActive(runId))
+        if (run is null || run.Status != RunStatus.Queued)
         {
             return;
         }
 
-        using var active = queue.Activate(runId);
+        // A second copy of the same queued run, dequeued while the first holds its slot, leaves it to the first. This is no
+        // exception: with several slots a double enqueue can get here twice at once.
+        if (queue.TryActivate(runId) is not { } active)
+        {
+            return;
+        }
+
         PersistingObserver? observer = null;
+        (string Status, string? Error)? ending = null;
         try
         {
             var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options)
@@ -62,7 +69,7 @@ public sealed class RunExecutor(
                 _ when active.StopRequested.IsCancellationRequested => RunStatus.Stopped,
                 _ => RunStatus.Interrupted,
             };
-            await SetStatusAsync(runId, status, error: null);
+            ending = (status, null);
         }
         catch (CheckpointStorageFullException e)
         {
@@ -71,18 +78,28 @@ public sealed class RunExecutor(
             // resume it into the same full disk.
             logger.LogWarning("Run {RunId} stopped: {Message}", runId, e.Message);
             await SettleAsync(observer);
-            await SetStatusAsync(runId, RunStatus.Stopped, e.Message);
+            ending = (RunStatus.Stopped, e.Message);
         }
         catch (Exception e)
         {
             logger.LogError(e, "Run {RunId} failed.", runId);
             await SettleAsync(observer);
-            await SetStatusAsync(runId, RunStatus.Failed, e.Message);
+            ending = (RunStatus.Failed, e.Message);
         }
         finally
         {
             observer?.Dispose();
-            queue.Deactivate(runId);
+
+            // The slot is given up before the ending is stored: once the row says the run has ended, a resume may queue it
+            // again at once, and with a free slot it is dequeued at once. Were it still active then, that job would be
+            // dropped and the run left queued for good.
+            queue.Deactivate(runId, active);
+            active.Dispose();
+        }
+
+        if (ending is { } end)
+        {
+            await SetStatusAsync(runId, end.Status, end.Error);
         }
     }
 
@@ -96,8 +113,10 @@ public sealed class RunExecutor(
     }
 
     /// <summary>
-    /// A run that already has durable checkpoints continues exactly from its newest. A fresh branch continues exactly from
-    /// its parent checkpoint; a fresh fine-tune starts from the parent's weights. Anything else starts from scratch.
+    /// A run continues exactly from its newest durable checkpoint when that is newer than the start recorded when it was
+    /// queued. Otherwise it starts where it was queued to: a resume from that checkpoint, a branch exactly from its parent,
+    /// a fine-tune from the parent's weights; a run without one starts from scratch. A recorded start that is gone fails
+    /// the run, rather than training from an older checkpoint and replacing the metrics past it.
     /// </summary>
     private async Task<(LoadedCheckpoint? ResumeFrom, LoadedCheckpoint? InitFrom)> FindStartAsync(Run run, TrainingConfig config)
     {
@@ -107,18 +126,29 @@ public sealed class RunExecutor(
             .OrderByDescending(c => c.Step).ThenByDescending(c => c.Id)
             .Select(c => (int?)c.Id)
             .FirstOrDefaultAsync();
-        if (own is { } ownId)
+
+        // Runs queued before starts were recorded: a branch's start is its parent.
+        var startId = run.StartCheckpointId ?? run.ParentCheckpointId;
+        if (own is { } ownId && (startId is null || ownId > startId))
         {
             return (await checkpoints.LoadAsync(ownId), null);
         }
 
-        if (run.ParentCheckpointId is not { } parentId)
+        if (startId is not { } id)
         {
             return (null, null);
         }
 
-        var parent = await checkpoints.LoadAsync(parentId);
-        return config.FineTune is null ? (parent, null) : (null, parent);
+        var start = await db.Checkpoints.AsNoTracking().SingleAsync(c => c.Id == id);
+        if (start.Status != CheckpointStatus.Durable)
+        {
+            throw new InvalidOperationException(
+                $"Run {run.Id} was queued to start from checkpoint {id}, which is now {start.Status}; it did not train from any other. "
+                + "Resume it from another checkpoint.");
+        }
+
+        var loaded = await checkpoints.LoadAsync(id);
+        return start.RunId == run.Id || config.FineTune is null ? (loaded, null) : (null, loaded);
     }
 
     /// <summary>Queued → running, only if it is still queued: a stop that got there first wins.</summary>

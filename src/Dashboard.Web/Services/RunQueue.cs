@@ -14,26 +14,24 @@ public sealed class RunQueue
 
     public void Enqueue(int runId) => _queue.Writer.TryWrite(runId);
 
-    /// <summary>Marks a run as holding a slot; its token fires when someone asks it to stop.</summary>
-    public ActiveRun Activate(int runId)
+    /// <summary>
+    /// Marks a run as holding a slot; its token fires when someone asks it to stop. Null when the run already holds one
+    /// (the same run dequeued twice), which the caller leaves to the holder.
+    /// </summary>
+    public ActiveRun? TryActivate(int runId)
     {
         var active = new ActiveRun();
-        if (!_active.TryAdd(runId, active))
+        if (_active.TryAdd(runId, active))
         {
-            active.Dispose();
-            throw new InvalidOperationException($"Run {runId} is already training.");
+            return active;
         }
 
-        return active;
+        active.Dispose();
+        return null;
     }
 
-    public void Deactivate(int runId)
-    {
-        if (_active.TryRemove(runId, out var active))
-        {
-            active.Dispose();
-        }
-    }
+    /// <summary>Gives up the slot <paramref name="active"/> holds; the holder disposes it afterwards.</summary>
+    public void Deactivate(int runId, ActiveRun active) => _active.TryRemove(KeyValuePair.Create(runId, active));
 
     /// <summary>Asks a training run for a manual checkpoint after its current batch; false when it holds no slot.</summary>
     public bool RequestCheckpoint(int runId)

@@ -17,6 +17,7 @@ public sealed class StartupService(
     CheckpointStore store,
     UploadSpool uploads,
     RunQueue queue,
+    CheckpointVolume volume,
     IOptions<StorageOptions> storage,
     IOptions<TrainingOptions> training,
     ILogger<StartupService> logger) : IHostedService
@@ -36,38 +37,59 @@ public sealed class StartupService(
             logger.LogWarning("{Count} run(s) were running when the dashboard last stopped; marked interrupted.", interrupted);
         }
 
-        // A checkpoint still marked writing never reached its rename.
-        foreach (var checkpoint in await db.Checkpoints.Where(c => c.Status == CheckpointStatus.Writing).ToListAsync(cancellationToken))
+        // An unmounted, moved or unreadable checkpoint folder is not every checkpoint gone at once: nothing is marked, the
+        // health check says why, and POST /api/checkpoints/audit looks again once it is back.
+        var unusable = await volume.AssessAsync(cancellationToken);
+        if (unusable is null)
         {
-            checkpoint.Status = checkpoint.Path.Length > 0 && store.Exists(checkpoint.Path) ? CheckpointStatus.Corrupt : CheckpointStatus.Missing;
-        }
-
-        // A durable checkpoint whose folder is gone cannot be offered any more.
-        var missing = 0;
-        foreach (var checkpoint in await db.Checkpoints.Where(c => c.Status == CheckpointStatus.Durable).ToListAsync(cancellationToken))
-        {
-            if (!store.Exists(checkpoint.Path))
+            // A checkpoint still marked writing never reached its rename.
+            foreach (var checkpoint in await db.Checkpoints.Where(c => c.Status == CheckpointStatus.Writing).ToListAsync(cancellationToken))
             {
-                checkpoint.Status = CheckpointStatus.Missing;
-                missing++;
+                checkpoint.Status = checkpoint.Path.Length > 0 && store.Exists(checkpoint.Path) ? CheckpointStatus.Corrupt : CheckpointStatus.Missing;
             }
-        }
 
-        if (missing > 0)
+            await db.SaveChangesAsync(cancellationToken);
+
+            // A durable checkpoint whose folder is gone cannot be offered any more; one that cannot be looked at keeps its status.
+            var (missing, unreadable) = await volume.MarkAbsentAsync(cancellationToken);
+            if (missing > 0)
+            {
+                logger.LogWarning("{Count} checkpoint(s) have no files any more; marked missing.", missing);
+            }
+
+            if (unreadable > 0)
+            {
+                logger.LogWarning("{Count} checkpoint folder(s) could not be looked at; left as they were.", unreadable);
+            }
+
+            RemoveTornFolders();
+        }
+        else
         {
-            logger.LogWarning("{Count} checkpoint(s) have no files any more; marked missing.", missing);
+            logger.LogError("{Problem}", unusable);
         }
 
-        await db.SaveChangesAsync(cancellationToken);
-        RemoveTornFolders();
         RemoveStaleUploads();
 
-        if (training.Value.AutoResume)
+        // Resuming now would only fail each run on a checkpoint that is away; they stay interrupted until it is back.
+        if (training.Value.AutoResume && unusable is null)
         {
-            // Interrupted means the process went away (a crash, kill, preemption or shutdown), never a user's stop.
-            var resumed = await db.Runs
-                .Where(r => r.Status == RunStatus.Interrupted)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, RunStatus.Queued).SetProperty(r => r.FinishedAt, (DateTime?)null), cancellationToken);
+            // Interrupted means the process went away (a crash, kill, preemption or shutdown), never a user's stop. Each
+            // continues from its newest durable checkpoint, recorded now so that checkpoint is kept until the run has a newer one.
+            var resumed = 0;
+            foreach (var run in await db.Runs.Where(r => r.Status == RunStatus.Interrupted).ToListAsync(cancellationToken))
+            {
+                run.Status = RunStatus.Queued;
+                run.FinishedAt = null;
+                run.StartCheckpointId = await db.Checkpoints
+                    .Where(c => c.RunId == run.Id && c.Status == CheckpointStatus.Durable)
+                    .OrderByDescending(c => c.Step).ThenByDescending(c => c.Id)
+                    .Select(c => (int?)c.Id)
+                    .FirstOrDefaultAsync(cancellationToken) ?? run.StartCheckpointId;
+                resumed++;
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
             if (resumed > 0)
             {
                 logger.LogInformation("Resuming {Count} interrupted run(s) from their newest durable checkpoints.", resumed);

@@ -37,6 +37,12 @@ public sealed class TrainingJobService(RunQueue queue, RunExecutor executor, IOp
         {
             await executor.ExecuteAsync(runId, stoppingToken);
         }
+        catch (Exception e)
+        {
+            // The executor records a run's own failures; what reaches here (the database gone while the ending was stored)
+            // is logged, not left in a faulted task nobody awaits until shutdown, where it would hide the other runs' ends.
+            logger.LogError(e, "The job of run {RunId} failed outside its training.", runId);
+        }
         finally
         {
             slots.Release();

@@ -58,15 +58,23 @@ public sealed class StepMetricBlocksMigrationTests : IDisposable
     }
 
     /// <summary>A run and its steps, inserted the way that release's store did: rows only.</summary>
+    /// <remarks>
+    /// Plain SQL, not the entity: the entity has columns of later migrations, which this older schema lacks.
+    /// </remarks>
     private async Task<int> AddRunWithRowsAsync(List<(long Step, double Loss)> rows)
     {
         int runId;
-        await using (var db = _database.CreateContext())
+        await using (var insert = new SqliteConnection(_database.ConnectionString))
         {
-            var run = new Run { Name = "before-blocks", Status = RunStatus.Completed, Dataset = "spirals", Model = "mlp", Epochs = 1, ConfigJson = "{}", CreatedAt = DateTime.UtcNow };
-            db.Runs.Add(run);
-            await db.SaveChangesAsync();
-            runId = run.Id;
+            await insert.OpenAsync();
+            await using var run = insert.CreateCommand();
+            run.CommandText = """
+                INSERT INTO Runs (Name, Status, Dataset, Model, Epochs, CurrentEpoch, Device, ConfigJson, CreatedAt)
+                VALUES ('before-blocks', $status, 'spirals', 'mlp', 1, 0, '', '{}', $created) RETURNING Id
+                """;
+            run.Parameters.AddWithValue("$status", RunStatus.Completed);
+            run.Parameters.AddWithValue("$created", DateTime.UtcNow);
+            runId = Convert.ToInt32(await run.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
         }
 
         await using var connection = new SqliteConnection(_database.ConnectionString);

@@ -136,6 +136,41 @@ public sealed class CheckpointStoreTests : IDisposable
         Assert.Throws<CheckpointCorruptException>(() => _store.Read(written.RelativePath, written.Sha256));
     }
 
+    [Theory]
+    [InlineData(CheckpointStore.ManifestFile)]
+    [InlineData(CheckpointStore.WeightsFile)]
+    public void Read_FileThatCannotBeOpened_ThrowsUnreadableNotCorrupt(string file)
+    {
+        var written = _store.Write(RunFolder, "last", Snapshot());
+
+        // A directory in the file's place fails to open with an access error, as an unreadable file does; permission bits
+        // would not do it, since the tests may run as root.
+        var path = _store.PathOf(written.RelativePath, file);
+        File.Delete(path);
+        Directory.CreateDirectory(path);
+
+        var error = Assert.Throws<CheckpointUnreadableException>(() => _store.Read(written.RelativePath, written.Sha256));
+        Assert.Contains(written.RelativePath, error.Message);
+    }
+
+    [Fact]
+    public void Probe_FolderThereGoneOrUnreadable_AnswersTrueFalseOrThrows()
+    {
+        var written = _store.Write(RunFolder, "last", Snapshot());
+        var unreadable = _store.Write(RunFolder, "unreadable", Snapshot());
+        var manifest = _store.PathOf(unreadable.RelativePath, CheckpointStore.ManifestFile);
+        File.Delete(manifest);
+        Directory.CreateDirectory(manifest);
+
+        Assert.True(_store.Probe(written.RelativePath));
+        Assert.True(_store.Delete(written.RelativePath));
+        Assert.False(_store.Probe(written.RelativePath));
+        Assert.False(_store.Probe("run-999999/never-written"));
+
+        // Not "gone": start-up must not mark a checkpoint missing because its folder could not be looked at.
+        Assert.Throws<UnauthorizedAccessException>(() => _store.Probe(unreadable.RelativePath));
+    }
+
     [Fact]
     public void Write_BesideLeftoverTemporaryFolder_NeitherReusesNorListsIt()
     {

@@ -293,6 +293,24 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         }
     }
 
+    /// <summary>Looks for missing checkpoints' files again (a remounted volume, a folder put back) and shows what came back.</summary>
+    private async Task ReauditAsync()
+    {
+        _busy = true;
+        try
+        {
+            var result = await Checkpoints.ReauditAsync(acceptMissing: false);
+            _message = result.Value is { } report
+                ? $"Re-audit: {report.Restored} checkpoint(s) back, {report.StillMissing} still missing, {report.Failed} failing verification."
+                : result.Problem;
+            _checkpoints = [.. await RunService.CheckpointsAsync(RunId) ?? []];
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
     private async Task DeleteAsync(CheckpointDto checkpoint)
     {
         var result = await Checkpoints.DeleteAsync(checkpoint.Id);

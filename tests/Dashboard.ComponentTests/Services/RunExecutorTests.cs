@@ -1,0 +1,99 @@
+using System.Data.Common;
+using Dashboard.ComponentTests.Support;
+using Dashboard.Data;
+using Dashboard.Data.Entities;
+using Dashboard.Web.Contracts;
+using Dashboard.Web.Services;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dashboard.ComponentTests.Services;
+
+/// <summary>
+/// The executor trains a real (tiny) spirals run in this process, on the test's SQLite file, and the order of what it
+/// does at a run's end is watched at the database.
+/// </summary>
+public sealed class RunExecutorTests : DashboardTestContext
+{
+    [Fact]
+    public async Task Execute_RunEnds_ItsSlotIsFreeBeforeItsEndingIsStoredSoAQuickResumeTrains()
+    {
+        var run = await Database.AddRunAsync("quick-resume", status: RunStatus.Queued, epochs: 1);
+        var watch = new EndingWatch(() => Queue, run.Id);
+        Services.ConfigureDbContext<DashboardDbContext>(options => options.AddInterceptors(watch));
+        var executor = Services.GetRequiredService<RunExecutor>();
+
+        await executor.ExecuteAsync(run.Id, CancellationToken.None);
+
+        // Once the row says completed, a resume may queue the run and a free slot dequeue it at once: were it still
+        // active then, that job would be dropped and the run left queued for good.
+        Assert.Equal([false], watch.ActiveWhenEndingStored);
+        var newest = (await Services.GetRequiredService<RunService>().CheckpointsAsync(run.Id))![^1];
+        var resumed = await Services.GetRequiredService<CheckpointService>().ResumeAsync(newest.Id, new ResumeRequest(2));
+        Assert.Equal(202, resumed.Status);
+        Assert.True(Queue.Reader.TryRead(out var dequeued));
+        await executor.ExecuteAsync(dequeued, CancellationToken.None);
+        var ended = await Services.GetRequiredService<RunService>().GetAsync(run.Id);
+        Assert.Equal(RunStatus.Completed, ended!.Status);
+        Assert.Equal(2, ended.CurrentEpoch);
+    }
+
+    [Fact]
+    public void TryActivate_RunAlreadyHoldingASlot_ReturnsNullInsteadOfThrowing()
+    {
+        using var first = Queue.TryActivate(7);
+
+        Assert.NotNull(first);
+        Assert.Null(Queue.TryActivate(7));
+        Queue.Deactivate(7, first!);
+        using var again = Queue.TryActivate(7);
+        Assert.NotNull(again);
+    }
+
+    /// <summary>
+    /// Notes, as the run's final status is written, whether the run still holds a training slot. The queue is resolved
+    /// late: the services cannot be touched before the interceptor is registered.
+    /// </summary>
+    private sealed class EndingWatch(Func<RunQueue> queue, int runId) : DbCommandInterceptor
+    {
+        private readonly List<bool> _active = [];
+
+        public IReadOnlyList<bool> ActiveWhenEndingStored
+        {
+            get
+            {
+                lock (_active)
+                {
+                    return [.. _active];
+                }
+            }
+        }
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+            DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            Note(command);
+            return ValueTask.FromResult(result);
+        }
+
+        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+            DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            Note(command);
+            return ValueTask.FromResult(result);
+        }
+
+        private void Note(DbCommand command)
+        {
+            if (command.CommandText.Contains("UPDATE \"Runs\"", StringComparison.Ordinal)
+                && command.Parameters.Cast<DbParameter>().Any(p => p.Value is RunStatus.Completed))
+            {
+                lock (_active)
+                {
+                    _active.Add(queue().IsActive(runId));
+                }
+            }
+        }
+    }
+}
