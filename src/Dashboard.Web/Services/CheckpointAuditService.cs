@@ -38,5 +38,11 @@ public sealed class CheckpointAuditService(CheckpointService checkpoints, Checkp
         {
             // Shutting down before the audit finished; it runs again at the next start.
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The folder went away between the volume check and the walk. An exception leaving a background service stops
+            // the whole host, and the audit is a courtesy: report it, keep serving, and let /healthz and a re-audit tell the rest.
+            logger.LogError(e, "Checkpoint audit stopped: the checkpoint folder could not be read. POST /api/checkpoints/audit once it is back.");
+        }
     }
 }
