@@ -44,6 +44,15 @@ public sealed class Run
 
     public DateTime? FinishedAt { get; set; }
 
+    /// <summary>
+    /// The checkpoint the latest start continued from exactly (the run's own newest, or a branch's parent); null when it
+    /// started from scratch or from a fine-tune's weights.
+    /// </summary>
+    public int? ResumedFromCheckpointId { get; set; }
+
+    /// <summary>Optimizer steps already taken when the latest start began, as the engine reported them (0 from scratch).</summary>
+    public long StartStep { get; set; }
+
     public List<EpochMetric> Metrics { get; set; } = [];
 
     public List<Checkpoint> Checkpoints { get; set; } = [];

@@ -42,8 +42,8 @@ public sealed class RunExecutor(
                 ?? throw new InvalidOperationException($"Run {runId} has no configuration.");
             var device = DeviceSelector.Resolve(options.Value.Device);
             var threads = TorchThreading.EnsureConfigured(options.Value.TorchThreads, options.Value.MaxConcurrentRuns);
-            var (resumeFrom, initFrom) = await FindStartAsync(run, config);
-            if (!await ClaimAsync(runId, device))
+            var (resumeFrom, initFrom, resumeFromId) = await FindStartAsync(run, config);
+            if (!await ClaimAsync(runId, device, resumeFromId))
             {
                 return; // stopped between being dequeued and now
             }
@@ -99,7 +99,7 @@ public sealed class RunExecutor(
     /// A run that already has durable checkpoints continues exactly from its newest. A fresh branch continues exactly from
     /// its parent checkpoint; a fresh fine-tune starts from the parent's weights. Anything else starts from scratch.
     /// </summary>
-    private async Task<(LoadedCheckpoint? ResumeFrom, LoadedCheckpoint? InitFrom)> FindStartAsync(Run run, TrainingConfig config)
+    private async Task<(LoadedCheckpoint? ResumeFrom, LoadedCheckpoint? InitFrom, int? ResumeFromId)> FindStartAsync(Run run, TrainingConfig config)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
         var own = await db.Checkpoints
@@ -109,20 +109,23 @@ public sealed class RunExecutor(
             .FirstOrDefaultAsync();
         if (own is { } ownId)
         {
-            return (await checkpoints.LoadAsync(ownId), null);
+            return (await checkpoints.LoadAsync(ownId), null, ownId);
         }
 
         if (run.ParentCheckpointId is not { } parentId)
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         var parent = await checkpoints.LoadAsync(parentId);
-        return config.FineTune is null ? (parent, null) : (null, parent);
+        return config.FineTune is null ? (parent, null, parentId) : (null, parent, null);
     }
 
-    /// <summary>Queued → running, only if it is still queued: a stop that got there first wins.</summary>
-    private async Task<bool> ClaimAsync(int runId, string device)
+    /// <summary>
+    /// Queued → running, only if it is still queued: a stop that got there first wins. Records what the start continues
+    /// from, so a resume that retrained from scratch would show.
+    /// </summary>
+    private async Task<bool> ClaimAsync(int runId, string device, int? resumeFromId)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
         var now = DateTime.UtcNow;
@@ -131,6 +134,7 @@ public sealed class RunExecutor(
             .ExecuteUpdateAsync(u => u
                 .SetProperty(r => r.Status, RunStatus.Running)
                 .SetProperty(r => r.Device, device)
+                .SetProperty(r => r.ResumedFromCheckpointId, resumeFromId)
                 .SetProperty(r => r.Error, (string?)null)
                 .SetProperty(r => r.FinishedAt, (DateTime?)null)
                 .SetProperty(r => r.StartedAt, r => r.StartedAt ?? now));
