@@ -25,8 +25,7 @@ internal static class BareLoop
         var spec = architecture!.DefaultSpec(source.Info);
 
         using var splits = DatasetSplitter.Split(source.Load(), config.ValidationSplit, config.SampleLimit, device);
-        random.manual_seed(config.Seed);
-        using var model = models.Build(spec);
+        using var model = models.Build(spec, config.Seed);
         model.to(device);
         using var optimizer = OptimizerFactory.Create(config.Optimizer, model.parameters().Where(p => p.requires_grad), config.LearningRate);
 

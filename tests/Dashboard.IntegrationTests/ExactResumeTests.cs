@@ -1,11 +1,15 @@
+using Dashboard.Data.Entities;
 using Dashboard.TestSupport;
 using Dashboard.Web.Contracts;
+using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.IntegrationTests;
 
 /// <summary>
 /// Exact resume across processes, on the CPU: a run whose process is killed or stopped and that resumes in a NEW process
 /// ends with bitwise the same weights, and the same per-epoch metrics, as a run with the same seed that never stopped.
+/// Equal results alone would also come from a server that ignored the checkpoint and trained again from scratch, so each
+/// test also checks where the new process started: the checkpoint it continued from, and that checkpoint's step.
 /// </summary>
 public sealed class ExactResumeTests : IAsyncLifetime
 {
@@ -34,10 +38,18 @@ public sealed class ExactResumeTests : IAsyncLifetime
         await Server.WaitForCheckpointsAsync(run.Id, 2);
 
         Server.Kill();
+
+        // Read while the process is down: the newest checkpoint the killed process made durable is where it must continue.
+        var resumePoint = await Server.ReadDatabaseAsync(db => db.Checkpoints
+            .Where(c => c.RunId == run.Id && c.Status == CheckpointStatus.Durable)
+            .OrderByDescending(c => c.Step).ThenByDescending(c => c.Id)
+            .Select(c => new { c.Id, c.Step })
+            .FirstAsync());
         await Server.RestartAsync();
 
         // Training:AutoResume is on by default: the interrupted run continues by itself in the new process.
         var finished = await Server.WaitForRunStatusAsync(run.Id, "completed", TimeSpan.FromSeconds(180));
+        AssertStartedAt(finished, resumePoint.Id, resumePoint.Step, straight);
         await AssertSameAsync(straight, finished);
     }
 
@@ -60,7 +72,21 @@ public sealed class ExactResumeTests : IAsyncLifetime
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
 
         var finished = await Server.WaitForRunStatusAsync(run.Id, "completed", TimeSpan.FromSeconds(180));
+        AssertStartedAt(finished, newest.Id, newest.Step, straight);
         await AssertSameAsync(straight, finished);
+    }
+
+    /// <summary>
+    /// The resumed process continued from <paramref name="checkpointId"/>: the engine reported that checkpoint's step as
+    /// already taken, so the first step it trained was the one after it, not step 1.
+    /// </summary>
+    private static void AssertStartedAt(RunDto resumed, int checkpointId, long checkpointStep, RunDto straight)
+    {
+        Assert.Null(straight.ResumedFromCheckpointId);
+        Assert.Equal(0, straight.StartStep);
+        Assert.True(checkpointStep > 0, "The run was stopped before its first checkpoint; nothing would be resumed.");
+        Assert.Equal(checkpointId, resumed.ResumedFromCheckpointId);
+        Assert.Equal(checkpointStep, resumed.StartStep);
     }
 
     /// <summary>

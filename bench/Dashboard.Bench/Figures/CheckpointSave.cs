@@ -261,8 +261,7 @@ internal static class CheckpointSave
         var source = datasets.Get(config.Dataset);
         models.TryGet(config.Model, out var architecture);
         using var splits = DatasetSplitter.Split(source.Load(), config.ValidationSplit, 200, device);
-        random.manual_seed(config.Seed);
-        using var model = models.Build(architecture!.DefaultSpec(source.Info));
+        using var model = models.Build(architecture!.DefaultSpec(source.Info), config.Seed);
         model.to(device);
         using var optimizer = OptimizerFactory.Create(config.Optimizer, model.parameters(), config.LearningRate);
         using (NewDisposeScope())
@@ -281,8 +280,7 @@ internal static class CheckpointSave
             var weightsMs = clock.Elapsed.TotalMilliseconds;
             clock.Restart();
             var stateBytes = optimizer.SaveState();
-            using var rng = random.get_rng_state();
-            var rngBytes = rng.data<byte>().ToArray();
+            var rngBytes = GlobalGenerator.State();
             var optimizerMs = clock.Elapsed.TotalMilliseconds;
             GC.KeepAlive(weightBytes.Length + stateBytes.Length + rngBytes.Length);
 

@@ -51,6 +51,16 @@ public sealed class Run
 
     public DateTime? FinishedAt { get; set; }
 
+    /// <summary>
+    /// The checkpoint the latest start continued from exactly (the run's own newest, or a branch's parent); null when it
+    /// started from scratch or from a fine-tune's weights. <see cref="StartCheckpointId"/> is what the run was queued to
+    /// start from (held against deletion); this is what the executor loaded when it claimed the run: the evidence.
+    /// </summary>
+    public int? ResumedFromCheckpointId { get; set; }
+
+    /// <summary>Optimizer steps already taken when the latest start began, as the engine reported them (0 from scratch).</summary>
+    public long StartStep { get; set; }
+
     public List<EpochMetric> Metrics { get; set; } = [];
 
     public List<Checkpoint> Checkpoints { get; set; } = [];

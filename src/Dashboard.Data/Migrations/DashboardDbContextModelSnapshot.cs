@@ -181,7 +181,13 @@ namespace Dashboard.Data.Migrations
                     b.Property<int?>("ParentRunId")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("ResumedFromCheckpointId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int?>("StartCheckpointId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("StartStep")
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTime?>("StartedAt")

@@ -82,8 +82,8 @@ public sealed class BundleImporter(ModelRegistry models, long maxUncompressedByt
         {
             Load(model, weights, header);
             using var optimizer = OptimizerFactory.Create(OptimizerNames.All.Contains(config.Optimizer) ? config.Optimizer : OptimizerNames.Adam, model.parameters(), config.LearningRate);
-            using var rng = random.get_rng_state();
-            return new ImportedBundle(spec, config with { Model = architecture.Name }, Trainer.SerializeWeights(model), optimizer.SaveState(), rng.data<byte>().ToArray());
+            // Read under the generator's lock: a run seeding at this moment must not be seen half-way.
+            return new ImportedBundle(spec, config with { Model = architecture.Name }, Trainer.SerializeWeights(model), optimizer.SaveState(), GlobalGenerator.State());
         }
     }
 

@@ -142,9 +142,26 @@ public sealed class ModelRegistry
         return name is not null && _architectures.TryGetValue(name, out architecture);
     }
 
-    /// <summary>Builds the model a spec describes, with weights initialised from torch's global generator.</summary>
-    public nn.Module<Tensor, Tensor> Build(ModelSpec spec) =>
+    /// <summary>
+    /// Builds the model a spec describes for inspection or to load weights into (parameter names, evaluation, export,
+    /// import). Its initial weights are arbitrary, and building it leaves torch's global generator as it was: a page
+    /// opened while a run seeds and builds must not change that run's initial weights.
+    /// </summary>
+    public nn.Module<Tensor, Tensor> Build(ModelSpec spec)
+    {
+        var architecture = Find(spec);
+        return GlobalGenerator.Untouched(() => architecture.Build(spec));
+    }
+
+    /// <summary>Builds the model a spec describes with the initial weights <paramref name="seed"/> gives, as a run starts.</summary>
+    public nn.Module<Tensor, Tensor> Build(ModelSpec spec, long seed)
+    {
+        var architecture = Find(spec);
+        return GlobalGenerator.Seeded(seed, () => architecture.Build(spec));
+    }
+
+    private ModelArchitecture Find(ModelSpec spec) =>
         TryGet(spec.Architecture, out var architecture)
-            ? architecture.Build(spec)
+            ? architecture
             : throw new KeyNotFoundException($"Unknown model '{spec.Architecture}'.");
 }

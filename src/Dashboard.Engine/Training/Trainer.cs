@@ -40,10 +40,6 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
     private const int EvaluationBatchSize = 1000;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
-    // torch's global generator initialises weights; holding this while seeding and building keeps concurrent runs from
-    // drawing from each other's sequence.
-    private static readonly Lock InitLock = new();
-
     public async Task<TrainingOutcome> RunAsync(TrainingRequest request, ITrainingObserver observer, CancellationToken stopToken)
     {
         var config = request.Config;
@@ -332,22 +328,12 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 
     private nn.Module<Tensor, Tensor> BuildModel(ModelSpec spec, long seed, LoadedCheckpoint? resumeFrom, Device device)
     {
-        nn.Module<Tensor, Tensor> model;
-        lock (InitLock)
-        {
-            random.manual_seed(seed);
-            model = models.Build(spec);
-
-            // Inside the lock too: setting the global generator while another run seeds and builds would change its init.
-            if (resumeFrom is not null)
-            {
-                using var state = tensor(resumeFrom.TorchRngState, ScalarType.Byte);
-                random.set_rng_state(state);
-            }
-        }
-
+        // Seeded and built under the generator's lock: concurrent runs and inspections never draw from this sequence.
+        var model = models.Build(spec, seed);
         if (resumeFrom is not null)
         {
+            // Through the same lock: setting the generator while another run seeds and builds would change its init.
+            GlobalGenerator.Restore(resumeFrom.TorchRngState);
             using var reader = new BinaryReader(new MemoryStream(resumeFrom.Weights));
             model.load(reader);
         }
@@ -377,8 +363,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         var weights = SerializeWeights(model);
         var optimizerState = optimizer.SaveState();
 
-        using var rng = random.get_rng_state();
-        return new CheckpointSnapshot(kind, position, metrics, config, spec, weights, optimizerState, rng.data<byte>().ToArray(), state, bestWeights);
+        return new CheckpointSnapshot(kind, position, metrics, config, spec, weights, optimizerState, GlobalGenerator.State(), state, bestWeights);
     }
 
     /// <summary>The weights in the file format <c>module.load</c> reads.</summary>

@@ -24,7 +24,9 @@ public sealed record RunDto(
     string? Error,
     DateTime CreatedAt,
     DateTime? StartedAt,
-    DateTime? FinishedAt)
+    DateTime? FinishedAt,
+    int? ResumedFromCheckpointId = null,
+    long StartStep = 0)
 {
     public static RunDto From(Run run) => new(
         run.Id,
@@ -43,7 +45,9 @@ public sealed record RunDto(
         run.Error,
         DateTime.SpecifyKind(run.CreatedAt, DateTimeKind.Utc),
         Utc(run.StartedAt),
-        Utc(run.FinishedAt));
+        Utc(run.FinishedAt),
+        run.ResumedFromCheckpointId,
+        run.StartStep);
 
     private static DateTime? Utc(DateTime? value) => value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : null;
 }

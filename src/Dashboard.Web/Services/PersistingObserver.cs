@@ -55,6 +55,7 @@ public sealed class PersistingObserver(
         var best = await db.EpochMetrics.Where(m => m.RunId == run.RunId).OrderBy(m => m.ValLoss).FirstOrDefaultAsync(cancellationToken);
         await db.Runs.Where(r => r.Id == run.RunId).ExecuteUpdateAsync(
             s => s.SetProperty(r => r.Device, info.Device)
+                .SetProperty(r => r.StartStep, info.StartStep)
                 .SetProperty(r => r.CurrentEpoch, info.StartEpoch - 1)
                 .SetProperty(r => r.BestValLoss, best == null ? null : best.ValLoss)
                 .SetProperty(r => r.BestValLossEpoch, best == null ? null : best.Epoch),

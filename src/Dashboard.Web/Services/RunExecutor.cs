@@ -49,8 +49,8 @@ public sealed class RunExecutor(
                 ?? throw new InvalidOperationException($"Run {runId} has no configuration.");
             var device = DeviceSelector.Resolve(options.Value.Device);
             var threads = TorchThreading.EnsureConfigured(options.Value.TorchThreads, options.Value.MaxConcurrentRuns);
-            var (resumeFrom, initFrom) = await FindStartAsync(run, config);
-            if (!await ClaimAsync(runId, device))
+            var (resumeFrom, initFrom, resumeFromId) = await FindStartAsync(run, config);
+            if (!await ClaimAsync(runId, device, resumeFromId))
             {
                 return; // stopped between being dequeued and now
             }
@@ -118,7 +118,7 @@ public sealed class RunExecutor(
     /// a fine-tune from the parent's weights; a run without one starts from scratch. A recorded start that is gone fails
     /// the run, rather than training from an older checkpoint and replacing the metrics past it.
     /// </summary>
-    private async Task<(LoadedCheckpoint? ResumeFrom, LoadedCheckpoint? InitFrom)> FindStartAsync(Run run, TrainingConfig config)
+    private async Task<(LoadedCheckpoint? ResumeFrom, LoadedCheckpoint? InitFrom, int? ResumeFromId)> FindStartAsync(Run run, TrainingConfig config)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
         var own = await db.Checkpoints
@@ -131,12 +131,12 @@ public sealed class RunExecutor(
         var startId = run.StartCheckpointId ?? run.ParentCheckpointId;
         if (own is { } ownId && (startId is null || ownId > startId))
         {
-            return (await checkpoints.LoadAsync(ownId), null);
+            return (await checkpoints.LoadAsync(ownId), null, ownId);
         }
 
         if (startId is not { } id)
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         var start = await db.Checkpoints.AsNoTracking().SingleAsync(c => c.Id == id);
@@ -148,11 +148,14 @@ public sealed class RunExecutor(
         }
 
         var loaded = await checkpoints.LoadAsync(id);
-        return start.RunId == run.Id || config.FineTune is null ? (loaded, null) : (null, loaded);
+        return start.RunId == run.Id || config.FineTune is null ? (loaded, null, id) : (null, loaded, null);
     }
 
-    /// <summary>Queued → running, only if it is still queued: a stop that got there first wins.</summary>
-    private async Task<bool> ClaimAsync(int runId, string device)
+    /// <summary>
+    /// Queued → running, only if it is still queued: a stop that got there first wins. Records what the start continues
+    /// from, so a resume that retrained from scratch would show.
+    /// </summary>
+    private async Task<bool> ClaimAsync(int runId, string device, int? resumeFromId)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
         var now = DateTime.UtcNow;
@@ -161,6 +164,7 @@ public sealed class RunExecutor(
             .ExecuteUpdateAsync(u => u
                 .SetProperty(r => r.Status, RunStatus.Running)
                 .SetProperty(r => r.Device, device)
+                .SetProperty(r => r.ResumedFromCheckpointId, resumeFromId)
                 .SetProperty(r => r.Error, (string?)null)
                 .SetProperty(r => r.FinishedAt, (DateTime?)null)
                 .SetProperty(r => r.StartedAt, r => r.StartedAt ?? now));

@@ -4,7 +4,6 @@ using Dashboard.UnitTests.Support;
 namespace Dashboard.UnitTests.Engine;
 
 /// <summary>The size of a spec is known exactly, per architecture, before anything is built.</summary>
-[Collection(TorchCollection.Name)]
 public sealed class ModelSizeTests
 {
     public static TheoryData<string> Specs { get; } = new()

@@ -5,7 +5,6 @@ using static TorchSharp.torch;
 
 namespace Dashboard.UnitTests.Engine;
 
-[Collection(TorchCollection.Name)]
 public sealed class ModelTests
 {
     private static DatasetInfo Mnist => TestEngine.Datasets.Get(MnistDataset.DatasetName).Info;

@@ -4,7 +4,6 @@ using Dashboard.UnitTests.Support;
 
 namespace Dashboard.UnitTests.Engine;
 
-[Collection(TorchCollection.Name)]
 public sealed class TrainerTests
 {
     private const int Epochs = 4;

@@ -11,7 +11,6 @@ using static TorchSharp.torch;
 
 namespace Dashboard.UnitTests.Export;
 
-[Collection(TorchCollection.Name)]
 public sealed class ExportImportTests : IDisposable
 {
     private readonly TempDirectory _folder = new();

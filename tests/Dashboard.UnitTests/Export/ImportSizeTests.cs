@@ -12,7 +12,7 @@ namespace Dashboard.UnitTests.Export;
 /// What an imported bundle may cost: its model is sized from the spec and its weights' shapes checked from the header
 /// before anything is built; entries go through temporary files, not memory, and none is left behind.
 /// </summary>
-[Collection(TorchCollection.Name)]
+[Collection(MemoryMeasuringCollection.Name)]
 public sealed class ImportSizeTests : IDisposable
 {
     private const long MiB = 1024 * 1024;

@@ -10,7 +10,6 @@ namespace Dashboard.UnitTests.Policies;
 /// same metrics bit for bit, same checkpoints, same final weights. This covers the data order, the optimizer, the running
 /// epoch sums and the policy state (schedule, early stopping, best monitor value, best weights) that checkpoints carry.
 /// </summary>
-[Collection(PolicyTrainerCollection.Name)]
 public sealed class PolicyResumeTests
 {
     private const int Epochs = 4;

@@ -40,10 +40,3 @@ internal static class PolicyTraining
         return (outcome, observer);
     }
 }
-
-/// <summary>Trainer runs share torch's global generator; running them one at a time keeps every weight init reproducible.</summary>
-[CollectionDefinition(Name)]
-public sealed class PolicyTrainerCollection
-{
-    public const string Name = "Policies: TorchSharp trainer runs";
-}

@@ -5,7 +5,6 @@ using Dashboard.Engine.Training;
 namespace Dashboard.UnitTests.Policies;
 
 /// <summary>The checkpoint policy, schedule and early stopping as a real training loop applies them.</summary>
-[Collection(PolicyTrainerCollection.Name)]
 public sealed class TrainerPolicyTests
 {
     private const int Batches = PolicyTraining.BatchesPerEpoch;

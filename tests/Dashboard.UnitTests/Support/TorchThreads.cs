@@ -1,10 +1,6 @@
 using System.Runtime.CompilerServices;
 using TorchSharp;
 
-// One test at a time: most of them train, and on two cores parallel training only contends. (Concurrent training itself
-// is safe and tested: see OptimizerTests and the server's concurrent-runs test.)
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
-
 namespace Dashboard.UnitTests.Support;
 
 internal static class TorchThreads
