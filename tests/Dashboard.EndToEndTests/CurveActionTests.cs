@@ -149,7 +149,7 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         var spot = new { index = pressed.GetProperty("index").GetInt32(), clientX = pressed.GetProperty("clientX").GetDouble(), clientY = pressed.GetProperty("clientY").GetDouble() };
 
         // The flake's condition, made certain: points arriving meanwhile rescale the axis until the spot pressed lies
-        // nearer another drawn point of the trace than the one pressed.
+        // nearer another drawn point of the trace along x, which is how the chart's unified hover picks a point.
         await page.WaitForFunctionAsync(
             """
             spot => {
@@ -157,7 +157,7 @@ public sealed class CurveActionTests(BrowserFixture fixture)
               const points = [...plot.querySelectorAll('.scatterlayer .trace')[spot.index].querySelectorAll('.points path')];
               const distance = p => {
                 const box = p.getBoundingClientRect();
-                return Math.hypot(box.left + box.width / 2 - spot.clientX, box.top + box.height / 2 - spot.clientY);
+                return Math.abs(box.left + box.width / 2 - spot.clientX);
               };
               const nearest = points.reduce((best, p, i) => distance(p) < distance(points[best]) ? i : best, 0);
               return nearest !== 0;
