@@ -33,8 +33,9 @@ export function subscribe(dotNet, id) {
     plot.on('plotly_click', () => {
       const pressed = state.pressed;
       state.pressed = null;
-      if (pressed) {
-        state.dotNet.invokeMethodAsync('OnChartClicked', pressed.point, pressed.x);
+      if (pressed && state.dotNet) {
+        // The chart may be gone by the time the call lands (the page navigated); nothing is left to tell.
+        state.dotNet.invokeMethodAsync('OnChartClicked', pressed.point, pressed.x).catch(() => {});
       }
     });
   };
@@ -46,13 +47,15 @@ export function unsubscribe(id) {
   const subscription = plot && subscriptions.get(plot);
   if (subscription) {
     plot.removeEventListener('pointerdown', subscription.onPress, true);
+    // plotly.js offers no way to remove the one plotly_click handler; without a target it does nothing.
+    subscription.state.dotNet = null;
     subscriptions.delete(plot);
   }
 }
 
 // The x (in data units) under a press, and the drawn point nearest it within Radius pixels: the topmost (latest trace)
 // on a tie, since that is the one drawn over the others (a checkpoint marker over its curve's point).
-export function pressedAt(plot, clientX, clientY) {
+function pressedAt(plot, clientX, clientY) {
   const layout = plot._fullLayout;
   const area = plot.querySelector('.nsewdrag');
   if (!layout || !layout.xaxis || !area) {
