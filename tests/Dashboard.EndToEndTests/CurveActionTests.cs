@@ -30,7 +30,15 @@ public sealed class CurveActionTests(BrowserFixture fixture)
             // Clicked while extendTraces keeps adding points and rescaling the axis: the click reaches the page, and opens
             // the point that was under the pointer when pressed.
             await PressFirstPointWhileTheAxisRescalesAsync(page, "val_loss");
-            await Expect(page.GetByTestId("checkpoint-panel")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+            try
+            {
+                await Expect(page.GetByTestId("checkpoint-panel")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+            }
+            catch (PlaywrightException e)
+            {
+                throw new InvalidOperationException($"No checkpoint panel after the click. {await ClickLogAsync(page)}{Environment.NewLine}{session.Diagnostics()}", e);
+            }
+
             var epoch = int.Parse(await page.GetByTestId("panel-epoch").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(1, epoch);
 
@@ -114,6 +122,9 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         Assert.Equal([2, 3], (await _server.GetMetricsAsync(branchId)).Select(m => m.Epoch));
     }
 
+    private static async Task<string> ClickLogAsync(IPage page) =>
+        string.Join("; ", await page.EvaluateAsync<string[]>("() => window.clickLog ?? []"));
+
     /// <summary>
     /// Presses the trace's first point, holds the button while the live run rescales the axis until another point is
     /// nearest the spot pressed, then releases there. The point's drawn position is read and the press dispatched in one
@@ -122,6 +133,8 @@ public sealed class CurveActionTests(BrowserFixture fixture)
     /// </summary>
     private static async Task PressFirstPointWhileTheAxisRescalesAsync(IPage page, string traceName)
     {
+        // The chart hears clicks once its click module has loaded, after the plot is drawn.
+        await page.Locator(".js-plotly-plot[data-clicks=ready]").WaitForAsync(new() { Timeout = 30_000 });
         var pressed = await page.EvaluateAsync<JsonElement>(
             """
             name => {
@@ -132,6 +145,9 @@ public sealed class CurveActionTests(BrowserFixture fixture)
               const box = marker.getBoundingClientRect();
               const clientX = box.left + box.width / 2, clientY = box.top + box.height / 2;
               const target = document.elementFromPoint(clientX, clientY);
+              // For a failure's message: what plotly.js itself made of the click, and how far the axis moved.
+              window.clickLog = [`pressed at ${clientX},${clientY}, x axis ${plot._fullLayout.xaxis.range}`];
+              plot.on('plotly_click', d => window.clickLog.push(`plotly_click: ${d.points.map(p => `trace ${p.curveNumber} x ${p.x}`).join(', ')}`));
               const init = { bubbles: true, cancelable: true, composed: true, view: window, clientX, clientY, button: 0, buttons: 1 };
               // What a mouse press sends, in the browser's order; plotly's drag layer starts its click on mousedown.
               target.dispatchEvent(new PointerEvent('pointerdown', { ...init, pointerId: 1, pointerType: 'mouse', isPrimary: true }));
@@ -172,6 +188,7 @@ public sealed class CurveActionTests(BrowserFixture fixture)
               // plotly covers the page while the button is down and listens for the release on the document.
               const target = document.elementFromPoint(spot.clientX, spot.clientY);
               const init = { bubbles: true, cancelable: true, composed: true, view: window, clientX: spot.clientX, clientY: spot.clientY, button: 0, buttons: 0 };
+              window.clickLog.push(`released on ${target.className}, x axis ${document.querySelector('.js-plotly-plot')._fullLayout.xaxis.range}`);
               target.dispatchEvent(new PointerEvent('pointerup', { ...init, pointerId: 1, pointerType: 'mouse', isPrimary: true }));
               target.dispatchEvent(new MouseEvent('mouseup', init));
             }

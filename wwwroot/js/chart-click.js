@@ -6,51 +6,51 @@
 // How near a drawn point the press must be to count as pressing it: plotly's own hover distance.
 const Radius = 20;
 
-const subscriptions = new WeakMap();
+// Charts that asked for clicks, by element id: the .NET side to tell, and the press being held.
+const charts = new Map();
+let listening = false;
 
 export function subscribe(dotNet, id) {
-  const plot = document.getElementById(id);
-  if (!plot || subscriptions.has(plot)) {
-    return;
+  charts.set(id, { dotNet, pressed: null, onClick: null });
+  if (!listening) {
+    // On the document, in the capture phase: before plotly's own handlers on the drag layer start a drag or a click,
+    // and whatever element the chart's id names at the moment of the press.
+    document.addEventListener('pointerdown', onPress, true);
+    listening = true;
   }
-  const state = { pressed: null, dotNet };
-  const onPress = event => {
-    state.pressed = pressedAt(plot, event.clientX, event.clientY);
-  };
-  // Capture phase: before plotly's own handlers on the drag layer start a drag or a click.
-  plot.addEventListener('pointerdown', onPress, true);
-  subscriptions.set(plot, { state, onPress });
-
-  // plotly.js gives the element its .on() in newPlot, which waits for plotly.js to load.
-  const attach = () => {
-    if (!plot.isConnected || subscriptions.get(plot)?.state !== state) {
-      return;
-    }
-    if (typeof plot.on !== 'function') {
-      setTimeout(attach, 50);
-      return;
-    }
-    plot.on('plotly_click', () => {
-      const pressed = state.pressed;
-      state.pressed = null;
-      if (pressed && state.dotNet) {
-        // The chart may be gone by the time the call lands (the page navigated); nothing is left to tell.
-        state.dotNet.invokeMethodAsync('OnChartClicked', pressed.point, pressed.x).catch(() => {});
-      }
-    });
-  };
-  attach();
+  // Says that a click will be heard: the module loads after the plot is drawn, and a press before then does nothing.
+  document.getElementById(id)?.setAttribute('data-clicks', 'ready');
 }
 
 export function unsubscribe(id) {
-  const plot = document.getElementById(id);
-  const subscription = plot && subscriptions.get(plot);
-  if (subscription) {
-    plot.removeEventListener('pointerdown', subscription.onPress, true);
-    // plotly.js offers no way to remove the one plotly_click handler; without a target it does nothing.
-    subscription.state.dotNet = null;
-    subscriptions.delete(plot);
+  const chart = charts.get(id);
+  if (chart) {
+    chart.dotNet = null;
+    charts.delete(id);
   }
+}
+
+function onPress(event) {
+  const plot = event.target instanceof Element ? event.target.closest('.js-plotly-plot') : null;
+  const chart = plot ? charts.get(plot.id) : undefined;
+  if (!chart || typeof plot.on !== 'function') {
+    return;
+  }
+  chart.pressed = pressedAt(plot, event.clientX, event.clientY);
+
+  // Attached at each press to the plot as it is now: plotly.js drops every listener when it draws a plot anew.
+  if (chart.onClick) {
+    plot.removeListener('plotly_click', chart.onClick);
+  }
+  chart.onClick = () => {
+    const pressed = chart.pressed;
+    chart.pressed = null;
+    if (pressed && chart.dotNet) {
+      chart.dotNet.invokeMethodAsync('OnChartClicked', pressed.point, pressed.x)
+        .catch(error => console.warn('A click on the chart did not reach the page:', error));
+    }
+  };
+  plot.on('plotly_click', chart.onClick);
 }
 
 // The x (in data units) under a press, and the drawn point nearest it within Radius pixels: the topmost (latest trace)
