@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text.Json;
 using Dashboard.TestSupport;
 using Dashboard.Web.Contracts;
 using Microsoft.Playwright;
@@ -26,9 +27,18 @@ public sealed class CurveActionTests(BrowserFixture fixture)
             await BrowserSession.WaitForInteractiveAsync(page);
             await session.WaitForPlotAsync(page, 3, Timeout, "val_loss");
 
-            // Clicked while extendTraces keeps adding points: Plotly's click must still reach the page.
-            await ClickFirstPointAsync(page, "val_loss");
-            await Expect(page.GetByTestId("checkpoint-panel")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+            // Clicked while extendTraces keeps adding points and rescaling the axis: the click reaches the page, and opens
+            // the point that was under the pointer when pressed.
+            await PressFirstPointWhileTheAxisRescalesAsync(page, "val_loss");
+            try
+            {
+                await Expect(page.GetByTestId("checkpoint-panel")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+            }
+            catch (PlaywrightException e)
+            {
+                throw new InvalidOperationException($"No checkpoint panel after the click. {await ClickLogAsync(page)}{Environment.NewLine}{session.Diagnostics()}", e);
+            }
+
             var epoch = int.Parse(await page.GetByTestId("panel-epoch").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(1, epoch);
 
@@ -112,14 +122,77 @@ public sealed class CurveActionTests(BrowserFixture fixture)
         Assert.Equal([2, 3], (await _server.GetMetricsAsync(branchId)).Select(m => m.Epoch));
     }
 
-    /// <summary>Hovers then clicks the trace's first marker, as a person would; Plotly's drag layer receives the events.</summary>
-    private static async Task ClickFirstPointAsync(IPage page, string traceName)
+    private static async Task<string> ClickLogAsync(IPage page) =>
+        string.Join("; ", await page.EvaluateAsync<string[]>("() => window.clickLog ?? []"));
+
+    /// <summary>
+    /// Presses the trace's first point, holds the button while the live run rescales the axis until another point is
+    /// nearest the spot pressed, then releases there. The point's drawn position is read and the press dispatched in one
+    /// script, so no redraw can come between them; and the click must open the point that was under the pointer when it
+    /// was pressed, which is what a person clicking during a live run expects (plotly.js alone resolves it at release).
+    /// </summary>
+    private static async Task PressFirstPointWhileTheAxisRescalesAsync(IPage page, string traceName)
     {
-        var index = await page.EvaluateAsync<int>(
-            "name => document.querySelector('.js-plotly-plot').data.findIndex(t => t.name === name)", traceName);
-        var marker = page.Locator($".js-plotly-plot .scatterlayer .trace:nth-of-type({index + 1}) .points path").First;
-        var box = await marker.BoundingBoxAsync() ?? throw new InvalidOperationException($"The {traceName} trace has no marker on screen.");
-        await page.Mouse.MoveAsync(box.X + (box.Width / 2), box.Y + (box.Height / 2));
-        await page.Mouse.ClickAsync(box.X + (box.Width / 2), box.Y + (box.Height / 2));
+        // The chart hears clicks once its click module has loaded, after the plot is drawn.
+        await page.Locator(".js-plotly-plot[data-clicks=ready]").WaitForAsync(new() { Timeout = 30_000 });
+        var pressed = await page.EvaluateAsync<JsonElement>(
+            """
+            name => {
+              const plot = document.querySelector('.js-plotly-plot');
+              const index = plot.data.findIndex(t => t.name === name);
+              const marker = plot.querySelectorAll('.scatterlayer .trace')[index]?.querySelector('.points path');
+              if (!marker) return null;
+              const box = marker.getBoundingClientRect();
+              const clientX = box.left + box.width / 2, clientY = box.top + box.height / 2;
+              const target = document.elementFromPoint(clientX, clientY);
+              // For a failure's message: what plotly.js itself made of the click, and how far the axis moved.
+              window.clickLog = [`pressed at ${clientX},${clientY}, x axis ${plot._fullLayout.xaxis.range}`];
+              plot.on('plotly_click', d => window.clickLog.push(`plotly_click: ${d.points.map(p => `trace ${p.curveNumber} x ${p.x}`).join(', ')}`));
+              const init = { bubbles: true, cancelable: true, composed: true, view: window, clientX, clientY, button: 0, buttons: 1 };
+              // What a mouse press sends, in the browser's order; plotly's drag layer starts its click on mousedown.
+              target.dispatchEvent(new PointerEvent('pointerdown', { ...init, pointerId: 1, pointerType: 'mouse', isPrimary: true }));
+              target.dispatchEvent(new MouseEvent('mousedown', init));
+              return { index, clientX, clientY, target: target.getAttribute('class') ?? target.tagName };
+            }
+            """,
+            traceName);
+        if (pressed.ValueKind != JsonValueKind.Object)
+        {
+            throw new InvalidOperationException($"The {traceName} trace has no marker on screen.");
+        }
+
+        Assert.Contains("nsewdrag", pressed.GetProperty("target").GetString(), StringComparison.Ordinal);
+        var spot = new { index = pressed.GetProperty("index").GetInt32(), clientX = pressed.GetProperty("clientX").GetDouble(), clientY = pressed.GetProperty("clientY").GetDouble() };
+
+        // The flake's condition, made certain: points arriving meanwhile rescale the axis until the spot pressed lies
+        // nearer another drawn point of the trace along x, which is how the chart's unified hover picks a point.
+        await page.WaitForFunctionAsync(
+            """
+            spot => {
+              const plot = document.querySelector('.js-plotly-plot');
+              const points = [...plot.querySelectorAll('.scatterlayer .trace')[spot.index].querySelectorAll('.points path')];
+              const distance = p => {
+                const box = p.getBoundingClientRect();
+                return Math.abs(box.left + box.width / 2 - spot.clientX);
+              };
+              const nearest = points.reduce((best, p, i) => distance(p) < distance(points[best]) ? i : best, 0);
+              return nearest !== 0;
+            }
+            """,
+            spot,
+            new() { Timeout = 60_000, PollingInterval = 50 });
+
+        await page.EvaluateAsync(
+            """
+            spot => {
+              // plotly covers the page while the button is down and listens for the release on the document.
+              const target = document.elementFromPoint(spot.clientX, spot.clientY);
+              const init = { bubbles: true, cancelable: true, composed: true, view: window, clientX: spot.clientX, clientY: spot.clientY, button: 0, buttons: 0 };
+              window.clickLog.push(`released on ${target.className}, x axis ${document.querySelector('.js-plotly-plot')._fullLayout.xaxis.range}`);
+              target.dispatchEvent(new PointerEvent('pointerup', { ...init, pointerId: 1, pointerType: 'mouse', isPrimary: true }));
+              target.dispatchEvent(new MouseEvent('mouseup', init));
+            }
+            """,
+            spot);
     }
 }

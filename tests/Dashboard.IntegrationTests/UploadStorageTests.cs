@@ -67,18 +67,15 @@ public sealed class UploadStorageTests(TrainedServerFixture fixture, ITestOutput
         Assert.Contains("Removed 2 upload(s) left in", Server.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PostImport_NoRoomToHoldTheUpload_Returns507ProblemAndTheServerStaysUp()
     {
         _server = await DashboardServer.StartAsync(new Dictionary<string, string> { ["Training:Device"] = "cpu" });
         Directory.CreateDirectory(Server.UploadDirectory);
-        _volume = SmallVolume.TryMount(Server.UploadDirectory, 1024 * 1024, out var refusal);
-        if (_volume is null)
-        {
-            // Nothing else makes a real write fail with ENOSPC; the quota below covers only the checkpoint's write.
-            output.WriteLine($"No tmpfs ({refusal}); a full disk under the upload folder cannot be made here, so nothing was checked.");
-            return;
-        }
+
+        // Nothing else makes a real write fail with ENOSPC (the quota covers only the checkpoint's write), so where no
+        // tmpfs can be mounted this test is skipped, and under CI it fails.
+        _volume = SmallVolume.MountOrSkip(Server.UploadDirectory, 1024 * 1024);
 
         using var content = new StreamContent(new Uploads.ZeroStream(4L * 1024 * 1024));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/zip");

@@ -422,6 +422,20 @@ public sealed class TrainingChartTests : DashboardTestContext
         Assert.Equal(["epoch 2"], clicked);
     }
 
+    [Theory]
+    [InlineData(1.6, 2)]
+    [InlineData(0.2, 1)]
+    public async Task Click_EmptySpace_RaisesTheEpochNearestWhereItWasPressed(double pressedX, int expected)
+    {
+        var clicked = new List<string>();
+        RenderClickable(clicked, [Checkpoint(1, 1, 1.0)]);
+        await WaitForClickSubscriptionAsync();
+
+        Plotly.ClickEmpty(pressedX);
+
+        Assert.Equal([$"epoch {expected}"], clicked);
+    }
+
     private IRenderedComponent<TrainingChart> RenderChart(IReadOnlyList<MetricDto> metrics, IReadOnlyList<CheckpointDto> checkpoints, int? bestId = null) =>
         Render<TrainingChart>(parameters => parameters
             .Add(c => c.ChartId, ChartId)

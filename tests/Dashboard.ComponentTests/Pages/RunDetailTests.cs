@@ -168,7 +168,7 @@ public sealed class RunDetailTests : DashboardTestContext
         await Plotly.WaitForPlotsAsync(1, WaitTimeout);
         cut.WaitForAssertion(() => Assert.Equal(1, Plotly.ClickSubscriptions));
 
-        await cut.InvokeAsync(() => Plotly.Click(1, 0.9));
+        await cut.InvokeAsync(() => Plotly.Click(1));
 
         cut.WaitForAssertion(() => Assert.Equal("1", cut.Find("[data-testid=panel-epoch]").TextContent));
         Assert.Empty(cut.FindAll("[data-testid=selection-note]"));
@@ -186,7 +186,7 @@ public sealed class RunDetailTests : DashboardTestContext
         cut.WaitForAssertion(() => Assert.Equal("3 / 5", CurrentEpoch(cut)));
 
         // Clicked while the run goes on: the newest point has no checkpoint yet.
-        await cut.InvokeAsync(() => Plotly.Click(3, 0.4));
+        await cut.InvokeAsync(() => Plotly.Click(3));
 
         cut.WaitForAssertion(() => Assert.Equal("2", cut.Find("[data-testid=panel-epoch]").TextContent));
         Assert.Contains("nearest kept one is from epoch 2", cut.Find("[data-testid=selection-note]").TextContent);
@@ -199,7 +199,7 @@ public sealed class RunDetailTests : DashboardTestContext
         await WriteCheckpointFilesAsync(run.Id);
         var cut = RenderRun(run.Id);
         await Plotly.WaitForPlotsAsync(1, WaitTimeout);
-        await cut.InvokeAsync(() => Plotly.Click(2, 0.5));
+        await cut.InvokeAsync(() => Plotly.Click(2));
         cut.WaitForElement("[data-testid=panel-finetune]").Click();
 
         cut.Find("[data-testid=finetune-epochs]").Change("0");
@@ -223,7 +223,7 @@ public sealed class RunDetailTests : DashboardTestContext
         await WriteCheckpointFilesAsync(run.Id);
         var cut = RenderRun(run.Id);
         await Plotly.WaitForPlotsAsync(1, WaitTimeout);
-        await cut.InvokeAsync(() => Plotly.Click(1, 0.9));
+        await cut.InvokeAsync(() => Plotly.Click(1));
         var target = cut.WaitForElement("[data-testid=panel-resume-epochs]");
         Assert.Equal("5", target.GetAttribute("value"));
 

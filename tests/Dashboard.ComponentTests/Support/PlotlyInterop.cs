@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Bunit;
 using Microsoft.JSInterop;
 using Microsoft.JSInterop.Infrastructure;
+using Dashboard.Web.Components.Controls;
 using Plotly.Blazor;
 using Plotly.Blazor.Interop;
 
@@ -32,22 +33,24 @@ public sealed class PlotlyInterop
     private readonly WireRecorder _extensions;
     private readonly WireRecorder _updates;
     private readonly ConcurrentQueue<(string Identifier, JsonElement Arguments)> _drawCalls = new();
-    private readonly ConcurrentQueue<DotNetObjectReference<PlotlyChart>> _clickSubscribers = new();
+    private readonly ConcurrentQueue<DotNetObjectReference<TrainingChart>> _clickSubscribers = new();
     private readonly ConcurrentQueue<DotNetObjectReference<PlotlyChart>> _relayoutSubscribers = new();
 
-    private PlotlyInterop(BunitJSModuleInterop module)
+    private PlotlyInterop(BunitJSModuleInterop module, BunitJSModuleInterop clicks)
     {
+        clicks.SetupVoid("subscribe", invocation =>
+        {
+            // Kept, so a test can play a click the browser resolved back into the chart.
+            _clickSubscribers.Enqueue((DotNetObjectReference<TrainingChart>)invocation.Arguments[0]!);
+            return true;
+        }).SetVoidResult();
+        clicks.SetupVoid("unsubscribe", _ => true).SetVoidResult();
+
         // Loading plotly.js itself has nothing to assert; every other call the chart makes must be one set up here.
         module.SetupVoid("importScript", _ => true).SetVoidResult();
         _plots = new WireRecorder(module, _drawCalls, "newPlot", "react");
         _extensions = new WireRecorder(module, _drawCalls, "extendTraces");
         _updates = new WireRecorder(module, _drawCalls, "update");
-        module.SetupVoid("subscribeClickEvent", invocation =>
-        {
-            // Kept, so a test can play the browser's plotly_click back into the chart.
-            _clickSubscribers.Enqueue((DotNetObjectReference<PlotlyChart>)invocation.Arguments[0]!);
-            return true;
-        }).SetVoidResult();
         module.SetupVoid("subscribeRelayoutEvent", invocation =>
         {
             _relayoutSubscribers.Enqueue((DotNetObjectReference<PlotlyChart>)invocation.Arguments[0]!);
@@ -88,17 +91,18 @@ public sealed class PlotlyInterop
     /// <summary>Charts that asked to hear about clicks.</summary>
     public int ClickSubscriptions => _clickSubscribers.Count;
 
-    /// <summary>What plotly.js does on a click: calls the chart's ClickEvent with the clicked point.</summary>
-    public void Click(double x, double y, int traceIndex = 0, int pointIndex = 0)
+    /// <summary>What the chart's click module reports for a click pressed on a point: the point and the x pressed.</summary>
+    public void Click(double x, int traceIndex = 0, int pointIndex = 0)
     {
         var chart = _clickSubscribers.LastOrDefault() ?? throw new InvalidOperationException("No chart subscribed to clicks.");
-        chart.Value.ClickEvent([new EventDataPoint
-        {
-            TraceIndex = traceIndex,
-            PointIndex = JsonSerializer.SerializeToElement(pointIndex),
-            X = JsonSerializer.SerializeToElement(x),
-            Y = JsonSerializer.SerializeToElement(y),
-        }]);
+        chart.Value.OnChartClicked(new PressedPoint(traceIndex, pointIndex, x), x);
+    }
+
+    /// <summary>What the chart's click module reports for a click pressed on empty space at <paramref name="x"/>.</summary>
+    public void ClickEmpty(double x)
+    {
+        var chart = _clickSubscribers.LastOrDefault() ?? throw new InvalidOperationException("No chart subscribed to clicks.");
+        chart.Value.OnChartClicked(null, x);
     }
 
     /// <summary>Clicks the point of the named trace that is drawn at <paramref name="x"/> now.</summary>
@@ -113,10 +117,10 @@ public sealed class PlotlyInterop
             throw new InvalidOperationException($"{traceName} has no point at {x}.");
         }
 
-        Click(trace.X[point], trace.Y[point] ?? 0, index, point);
+        Click(trace.X[point], index, point);
     }
 
-    public static PlotlyInterop Setup(BunitJSInterop jsInterop) => new(jsInterop.SetupModule(ModulePath));
+    public static PlotlyInterop Setup(BunitJSInterop jsInterop) => new(jsInterop.SetupModule(ModulePath), jsInterop.SetupModule(TrainingChart.ClickModule));
 
     /// <summary>Every full draw (<c>newPlot</c> or <c>react</c>) so far, as the list of traces sent.</summary>
     public IReadOnlyList<IReadOnlyList<PlottedTrace>> Plots => [.. _plots.Calls.Select(ReadPlot)];

@@ -1,9 +1,6 @@
 using Dashboard.Data.Entities;
 using Microsoft.AspNetCore.Components;
-using System.Globalization;
-using System.Text.Json;
 using Plotly.Blazor;
-using Plotly.Blazor.Interop;
 using Plotly.Blazor.LayoutLib;
 using Plotly.Blazor.Traces;
 using Plotly.Blazor.Traces.ScatterLib;
@@ -60,7 +57,6 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     private Task? _flushLoop;
     private bool _rendered;
     private bool _plotCreated;
-    private Task? _clickSubscription;
     private int _lastEpoch;
     private int? _bestId;
     private bool _markersChanged;
@@ -197,62 +193,6 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
             _rendered = true;
         }
     }
-
-    /// <summary>Plotly reports x as whatever JSON it holds; epochs are whole numbers.</summary>
-    internal static int? EpochOf(object? x) => x switch
-    {
-        JsonElement { ValueKind: JsonValueKind.Number } e => (int)Math.Round(e.GetDouble()),
-        JsonElement { ValueKind: JsonValueKind.String } e when double.TryParse(e.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) => (int)Math.Round(v),
-        IConvertible c => (int)Math.Round(c.ToDouble(CultureInfo.InvariantCulture)),
-        _ => null,
-    };
-
-    // Plotly.Blazor's ClickAction is synchronous; the callback's own errors still reach the renderer through EventCallback.
-    // plotly.js lists the point nearest the pointer first: a marker there means that checkpoint, anything else its epoch.
-    private void OnPlotClick(IEnumerable<EventDataPoint> points)
-    {
-        var list = points.ToList();
-        if (list.Count > 0 && MarkerAt(list[0]) is { } checkpoint)
-        {
-            if (CheckpointMarkers.Usable(checkpoint) && CheckpointClicked.HasDelegate)
-            {
-                _ = CheckpointClicked.InvokeAsync(checkpoint.Id);
-            }
-            else
-            {
-                _ = EpochClicked.InvokeAsync(checkpoint.Epoch);
-            }
-
-            return;
-        }
-
-        if (list.Select(p => EpochOf(p.X)).FirstOrDefault(e => e is not null) is { } epoch)
-        {
-            _ = EpochClicked.InvokeAsync(epoch);
-        }
-    }
-
-    /// <summary>The checkpoint drawn at a clicked point, checked against its x in case the click raced an update.</summary>
-    private CheckpointDto? MarkerAt(EventDataPoint point)
-    {
-        var trace = point.TraceIndex - FirstCheckpointTrace;
-        if (trace < 0 || trace >= _shownMarkers.Length || EpochOf(point.PointIndex) is not { } index || PositionOf(point.X) is not { } x)
-        {
-            return null;
-        }
-
-        var shown = _shownMarkers[trace];
-        return index >= 0 && index < shown.Ids.Count && Math.Abs(shown.X[index] - x) < 1e-6 && _markers.TryGetValue(shown.Ids[index], out var checkpoint)
-            ? checkpoint
-            : null;
-    }
-
-    private static double? PositionOf(object? x) => x switch
-    {
-        JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
-        IConvertible c => c.ToDouble(CultureInfo.InvariantCulture),
-        _ => null,
-    };
 
     /// <summary>Queues an epoch's points; an epoch already plotted is ignored, so replays and races are harmless.</summary>
     public void AddEpoch(MetricDto metrics)
@@ -403,49 +343,9 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
     private MarkerTrace[] BuildMarkers() => CheckpointMarkers.Build(_markers.Values, _bestId, Monitor, _stepByEpoch, _valLossByEpoch);
 
-    /// <summary>The "best" label over the current best's marker (at the top of the plot when it has no height); none without one.</summary>
-    private static IEnumerable<Annotation> BestAnnotation(MarkerTrace best)
-    {
-        if (best.Ids.Count == 0)
-        {
-            return [];
-        }
-
-        var label = new Annotation
-        {
-            X = best.X[0],
-            XRef = "x",
-            Text = "best",
-            Font = new Plotly.Blazor.LayoutLib.AnnotationLib.Font { Color = "#b45309", Size = 12 },
-            BgColor = "rgba(255,255,255,0.85)",
-        };
-        if (best.Y[0] is { } y)
-        {
-            label.Y = y;
-            label.YRef = "y";
-            label.ShowArrow = true;
-            label.Arrowhead = 2;
-            label.ArrowColor = "#b45309";
-            label.Ax = 0;
-            label.Ay = -34;
-        }
-        else
-        {
-            label.Y = 1;
-            label.YRef = "paper";
-            label.YAnchor = Plotly.Blazor.LayoutLib.AnnotationLib.YAnchorEnum.Bottom;
-            label.ShowArrow = false;
-        }
-
-        return [label];
-    }
-
     public async ValueTask DisposeAsync()
     {
-        if (_clickSubscription is not null)
-        {
-            await _clickSubscription.ContinueWith(_ => { }, TaskScheduler.Default);
-        }
+        await UnsubscribeClicksAsync();
 
         _timer?.Dispose();
         if (_flushLoop is not null)
@@ -475,19 +375,6 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         }
     }
 
-    /// <summary>Only after newPlot, which is when plotly.js gives the element its .on(); extendTraces keeps the handler.</summary>
-    private async Task SubscribeClicksAsync()
-    {
-        try
-        {
-            await _chart!.SubscribeClickEvent();
-        }
-        catch (Microsoft.JSInterop.JSException)
-        {
-            // Clicking the curve is a convenience; the checkpoint table offers the same actions.
-        }
-    }
-
     private async Task FlushLoopAsync(PeriodicTimer timer)
     {
         try
@@ -505,40 +392,6 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
     /// <summary>Every checkpoint but one still being written: removed and unusable ones stay, faded, so the record shows them.</summary>
     private static bool IsPlottable(CheckpointDto checkpoint) => checkpoint.Status != CheckpointStatus.Writing;
-
-    private static Scatter MarkerScatter(string name, string color, MarkerTrace trace) => new()
-    {
-        Name = name,
-        Mode = ModeFlag.Markers,
-        YAxis = "y",
-        X = [.. trace.X.Cast<object>()],
-        Y = [.. trace.Y.Select(v => (object?)v)],
-        TextArray = [.. trace.Text],
-        HoverTemplate = "%{text}<extra></extra>",
-        Marker = new Marker
-        {
-            Color = color,
-            SymbolArray = [.. trace.Symbols],
-            OpacityArray = [.. trace.Opacity],
-            SizeArray = [.. trace.Size],
-            Line = new Plotly.Blazor.Traces.ScatterLib.MarkerLib.Line { ColorArray = [.. trace.LineColors], WidthArray = [.. trace.LineWidths] },
-        },
-    };
-
-    private static Scatter Line(string name, string color, string axis, IEnumerable<(int Epoch, double Value)> points, bool dotted = false)
-    {
-        var list = points.ToList();
-        return new Scatter
-        {
-            Name = name,
-            Mode = ModeFlag.Lines | ModeFlag.Markers,
-            X = list.Select(p => (object)p.Epoch).ToList(),
-            Y = list.Select(p => (object)p.Value).ToList(),
-            YAxis = axis,
-            Line = new Line { Color = color, Width = 2, Dash = dotted ? "dot" : "solid" },
-            Marker = new Marker { Color = color, Size = 6 },
-        };
-    }
 }
 
 /// <summary>A curve drawn for context: faded for a parent run, dashed for a branch.</summary>
