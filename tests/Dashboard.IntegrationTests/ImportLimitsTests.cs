@@ -101,28 +101,14 @@ public sealed class ImportLimitsTests(ITestOutputHelper output) : IAsyncLifetime
         var bundle = TestBundles.SpiralsMlp([8192, 2800], seed: 1);
         var weights = bundle.Length;
         var pid = _server.ProcessId!.Value;
-        var before = MemoryTests.ResidentBytes(pid);
-        var peak = before;
-        using var stop = new CancellationTokenSource();
-        var sampling = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                peak = Math.Max(peak, MemoryTests.ResidentBytes(pid));
-                await Task.Delay(10, CancellationToken.None);
-            }
-        });
-
         HttpResponseMessage response;
-        try
+        var sampler = ResidentPeak.Start(pid, TimeSpan.FromMilliseconds(10));
+        await using (sampler)
         {
             response = await PostLargeAsync(bundle);
         }
-        finally
-        {
-            await stop.CancelAsync();
-            await sampling;
-        }
+
+        var (before, peak) = (sampler.Before, sampler.Peak);
 
         using (response)
         {

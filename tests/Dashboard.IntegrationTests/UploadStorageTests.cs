@@ -123,31 +123,17 @@ public sealed class UploadStorageTests(TrainedServerFixture fixture, ITestOutput
         // A server of its own: one that had received a large body before keeps that memory, and could reuse it unseen.
         _server = await DashboardServer.StartAsync(new Dictionary<string, string> { ["Training:Device"] = "cpu" });
         var pid = Server.ProcessId!.Value;
-        var before = MemoryTests.ResidentBytes(pid);
-        var peak = before;
-        using var stop = new CancellationTokenSource();
-        var sampling = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                peak = Math.Max(peak, MemoryTests.ResidentBytes(pid));
-                await Task.Delay(20, CancellationToken.None);
-            }
-        });
-
         HttpResponseMessage response;
-        try
+        var sampler = ResidentPeak.Start(pid, TimeSpan.FromMilliseconds(20));
+        await using (sampler)
         {
             using var content = new StreamContent(new Uploads.ZeroStream(body));
             content.Headers.ContentType = new MediaTypeHeaderValue("application/zip");
             content.Headers.ContentLength = body;
             response = await Server.Client.PostAsync("api/imports", content);
         }
-        finally
-        {
-            await stop.CancelAsync();
-            await sampling;
-        }
+
+        var (before, peak) = (sampler.Before, sampler.Peak);
 
         using (response)
         {

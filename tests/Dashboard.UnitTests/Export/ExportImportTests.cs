@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Dashboard.Engine.Checkpoints;
@@ -72,7 +71,7 @@ public sealed class ExportImportTests : IDisposable
     [InlineData("notes.txt")]
     public void Read_EntryWithAPathOrUnknownName_IsRejectedByName(string entryName)
     {
-        var error = Assert.Throws<BundleRejectedException>(() => Import(Zip((entryName, [1, 2, 3]))));
+        var error = Assert.Throws<BundleRejectedException>(() => Import(TestZip.Of((entryName, [1, 2, 3]))));
 
         Assert.Contains(entryName, error.Message);
     }
@@ -99,7 +98,7 @@ public sealed class ExportImportTests : IDisposable
         var zeros = new byte[4 << 20];
         var importer = new BundleImporter(TestEngine.Models, maxUncompressedBytes: 1 << 20);
 
-        var error = Assert.Throws<BundleRejectedException>(() => importer.Read(new MemoryStream(Zip(("model.safetensors", zeros)))));
+        var error = Assert.Throws<BundleRejectedException>(() => importer.Read(new MemoryStream(TestZip.Of(("model.safetensors", zeros)))));
 
         Assert.Contains("decompresses to more than", error.Message);
     }
@@ -111,7 +110,7 @@ public sealed class ExportImportTests : IDisposable
         var tensors = new CheckpointExporter(TestEngine.Models).Tensors(checkpoint).ToList();
         tensors[0] = tensors[0] with { Shape = [.. tensors[0].Shape.Select(d => d + 1)] };
 
-        var error = Assert.Throws<BundleRejectedException>(() => Import(Zip(
+        var error = Assert.Throws<BundleRejectedException>(() => Import(TestZip.Of(
             ("model-spec.json", JsonSerializer.SerializeToUtf8Bytes(checkpoint.Manifest.ModelSpec, new JsonSerializerOptions(JsonSerializerDefaults.Web))),
             ("model.safetensors", ForgedSafetensors(tensors)))));
 
@@ -124,7 +123,7 @@ public sealed class ExportImportTests : IDisposable
         var checkpoint = await TrainedCheckpointAsync();
         var spec = JsonSerializer.SerializeToUtf8Bytes(checkpoint.Manifest.ModelSpec, new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
-        var error = Assert.Throws<BundleRejectedException>(() => Import(Zip(
+        var error = Assert.Throws<BundleRejectedException>(() => Import(TestZip.Of(
             ("model-spec.json", spec),
             ("SHA256SUMS", Encoding.UTF8.GetBytes($"{new string('0', 64)}  model-spec.json\n")))));
 
@@ -136,27 +135,13 @@ public sealed class ExportImportTests : IDisposable
     {
         var spec = """{"architecture":"mlp","inputShape":[1,28,28],"classCount":10,"hiddenSizes":[8192,8192,8192,8192,8192]}""";
 
-        var error = Assert.Throws<BundleRejectedException>(() => Import(Zip(("model-spec.json", Encoding.UTF8.GetBytes(spec)))));
+        var error = Assert.Throws<BundleRejectedException>(() => Import(TestZip.Of(("model-spec.json", Encoding.UTF8.GetBytes(spec)))));
 
         Assert.Contains("parameters", error.Message);
     }
 
     private static ImportedBundle Import(byte[] zip) => new BundleImporter(TestEngine.Models).Read(new MemoryStream(zip));
 
-    private static byte[] Zip(params (string Name, byte[] Bytes)[] entries)
-    {
-        using var buffer = new MemoryStream();
-        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var (name, bytes) in entries)
-            {
-                using var stream = zip.CreateEntry(name, CompressionLevel.Optimal).Open();
-                stream.Write(bytes);
-            }
-        }
-
-        return buffer.ToArray();
-    }
 
     /// <summary>A safetensors file whose header claims the given shapes while the data keeps the true sizes.</summary>
     private static byte[] ForgedSafetensors(IReadOnlyList<NamedTensor> tensors)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.IO.Compression;
 using System.Text;
 using Dashboard.Engine.Export;
 using Dashboard.Engine.Models;
@@ -25,7 +24,7 @@ public sealed class ImportSizeTests : IDisposable
     public void Read_OneKilobyteBundleDeclaringSeventeenGigabytes_IsRejectedWithinASecond()
     {
         var spec = """{"architecture":"cnn","inputShape":[1,2048,2048],"classCount":10,"channels":[64]}""";
-        var bundle = Zip(("model-spec.json", Encoding.UTF8.GetBytes(spec)), ("model.safetensors", Safetensors.Write([new NamedTensor("x", [1], [0f])])));
+        var bundle = TestZip.Of(("model-spec.json", Encoding.UTF8.GetBytes(spec)), ("model.safetensors", Safetensors.Write([new NamedTensor("x", [1], [0f])])));
         Assert.True(bundle.Length < 1024, $"The bundle has {bundle.Length} bytes.");
 
         var clock = Stopwatch.StartNew();
@@ -84,7 +83,7 @@ public sealed class ImportSizeTests : IDisposable
         var config = new byte[BundleImporter.MaxSmallFileBytes + 1];
         Array.Fill(config, (byte)' ');
 
-        var error = Assert.Throws<BundleRejectedException>(() => Importer().Read(new MemoryStream(Zip(("config.json", config), ("model-spec.json", SpecJson(spec))))));
+        var error = Assert.Throws<BundleRejectedException>(() => Importer().Read(new MemoryStream(TestZip.Of(("config.json", config), ("model-spec.json", SpecJson(spec))))));
 
         Assert.Contains($"'config.json' is larger than {BundleImporter.MaxSmallFileBytes:N0} bytes", error.Message, StringComparison.Ordinal);
     }
@@ -109,22 +108,8 @@ public sealed class ImportSizeTests : IDisposable
     private static byte[] SpecJson(ModelSpec spec) =>
         System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(spec, Dashboard.Engine.Checkpoints.CheckpointStore.JsonOptions);
 
-    private static byte[] Bundle(ModelSpec spec, byte[] safetensors) => Zip(("model-spec.json", SpecJson(spec)), ("model.safetensors", safetensors));
+    private static byte[] Bundle(ModelSpec spec, byte[] safetensors) => TestZip.Of(("model-spec.json", SpecJson(spec)), ("model.safetensors", safetensors));
 
-    private static byte[] Zip(params (string Name, byte[] Bytes)[] entries)
-    {
-        using var buffer = new MemoryStream();
-        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var (name, bytes) in entries)
-            {
-                using var stream = zip.CreateEntry(name, CompressionLevel.Optimal).Open();
-                stream.Write(bytes);
-            }
-        }
-
-        return buffer.ToArray();
-    }
 
     /// <summary>Linux: writing 5 to clear_refs resets the peak resident size (VmHWM) to the current one.</summary>
     private static void ResetPeakResident() => File.WriteAllText("/proc/self/clear_refs", "5");
