@@ -24,6 +24,8 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
             run.Property(r => r.Dataset).HasMaxLength(100);
             run.Property(r => r.Model).HasMaxLength(100);
             run.Property(r => r.Device).HasMaxLength(40);
+            run.Property(r => r.TagsJson).HasDefaultValue("[]");
+            run.Property(r => r.Notes).HasDefaultValue("");
             run.HasIndex(r => r.Status);
             run.HasMany(r => r.Metrics).WithOne().HasForeignKey(m => m.RunId).OnDelete(DeleteBehavior.Cascade);
             run.HasMany(r => r.Checkpoints).WithOne().HasForeignKey(c => c.RunId).OnDelete(DeleteBehavior.Cascade);

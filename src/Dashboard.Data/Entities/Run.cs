@@ -61,6 +61,18 @@ public sealed class Run
     /// <summary>Optimizer steps already taken when the latest start began, as the engine reported them (0 from scratch).</summary>
     public long StartStep { get; set; }
 
+    /// <summary>
+    /// The run's tags as a JSON array of strings. Text rather than a table: a run has at most 20 short tags, and the tag
+    /// filter matches the quoted tag inside this text, which the tag alphabet (no quotes or backslashes) makes exact.
+    /// </summary>
+    public string TagsJson { get; set; } = "[]";
+
+    /// <summary>Free text the user keeps with the run; shown as plain text, never as HTML.</summary>
+    public string Notes { get; set; } = "";
+
+    /// <summary>Hidden from the run list unless asked for; nothing else changes.</summary>
+    public bool Archived { get; set; }
+
     public List<EpochMetric> Metrics { get; set; } = [];
 
     public List<Checkpoint> Checkpoints { get; set; } = [];

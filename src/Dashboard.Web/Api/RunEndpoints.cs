@@ -17,14 +17,31 @@ public static class RunEndpoints
             .Produces<RunDto>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
 
-        // Without limit and before: every run, as always. With either: one page, newest first (before = last id seen).
-        // limit and before are read as text so that "?limit=ten" is a field error like any other, not a bare 400.
-        runs.MapGet("/", async Task<Results<Ok<IReadOnlyList<RunDto>>, ValidationProblem>> (string? status, string? limit, string? before, RunService service, CancellationToken ct) =>
+        // Without limit and before: every matching run, as always. With either: one page, newest first (before = last id
+        // seen). limit, before and archived are read as text so that "?limit=ten" is a field error like any other, not a
+        // bare 400.
+        runs.MapGet("/", async Task<Results<Ok<IReadOnlyList<RunDto>>, ValidationProblem>> (
+            string? status, string? dataset, string? model, string? tag, string? q, string? archived, string? limit, string? before,
+            RunService service, CancellationToken ct) =>
         {
             var errors = new Dictionary<string, string[]>();
             if (status is not null && !RunStatus.All.Contains(status))
             {
                 errors["status"] = [$"Unknown status '{status}'. Use one of: {string.Join(", ", RunStatus.All)}."];
+            }
+
+            CheckLength(dataset, "dataset", MaxFilterLength, errors);
+            CheckLength(model, "model", MaxFilterLength, errors);
+            CheckLength(q, "q", RunService.MaxNameLength, errors);
+            if (!string.IsNullOrEmpty(tag) && !RunUpdateRules.IsTag(tag))
+            {
+                errors["tag"] = [$"A tag has 1 to {RunUpdateRules.MaxTagLength} characters, each a letter, digit, '-', '_', '.' or ':'."];
+            }
+
+            var includeArchived = false;
+            if (archived is not null && !bool.TryParse(archived, out includeArchived))
+            {
+                errors["archived"] = ["archived must be true or false."];
             }
 
             var pageSize = ParseOptional(limit);
@@ -44,9 +61,10 @@ public static class RunEndpoints
                 return TypedResults.ValidationProblem(errors);
             }
 
+            var filter = new RunFilter(status, dataset, model, tag, q, includeArchived);
             return TypedResults.Ok(pageSize is null && beforeId is null
-                ? await service.ListAsync(status, ct)
-                : await service.ListPageAsync(status, pageSize ?? RunService.DefaultPageSize, beforeId, ct));
+                ? await service.ListAsync(filter, ct)
+                : await service.ListPageAsync(filter, pageSize ?? RunService.DefaultPageSize, beforeId, ct));
         });
 
         runs.MapGet("/{id:int}", async Task<Results<Ok<RunDto>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
@@ -87,6 +105,12 @@ public static class RunEndpoints
         runs.MapGet("/{id:int}/checkpoints", async Task<Results<Ok<IReadOnlyList<CheckpointDto>>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
             await service.CheckpointsAsync(id, ct) is { } checkpoints ? TypedResults.Ok(checkpoints) : RunNotFound(id));
 
+        runs.MapPatch("/{id:int}", UpdateAsync)
+            .Accepts<UpdateRunRequest>("application/json")
+            .Produces<RunDto>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         runs.MapPost("/{id:int}/stop", async (int id, RunService service, CancellationToken ct) =>
             ApiResults.ToHttp(await service.StopAsync(id, ct), run => TypedResults.Accepted($"/api/runs/{id}", run)));
 
@@ -97,6 +121,12 @@ public static class RunEndpoints
     {
         var (body, error) = await ApiResults.ReadJsonAsync<CreateRunRequest>(request, optional: false, ct);
         return error ?? ApiResults.ToHttp(await service.CreateAsync(body!, ct), run => TypedResults.Created($"/api/runs/{run.Id}", run));
+    }
+
+    private static async Task<IResult> UpdateAsync(int id, HttpRequest request, RunService service, CancellationToken ct)
+    {
+        var (body, error) = await ApiResults.ReadJsonAsync<UpdateRunRequest>(request, optional: false, ct);
+        return error ?? ApiResults.ToHttp(await service.UpdateAsync(id, body!, ct), TypedResults.Ok);
     }
 
     /// <summary>A step number from the query: absent gives <paramref name="fallback"/>, anything but a whole number ≥ 0 an error.</summary>
@@ -114,6 +144,17 @@ public static class RunEndpoints
 
         errors[field] = [$"{field} must be a step number: a whole number, 0 or more."];
         return fallback;
+    }
+
+    /// <summary>Dataset and model names are at most this long in the database, so a longer filter cannot match.</summary>
+    private const int MaxFilterLength = 100;
+
+    private static void CheckLength(string? value, string field, int max, Dictionary<string, string[]> errors)
+    {
+        if (value is { Length: > 0 } && value.Length > max)
+        {
+            errors[field] = [$"{field} may have at most {max} characters."];
+        }
     }
 
     private static int? ParseOptional(string? value) =>

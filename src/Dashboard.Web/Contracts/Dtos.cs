@@ -26,7 +26,10 @@ public sealed record RunDto(
     DateTime? StartedAt,
     DateTime? FinishedAt,
     int? ResumedFromCheckpointId = null,
-    long StartStep = 0)
+    long StartStep = 0,
+    IReadOnlyList<string>? Tags = null,
+    string Notes = "",
+    bool Archived = false)
 {
     public static RunDto From(Run run) => new(
         run.Id,
@@ -47,7 +50,10 @@ public sealed record RunDto(
         Utc(run.StartedAt),
         Utc(run.FinishedAt),
         run.ResumedFromCheckpointId,
-        run.StartStep);
+        run.StartStep,
+        JsonSerializer.Deserialize<string[]>(run.TagsJson, JsonDefaults.Options) ?? [],
+        run.Notes,
+        run.Archived);
 
     private static DateTime? Utc(DateTime? value) => value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : null;
 }
@@ -189,6 +195,18 @@ public sealed record CreateRunRequest
             EarlyStopping = EarlyStopping,
         };
     }
+}
+
+/// <summary>Body of <c>PATCH /api/runs/{id}</c>: only the fields given change; tags, when given, replace the old ones.</summary>
+public sealed record UpdateRunRequest
+{
+    public string? Name { get; init; }
+
+    public IReadOnlyList<string>? Tags { get; init; }
+
+    public string? Notes { get; init; }
+
+    public bool? Archived { get; init; }
 }
 
 /// <summary>Body of <c>POST /api/checkpoints/{id}/resume</c>: the total epochs to reach (default: the run's own).</summary>

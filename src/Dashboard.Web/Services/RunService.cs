@@ -19,6 +19,17 @@ public sealed record ServiceResult<T>(T? Value, IReadOnlyDictionary<string, stri
     public static ServiceResult<T> Conflict(string problem) => new(default, null, 409, problem);
 }
 
+/// <summary>Conditions of the run list, combined with AND; null or empty ones do not filter.</summary>
+/// <param name="Text">Text the run's name contains, case-insensitively (<c>?q=</c>).</param>
+/// <param name="IncludeArchived">False (the default) hides archived runs; true lists them with the others.</param>
+public sealed record RunFilter(
+    string? Status = null,
+    string? Dataset = null,
+    string? Model = null,
+    string? Tag = null,
+    string? Text = null,
+    bool IncludeArchived = false);
+
 /// <summary>What the API and the pages do with runs; both go through here so they behave alike.</summary>
 public sealed class RunService(
     IDbContextFactory<DashboardDbContext> dbFactory,
@@ -120,32 +131,64 @@ public sealed class RunService(
         return ServiceResult<RunDto>.Conflict($"Run {runId} is {run.Status}, not running.");
     }
 
-    public async Task<IReadOnlyList<RunDto>> ListAsync(string? status = null, CancellationToken cancellationToken = default)
+    /// <summary>Changes the fields <paramref name="request"/> gives (name, tags, notes, archived) and answers the run.</summary>
+    public async Task<ServiceResult<RunDto>> UpdateAsync(int runId, UpdateRunRequest request, CancellationToken cancellationToken = default)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var query = db.Runs.AsNoTracking();
-        if (!string.IsNullOrEmpty(status))
+        var errors = RunUpdateRules.Validate(request);
+        if (errors.Count > 0)
         {
-            query = query.Where(r => r.Status == status);
+            return ServiceResult<RunDto>.Invalid(errors);
         }
 
-        var runs = await query.OrderByDescending(r => r.Id).ToListAsync(cancellationToken);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var run = await db.Runs.SingleOrDefaultAsync(r => r.Id == runId, cancellationToken);
+        if (run is null)
+        {
+            return ServiceResult<RunDto>.NotFound($"There is no run {runId}.");
+        }
+
+        // Only these four columns: the executor writes status and progress to the same row while the run trains, and a
+        // tracked save of the whole row must not put back values it read before the executor's last write.
+        if (request.Name is { } name)
+        {
+            run.Name = name.Trim();
+        }
+
+        if (request.Tags is { } tags)
+        {
+            run.TagsJson = JsonSerializer.Serialize(tags, JsonDefaults.Options);
+        }
+
+        if (request.Notes is { } notes)
+        {
+            run.Notes = notes;
+        }
+
+        if (request.Archived is { } archived)
+        {
+            run.Archived = archived;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        return new ServiceResult<RunDto>(RunDto.From(await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken)));
+    }
+
+    /// <summary>Every run that passes <paramref name="filter"/> (by default: every run not archived), newest first.</summary>
+    public async Task<IReadOnlyList<RunDto>> ListAsync(RunFilter? filter = null, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var runs = await Filtered(db, filter ?? new RunFilter()).OrderByDescending(r => r.Id).ToListAsync(cancellationToken);
         return runs.ConvertAll(RunDto.From);
     }
 
     /// <summary>
-    /// One page of the run list, newest first: at most <paramref name="limit"/> runs whose id is below
-    /// <paramref name="before"/> (the last id of the previous page; null for the first page).
+    /// One page of the run list, newest first: at most <paramref name="limit"/> runs passing <paramref name="filter"/>
+    /// whose id is below <paramref name="before"/> (the last id of the previous page; null for the first page).
     /// </summary>
-    public async Task<IReadOnlyList<RunDto>> ListPageAsync(string? status, int limit, int? before, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<RunDto>> ListPageAsync(RunFilter filter, int limit, int? before, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var query = db.Runs.AsNoTracking();
-        if (!string.IsNullOrEmpty(status))
-        {
-            query = query.Where(r => r.Status == status);
-        }
-
+        var query = Filtered(db, filter);
         if (before is { } beforeId)
         {
             query = query.Where(r => r.Id < beforeId);
@@ -153,6 +196,50 @@ public sealed class RunService(
 
         var runs = await query.OrderByDescending(r => r.Id).Take(limit).ToListAsync(cancellationToken);
         return runs.ConvertAll(RunDto.From);
+    }
+
+    /// <summary>The runs passing every condition of <paramref name="filter"/> (AND), as one SQL query.</summary>
+    private static IQueryable<Run> Filtered(DashboardDbContext db, RunFilter filter)
+    {
+        var query = db.Runs.AsNoTracking();
+        if (!filter.IncludeArchived)
+        {
+            query = query.Where(r => !r.Archived);
+        }
+
+        if (!string.IsNullOrEmpty(filter.Status))
+        {
+            query = query.Where(r => r.Status == filter.Status);
+        }
+
+        if (!string.IsNullOrEmpty(filter.Dataset))
+        {
+            var dataset = filter.Dataset.Trim().ToLowerInvariant();
+            query = query.Where(r => r.Dataset == dataset);
+        }
+
+        if (!string.IsNullOrEmpty(filter.Model))
+        {
+            var model = filter.Model.Trim().ToLowerInvariant();
+            query = query.Where(r => r.Model == model);
+        }
+
+        if (!string.IsNullOrEmpty(filter.Tag))
+        {
+            // The quotes make it a whole-tag match inside the JSON array; tags cannot contain quotes or backslashes, so
+            // the stored text holds each tag exactly as "tag". Contains becomes instr(), which has no wildcards.
+            var quoted = $"\"{filter.Tag}\"";
+            query = query.Where(r => r.TagsJson.Contains(quoted));
+        }
+
+        if (!string.IsNullOrEmpty(filter.Text))
+        {
+            // lower() on both sides: case-insensitive for ASCII, which is what SQLite's lower() folds.
+            var text = filter.Text.ToLowerInvariant();
+            query = query.Where(r => r.Name.ToLower().Contains(text));
+        }
+
+        return query;
     }
 
     public async Task<RunDto?> GetAsync(int runId, CancellationToken cancellationToken = default)

@@ -38,7 +38,8 @@ public sealed partial class Compare : ComponentBase
 
     protected override async Task OnInitializedAsync()
     {
-        _runs = [.. await RunService.ListAsync()];
+        // Archived runs stay comparable: archiving only tidies the run list.
+        _runs = [.. await RunService.ListAsync(new RunFilter(IncludeArchived: true))];
         var requested = (RunIds ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(s => int.TryParse(s, out var id) ? id : 0)
             .Where(id => _runs.Exists(r => r.Id == id));
