@@ -60,6 +60,7 @@ public static class DashboardServices
         services.AddSingleton<RunService>();
         services.AddSingleton<CheckpointVolume>();
         services.AddSingleton<CheckpointService>();
+        services.AddSingleton<RunDeletion>();
         services.AddSingleton<ImportService>();
         return services;
     }

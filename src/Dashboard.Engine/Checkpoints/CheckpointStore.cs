@@ -228,17 +228,40 @@ public sealed partial class CheckpointStore
     /// </remarks>
     public bool Delete(string relativePath)
     {
+        if (MoveAway(relativePath) is not { } doomed)
+        {
+            return false;
+        }
+
+        Directory.Delete(doomed, recursive: true);
+        return true;
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Delete"/>: renames a folder (a checkpoint's, or a whole run's) to a temporary name that
+    /// start-up removes, durably, and returns that name; null when the folder was not there. Callers that must also drop
+    /// database rows rename first, drop the rows, then remove the folder, or <see cref="MoveBack"/> when the rows stay.
+    /// </summary>
+    public string? MoveAway(string relativePath)
+    {
         var folder = Resolve(relativePath);
         if (!Directory.Exists(folder))
         {
-            return false;
+            return null;
         }
 
         var doomed = $"{folder}{TemporaryMarker}deleting-{Guid.NewGuid():N}";
         Directory.Move(folder, doomed);
         SyncDirectory(Path.GetDirectoryName(folder)!);
-        Directory.Delete(doomed, recursive: true);
-        return true;
+        return doomed;
+    }
+
+    /// <summary>Undoes <see cref="MoveAway"/>: the rows that name the folder were kept after all.</summary>
+    public void MoveBack(string movedAway, string relativePath)
+    {
+        var folder = Resolve(relativePath);
+        Directory.Move(movedAway, folder);
+        SyncDirectory(Path.GetDirectoryName(folder)!);
     }
 
     /// <summary>Every finished checkpoint folder under the root, as run/name relative paths.</summary>

@@ -111,6 +111,23 @@ public static class RunEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        // 204 with the run, its metrics, steps and checkpoint files gone; 409 while it is queued or running, while it has
+        // pinned checkpoints (unless force=true) and while other runs started from its checkpoints (they are named).
+        runs.MapDelete("/{id:int}", async (int id, string? force, RunDeletion deletion, CancellationToken ct) =>
+        {
+            var forced = false;
+            if (force is not null && !bool.TryParse(force, out forced))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["force"] = ["force must be true or false."] });
+            }
+
+            return ApiResults.ToHttp(await deletion.DeleteAsync(id, forced, ct), _ => TypedResults.NoContent());
+        })
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
         runs.MapPost("/{id:int}/stop", async (int id, RunService service, CancellationToken ct) =>
             ApiResults.ToHttp(await service.StopAsync(id, ct), run => TypedResults.Accepted($"/api/runs/{id}", run)));
 

@@ -29,6 +29,23 @@ public sealed class CheckpointService(
 
     public static string RunFolder(int runId) => $"run-{runId:D6}";
 
+    /// <summary>
+    /// Runs <paramref name="action"/> under the lock that deletion, retention, pinning and job starts take, for work outside
+    /// this class (deleting a whole run) that must not interleave with them.
+    /// </summary>
+    public async Task<T> UnderMutationLockAsync<T>(Func<Task<T>> action, CancellationToken cancellationToken)
+    {
+        await _mutations.WaitAsync(cancellationToken);
+        try
+        {
+            return await action();
+        }
+        finally
+        {
+            _mutations.Release();
+        }
+    }
+
     public async Task<CheckpointDto?> GetAsync(int checkpointId, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
