@@ -85,6 +85,66 @@ public sealed class RunsTests : DashboardTestContext
         cut.WaitForAssertion(() => Assert.Equal(["1 / 5", "0.8765 (epoch 1)"], Cells(cut, run.Id)[3..5]));
     }
 
+    [Fact]
+    public async Task Render_TaggedRuns_ShowsTagChipsLinkingToTheirFilter()
+    {
+        var run = await Database.AddRunAsync("tagged", configure: r => r.TagsJson = """["baseline","lr:0.1"]""");
+
+        var cut = Render<Runs>();
+
+        cut.WaitForAssertion(() => Assert.Equal(["baseline", "lr:0.1"], cut.FindAll($"tr[data-run-id='{run.Id}'] [data-testid=tag-chip]").Select(c => c.TextContent)));
+        Assert.EndsWith("?tag=baseline", cut.FindAll("[data-testid=tag-chip]")[0].GetAttribute("href"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Render_TagAndTextInTheQuery_ListsOnlyMatchingRunsAndHidesArchived()
+    {
+        var match = await Database.AddRunAsync("Alpha one", configure: r => r.TagsJson = """["x"]""");
+        await Database.AddRunAsync("alpha untagged");
+        await Database.AddRunAsync("beta", configure: r => r.TagsJson = """["x"]""");
+        await Database.AddRunAsync("alpha archived", configure: r => { r.TagsJson = """["x"]"""; r.Archived = true; });
+
+        NavigateTo("?tag=x&q=ALPHA");
+        var cut = Render<Runs>();
+
+        cut.WaitForAssertion(() => Assert.Equal([match.Id], RowIds(cut)));
+        Assert.Equal("x", cut.Find("[data-testid=filter-tag]").GetAttribute("value"));
+        Assert.Equal("ALPHA", cut.Find("[data-testid=filter-q]").GetAttribute("value"));
+    }
+
+    [Fact]
+    public async Task Filter_Submitted_PutsItInTheUrl()
+    {
+        var cut = Render<Runs>();
+
+        cut.Find("[data-testid=filter-q]").Change("my run");
+        cut.Find("[data-testid=filter-tag]").Change("lr:0.1");
+        await cut.Find("[data-testid=run-filter]").SubmitAsync();
+
+        var uri = Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().Uri;
+        Assert.Contains("q=my%20run", uri, StringComparison.Ordinal);
+        Assert.Contains("tag=lr%3A0.1", uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunStatusChanged_NewRunNotMatchingTheFilter_IsNotAdded()
+    {
+        var tagged = await Database.AddRunAsync("tagged", configure: r => r.TagsJson = """["x"]""");
+        NavigateTo("?tag=x");
+        var cut = Render<Runs>();
+        cut.WaitForAssertion(() => Assert.Equal([tagged.Id], RowIds(cut)));
+
+        var created = await Services.GetRequiredService<RunService>().CreateAsync(new CreateRunRequest { Name = "untagged", Dataset = "spirals" });
+        await Services.GetRequiredService<RunService>().UpdateAsync(tagged.Id, new UpdateRunRequest { Name = "renamed" });
+        Broadcaster.Publish(new RunStatusChangedEvent(tagged.Id, RunStatus.Completed));
+
+        cut.WaitForAssertion(() => Assert.Contains("renamed", cut.Find($"tr[data-run-id='{tagged.Id}']").TextContent, StringComparison.Ordinal));
+        Assert.Equal([tagged.Id], RowIds(cut));
+        Assert.NotNull(created.Value);
+    }
+
+    private void NavigateTo(string query) => Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo(query);
+
     private static List<int> RowIds(IRenderedComponent<Runs> cut) =>
         [.. cut.FindAll("tbody tr").Select(tr => int.Parse(tr.GetAttribute("data-run-id")!, System.Globalization.CultureInfo.InvariantCulture))];
 

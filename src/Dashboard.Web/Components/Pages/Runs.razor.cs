@@ -6,6 +6,22 @@ public sealed partial class Runs : ComponentBase, IDisposable
 {
     private List<RunDto>? _runs;
     private IDisposable? _subscription;
+    private string? _text;
+    private string? _tag;
+    private bool _archived;
+
+    /// <summary>The filter lives in the URL (<c>?q=&amp;tag=&amp;archived=true</c>) so a filtered list can be bookmarked and shared.</summary>
+    [SupplyParameterFromQuery(Name = "q")]
+    public string? Text { get; set; }
+
+    [SupplyParameterFromQuery(Name = "tag")]
+    public string? Tag { get; set; }
+
+    [SupplyParameterFromQuery(Name = "archived")]
+    public bool? Archived { get; set; }
+
+    [Inject]
+    public required NavigationManager Navigation { get; set; }
 
     [Inject]
     public required RunService RunService { get; set; }
@@ -13,13 +29,39 @@ public sealed partial class Runs : ComponentBase, IDisposable
     [Inject]
     public required TrainingEventBroadcaster Broadcaster { get; set; }
 
-    protected override async Task OnInitializedAsync()
+    private bool IsFiltered => !string.IsNullOrEmpty(Text) || !string.IsNullOrEmpty(Tag) || Archived == true;
+
+    private RunFilter Filter => new(Tag: Tag?.Trim(), Text: Text?.Trim(), IncludeArchived: Archived == true);
+
+    protected override void OnInitialized() => _subscription = Broadcaster.Subscribe(OnEventAsync);
+
+    protected override async Task OnParametersSetAsync()
     {
-        _subscription = Broadcaster.Subscribe(OnEventAsync);
-        _runs = [.. await RunService.ListAsync()];
+        _text = Text;
+        _tag = Tag;
+        _archived = Archived == true;
+        _runs = [.. await RunService.ListAsync(Filter)];
     }
 
     public void Dispose() => _subscription?.Dispose();
+
+    private void ApplyFilter() => Navigation.NavigateTo(Navigation.GetUriWithQueryParameters(new Dictionary<string, object?>
+    {
+        ["q"] = string.IsNullOrWhiteSpace(_text) ? null : _text.Trim(),
+        ["tag"] = string.IsNullOrWhiteSpace(_tag) ? null : _tag.Trim(),
+        ["archived"] = _archived ? true : null,
+    }));
+
+    private string TagHref(string tag) => Navigation.GetUriWithQueryParameters(new Dictionary<string, object?> { ["tag"] = tag });
+
+    /// <summary>The same conditions as <see cref="RunService.ListAsync"/>, for runs that arrive by event rather than query.</summary>
+    private bool Matches(RunDto run)
+    {
+        var filter = Filter;
+        return (filter.IncludeArchived || !run.Archived)
+            && (string.IsNullOrEmpty(filter.Tag) || (run.Tags ?? []).Contains(filter.Tag, StringComparer.Ordinal))
+            && (string.IsNullOrEmpty(filter.Text) || run.Name.Contains(filter.Text, StringComparison.OrdinalIgnoreCase));
+    }
 
     private async Task OnEventAsync(TrainingEvent trainingEvent)
     {
@@ -42,7 +84,7 @@ public sealed partial class Runs : ComponentBase, IDisposable
             {
                 _runs[index] = run;
             }
-            else
+            else if (Matches(run))
             {
                 _runs.Insert(0, run);
             }
