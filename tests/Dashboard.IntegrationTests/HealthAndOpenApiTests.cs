@@ -51,6 +51,8 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
             .Distinct()
             .Order(StringComparer.Ordinal);
 
-        Assert.Equal(["acceptMissing", "before", "buckets", "format", "from", "id", "limit", "mode", "monitor", "runId", "sha256", "status", "to"], parameters);
+        Assert.Equal(
+            ["acceptMissing", "archived", "before", "buckets", "dataset", "force", "format", "from", "id", "limit", "mode", "model", "monitor", "q", "runId", "sha256", "status", "tag", "to"],
+            parameters);
     }
 }
