@@ -168,7 +168,7 @@ public static class RunEndpoints
 
     private static void CheckLength(string? value, string field, int max, Dictionary<string, string[]> errors)
     {
-        if (value is { Length: > 0 } && value.Length > max)
+        if (value?.Length > max)
         {
             errors[field] = [$"{field} may have at most {max} characters."];
         }
