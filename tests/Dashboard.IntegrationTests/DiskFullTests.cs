@@ -21,6 +21,7 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
 
     private readonly string _checkpointFolder = Path.Combine(Path.GetTempPath(), "dashboard-tests", $"full-{Guid.NewGuid():N}");
     private SmallVolume? _volume;
+    private VolumeFiller? _tmpfsFiller;
     private DashboardServer? _server;
 
     public Task InitializeAsync()
@@ -34,6 +35,11 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
         if (_server is not null)
         {
             await _server.DisposeAsync();
+        }
+
+        if (_tmpfsFiller is not null)
+        {
+            await _tmpfsFiller.DisposeAsync();
         }
 
         _volume?.Dispose();
@@ -76,10 +82,22 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
         });
         await _server.WaitForCheckpointsAsync(run.Id, 2);
 
-        // Take all the room that is left: on the tmpfs until the kernel says ENOSPC; under the quota, a file as large as
-        // the quota itself, which counts against it like any other file in the folder.
+        // Take all the room that is left: on the tmpfs until the kernel says ENOSPC, and every byte retention frees after
+        // that (a fill that lands while a third checkpoint is on disk would otherwise leave exactly one checkpoint's room
+        // once retention removes the oldest, and the run would go on writing into it for ever); under the quota, a file
+        // as large as the quota itself, which counts against it like any other file in the folder.
         var filler = Path.Combine(_checkpointFolder, "filler.bin");
-        var filled = _volume is null ? WriteFile(filler, VolumeBytes) : FillUntilFull(filler);
+        long filled;
+        if (_volume is null)
+        {
+            filled = WriteFile(filler, VolumeBytes);
+        }
+        else
+        {
+            _tmpfsFiller = VolumeFiller.Start(filler, 4 * VolumeBytes);
+            filled = await _tmpfsFiller.FirstFull;
+        }
+
         output.WriteLine($"{space}: filler of {filled:N0} bytes");
 
         var stopped = await _server.WaitForRunStatusAsync(run.Id, "stopped", TimeSpan.FromSeconds(60));
@@ -105,6 +123,12 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(run.Id, (await _server.Client.GetFromJsonAsync<List<RunDto>>("api/runs", DashboardServer.Json))!.Single().Id);
 
         // Room again: resume from the newest durable checkpoint, a few epochs on, to the end.
+        if (_tmpfsFiller is not null)
+        {
+            await _tmpfsFiller.DisposeAsync();
+            output.WriteLine($"tmpfs: filler held {_tmpfsFiller.Written:N0} bytes when the run stopped");
+        }
+
         File.Delete(filler);
         var latest = (await _server.Client.GetFromJsonAsync<CheckpointDto>($"api/runs/{run.Id}/checkpoints/latest", DashboardServer.Json))!;
         Assert.Equal(durable.MaxBy(c => c.Step)!.Id, latest.Id);
@@ -129,28 +153,5 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
         using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
         stream.SetLength(bytes);
         return bytes;
-    }
-
-    /// <summary>Writes zeros until the volume refuses with ENOSPC; returns how many bytes fitted.</summary>
-    private static long FillUntilFull(string path)
-    {
-        const int NoSpaceErrno = 28;
-        var chunk = new byte[4096];
-        long written = 0;
-        using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
-        try
-        {
-            while (written <= 4 * VolumeBytes)
-            {
-                stream.Write(chunk);
-                written += chunk.Length;
-            }
-        }
-        catch (IOException e) when (e.HResult == NoSpaceErrno)
-        {
-            return written;
-        }
-
-        throw new InvalidOperationException($"Wrote {written:N0} bytes to {path} without running out of space: the tmpfs is not mounted there.");
     }
 }
