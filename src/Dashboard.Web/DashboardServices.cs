@@ -1,6 +1,6 @@
 using Dashboard.Data;
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Evaluation;
 using Dashboard.Engine.Export;
 using Dashboard.Engine.Models;
@@ -8,6 +8,7 @@ using Dashboard.Engine.Training;
 using Dashboard.Web.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Web;
 

@@ -10,6 +10,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Bench.Figures;
 
@@ -183,7 +184,7 @@ internal static class MetadataAtScale
     {
         var services = new ServiceCollection();
         services.AddDbContextFactory<DashboardDbContext>(options => options.UseSqlite(SqliteSetup.ConnectionString(path)));
-        services.AddSingleton(_ => Dashboard.Engine.Data.DatasetRegistry.CreateDefault());
+        services.AddSingleton(_ => Dashboard.Engine.Datasets.DatasetRegistry.CreateDefault());
         services.AddSingleton(_ => Dashboard.Engine.Models.ModelRegistry.CreateDefault());
         services.AddSingleton<TrainingConfigValidator>();
         services.AddSingleton<RunQueue>();

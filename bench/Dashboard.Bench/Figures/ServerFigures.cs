@@ -3,10 +3,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
 using Dashboard.Web.Contracts;
+using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.Bench.Figures;
 

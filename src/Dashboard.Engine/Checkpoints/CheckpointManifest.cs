@@ -1,5 +1,6 @@
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Engine.Checkpoints;
 

@@ -1,6 +1,7 @@
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Engine.Checkpoints;
 

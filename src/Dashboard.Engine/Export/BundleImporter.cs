@@ -5,6 +5,8 @@ using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.Engine.Export;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using TorchSharp;
 using static TorchSharp.torch;
 

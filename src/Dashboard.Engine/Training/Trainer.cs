@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training.Optimizers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Engine.Training;
 

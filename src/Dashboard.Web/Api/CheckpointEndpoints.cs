@@ -1,5 +1,5 @@
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Evaluation;
 using Dashboard.Engine.Export;
 using Dashboard.Engine.Policies;

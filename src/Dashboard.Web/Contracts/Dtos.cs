@@ -3,6 +3,7 @@ using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Web.Contracts;
 

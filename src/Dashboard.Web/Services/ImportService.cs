@@ -2,10 +2,11 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Export;
 using Dashboard.Engine.Training;
 using Microsoft.EntityFrameworkCore;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Web.Services;
 

@@ -5,6 +5,7 @@ using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 using Microsoft.EntityFrameworkCore;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Web.Services;
 

@@ -6,6 +6,7 @@ using Dashboard.Engine.Training;
 using Dashboard.Web.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Web.Services;
 

@@ -4,6 +4,7 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Training;
 using Dashboard.Web.Contracts;
 using Microsoft.EntityFrameworkCore;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Web.Services;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Bunit;
 using Dashboard.ComponentTests.Support;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Evaluation;
 using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Contracts;

@@ -1,7 +1,7 @@
 using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Training;
 using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Components.Pages;
@@ -9,6 +9,8 @@ using Dashboard.Web.Contracts;
 using Dashboard.Web.Services;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.ComponentTests.Controls;
 

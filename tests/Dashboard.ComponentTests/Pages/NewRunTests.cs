@@ -10,6 +10,8 @@ using Dashboard.Web.Services;
 using Microsoft.AspNetCore.Components;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.ComponentTests.Pages;
 

@@ -5,6 +5,7 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Training;
 using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Components.Pages;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.ComponentTests.Pages;
 

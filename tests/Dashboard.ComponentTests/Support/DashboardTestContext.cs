@@ -7,6 +7,7 @@ using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Services;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.ComponentTests.Support;
 

@@ -6,6 +6,8 @@ using Dashboard.Engine.Training;
 using Dashboard.Web.Contracts;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.ComponentTests.Support;
 

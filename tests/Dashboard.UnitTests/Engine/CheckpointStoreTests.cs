@@ -5,6 +5,7 @@ using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 using Dashboard.UnitTests.Support;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.UnitTests.Engine;
 

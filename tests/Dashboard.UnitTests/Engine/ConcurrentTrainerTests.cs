@@ -1,6 +1,8 @@
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Training;
 using Dashboard.UnitTests.Support;
+using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.UnitTests.Engine;
 

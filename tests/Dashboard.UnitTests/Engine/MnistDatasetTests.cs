@@ -1,5 +1,5 @@
 using System.IO.Compression;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.UnitTests.Support;
 
 namespace Dashboard.UnitTests.Engine;

@@ -1,4 +1,4 @@
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.UnitTests.Support;
 using static TorchSharp.torch;

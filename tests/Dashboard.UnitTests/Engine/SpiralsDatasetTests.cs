@@ -1,4 +1,4 @@
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 
 namespace Dashboard.UnitTests.Engine;
 

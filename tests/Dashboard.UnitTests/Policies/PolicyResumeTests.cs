@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.UnitTests.Policies;
 

@@ -1,7 +1,9 @@
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
 using TorchSharp;
+using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.UnitTests.Policies;
 

@@ -1,5 +1,6 @@
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.UnitTests.Policies;
 

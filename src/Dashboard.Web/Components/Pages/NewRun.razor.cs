@@ -1,9 +1,10 @@
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
+using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Web.Components.Pages;
 

@@ -1,5 +1,5 @@
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Web.Components.Controls;

@@ -1,4 +1,4 @@
-namespace Dashboard.Engine.Data;
+namespace Dashboard.Engine.Datasets;
 
 /// <summary>
 /// Two interleaved spirals in the plane: a classic, non-linearly separable toy problem that trains in well under a second,

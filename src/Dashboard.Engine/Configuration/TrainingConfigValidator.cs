@@ -1,8 +1,9 @@
-using Dashboard.Engine.Data;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
+using Dashboard.Engine.Training.Optimizers;
 
-namespace Dashboard.Engine.Training;
+namespace Dashboard.Engine.Configuration;
 
 /// <summary>
 /// Checks a <see cref="TrainingConfig"/> before anything is queued. Errors are keyed by the camelCase field name, as HTTP

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Dashboard.Engine.Data;
+namespace Dashboard.Engine.Datasets;
 
 /// <summary>The datasets runs can name, keyed case-insensitively by <see cref="DatasetInfo.Name"/>.</summary>
 public sealed class DatasetRegistry

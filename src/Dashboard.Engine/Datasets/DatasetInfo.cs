@@ -1,4 +1,4 @@
-namespace Dashboard.Engine.Data;
+namespace Dashboard.Engine.Datasets;
 
 /// <summary>What a model needs to know about a dataset before seeing it.</summary>
 /// <param name="Name">Registry key, lower case.</param>

@@ -1,7 +1,7 @@
 using Dashboard.Engine.Training.Optimizers;
 using TorchSharp.Modules;
 
-namespace Dashboard.Engine.Training;
+namespace Dashboard.Engine.Training.Optimizers;
 
 public static class OptimizerFactory
 {

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Dashboard.Engine.Data;
+namespace Dashboard.Engine.Datasets;
 
 /// <summary>One split of a dataset, resident on the training device.</summary>
 public sealed class DatasetSplit : IDisposable

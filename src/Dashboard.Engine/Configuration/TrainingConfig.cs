@@ -1,6 +1,7 @@
 using Dashboard.Engine.Policies;
+using Dashboard.Engine.Training.Optimizers;
 
-namespace Dashboard.Engine.Training;
+namespace Dashboard.Engine.Configuration;
 
 /// <summary>
 /// What a run trains and how. Serialised as the run's <c>config</c> and into every checkpoint, so a run can be resumed or
@@ -43,15 +44,6 @@ public sealed record TrainingConfig
 
     /// <summary>Stop early when the monitor stalls; off when omitted.</summary>
     public EarlyStoppingConfig? EarlyStopping { get; init; }
-}
-
-public static class OptimizerNames
-{
-    public const string Sgd = "sgd";
-    public const string Adam = "adam";
-    public const string AdamW = "adamw";
-
-    public static IReadOnlyList<string> All { get; } = [Sgd, Adam, AdamW];
 }
 
 /// <summary>
