@@ -1,11 +1,11 @@
 using System.Diagnostics;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
+using Dashboard.Engine.Training.Optimizers;
 using TorchSharp;
 using static TorchSharp.torch;
-using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.Bench;
 

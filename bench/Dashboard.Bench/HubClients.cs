@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Dashboard.Web.Contracts;
+using Dashboard.Runs.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Dashboard.Bench;

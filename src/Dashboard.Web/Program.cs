@@ -1,9 +1,11 @@
+using Dashboard.Runs;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Execution;
 using Dashboard.Web;
 using Dashboard.Web.Api;
 using Dashboard.Web.Components;
 using Dashboard.Web.Hubs;
 using Dashboard.Web.Security;
-using Dashboard.Web.Services;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {

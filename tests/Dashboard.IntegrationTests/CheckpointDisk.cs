@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Dashboard.Web.Contracts;
+using Dashboard.Runs.Contracts;
 
 namespace Dashboard.IntegrationTests;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using Dashboard.Runs.Contracts;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 
 namespace Dashboard.IntegrationTests;
 

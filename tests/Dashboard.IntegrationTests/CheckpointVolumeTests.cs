@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using Dashboard.Runs.Checkpoints;
 using Dashboard.TestSupport;
-using Dashboard.Web.Services;
 
 namespace Dashboard.IntegrationTests;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Dashboard.Runs.Contracts;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;
 using static Dashboard.IntegrationTests.HubRecorder;

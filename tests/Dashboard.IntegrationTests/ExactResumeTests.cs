@@ -1,6 +1,6 @@
 using Dashboard.Data.Entities;
+using Dashboard.Runs.Contracts;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.IntegrationTests;

@@ -8,8 +8,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Dashboard.Engine.Models;
+using Dashboard.Runs.Contracts;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 using TorchSharp;
 
 namespace Dashboard.IntegrationTests;

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Dashboard.Data;
+using Dashboard.Runs.Checkpoints;
 using Dashboard.TestSupport;
-using Dashboard.Web.Services;
 using Microsoft.Data.Sqlite;
 
 namespace Dashboard.IntegrationTests;

@@ -1,5 +1,5 @@
+using Dashboard.Runs.Contracts;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Dashboard.IntegrationTests;

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 using Xunit.Abstractions;
 
 namespace Dashboard.IntegrationTests;

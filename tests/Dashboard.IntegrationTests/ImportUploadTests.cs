@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using Dashboard.Runs.Contracts;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 using Xunit.Abstractions;
 
 namespace Dashboard.IntegrationTests;

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 
 namespace Dashboard.IntegrationTests;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
+using Dashboard.Runs.Contracts;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
 
 namespace Dashboard.IntegrationTests;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using Dashboard.Data;
+using Dashboard.Runs.Contracts;
 using Dashboard.TestSupport;
-using Dashboard.Web.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 using static Dashboard.IntegrationTests.HubRecorder;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using Dashboard.Web.Contracts;
+using Dashboard.Runs.Contracts;
 
 namespace Dashboard.TestSupport;
 

@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using Dashboard.Web.Contracts;
 
 namespace Dashboard.TestSupport;
 
@@ -106,7 +104,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the dashboard again on the same port and data folder, e.g. after <see cref="Kill"/> or <see cref="StopAsync"/>.</summary>
+    /// <summary>Starts the dashboard again on the same port and data folder, e.g. after <see cref="Kill()"/> or <see cref="StopAsync"/>.</summary>
     /// <param name="allowUnhealthy">
     /// Also return once <c>/healthz</c> answers 503: for tests of a dashboard that comes up and reports a problem.
     /// </param>

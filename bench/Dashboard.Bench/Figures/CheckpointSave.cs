@@ -2,15 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Training.Optimizers;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Dashboard.Bench.Figures;
 

@@ -2,15 +2,16 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Dashboard.Data;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Policies;
-using Dashboard.Engine.Training;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Execution;
+using Dashboard.Runs.Management;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Bench.Figures;
 

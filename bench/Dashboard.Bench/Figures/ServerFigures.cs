@@ -1,13 +1,11 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
-using Dashboard.Web.Contracts;
-using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.Bench.Figures;

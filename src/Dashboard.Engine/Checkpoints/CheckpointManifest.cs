@@ -1,6 +1,5 @@
-using Dashboard.Engine.Models;
-using Dashboard.Engine.Training;
 using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Models;
 
 namespace Dashboard.Engine.Checkpoints;
 

@@ -1,7 +1,6 @@
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
-using Dashboard.Engine.Training;
-using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Engine.Checkpoints;
 

@@ -1,7 +1,6 @@
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dashboard.Engine.Evaluation;

@@ -1,12 +1,11 @@
 using System.Text;
 using System.Text.Json;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
-using TorchSharp;
-using static TorchSharp.torch;
-using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Training.Optimizers;
+using static TorchSharp.torch;
 
 namespace Dashboard.Engine.Export;
 

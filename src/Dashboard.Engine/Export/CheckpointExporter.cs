@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dashboard.Engine.Export;

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using Dashboard.Engine.Datasets;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Dashboard.Engine.Models;

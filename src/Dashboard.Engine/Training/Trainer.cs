@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training.Optimizers;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Engine.Training;
 

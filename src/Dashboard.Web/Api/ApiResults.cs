@@ -2,7 +2,7 @@ using System.Collections;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
-using Dashboard.Web.Services;
+using Dashboard.Runs.Contracts;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Dashboard.Web.Api;

@@ -1,5 +1,6 @@
 using Dashboard.Data;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Runs.Checkpoints;
 using Dashboard.Web.Security;
 using Microsoft.EntityFrameworkCore;
 

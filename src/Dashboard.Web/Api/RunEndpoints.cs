@@ -1,7 +1,7 @@
 using System.Globalization;
 using Dashboard.Data.Entities;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Dashboard.Web.Api;

@@ -1,5 +1,6 @@
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Dashboard.Web.Hubs;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Dashboard.Web.Options;
+using Dashboard.Runs.Options;
 using Microsoft.Extensions.Options;
 
 namespace Dashboard.Web.Security;

@@ -4,9 +4,11 @@ using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Evaluation;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Execution;
+using Dashboard.Runs.Management;
 using Dashboard.Web.Components.Controls;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Dashboard.ComponentTests.Controls;

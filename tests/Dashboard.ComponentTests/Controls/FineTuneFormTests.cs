@@ -1,16 +1,15 @@
 using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Training;
+using Dashboard.Engine.Training.Optimizers;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
 using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Components.Pages;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.ComponentTests.Controls;
 

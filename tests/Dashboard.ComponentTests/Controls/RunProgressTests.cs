@@ -1,6 +1,6 @@
 using Bunit;
+using Dashboard.Runs.Contracts;
 using Dashboard.Web.Components.Controls;
-using Dashboard.Web.Contracts;
 
 namespace Dashboard.ComponentTests.Controls;
 

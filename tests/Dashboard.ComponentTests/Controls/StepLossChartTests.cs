@@ -3,9 +3,10 @@ using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Management;
 using Dashboard.Web.Components.Controls;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Dashboard.ComponentTests.Controls;

@@ -2,8 +2,8 @@ using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Runs.Contracts;
 using Dashboard.Web.Components.Controls;
-using Dashboard.Web.Contracts;
 using static Dashboard.ComponentTests.Support.TestData;
 
 namespace Dashboard.ComponentTests.Controls;

@@ -28,8 +28,8 @@ public sealed class ImportTests : DashboardTestContext
     [Fact]
     public async Task Upload_EveryImportSlotTaken_SaysSoAndImportsNothing()
     {
-        var imports = Services.GetRequiredService<Dashboard.Web.Services.ImportService>();
-        var held = Enumerable.Range(0, Dashboard.Web.Services.ImportService.MaxConcurrentImports).Select(_ => imports.TryBeginImport()).ToList();
+        var imports = Services.GetRequiredService<Dashboard.Runs.Imports.ImportService>();
+        var held = Enumerable.Range(0, Dashboard.Runs.Imports.ImportService.MaxConcurrentImports).Select(_ => imports.TryBeginImport()).ToList();
         try
         {
             Assert.All(held, Assert.NotNull);

@@ -3,15 +3,14 @@ using Bunit;
 using Bunit.TestDoubles;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Training;
+using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Training.Optimizers;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
 using Dashboard.Web.Components.Pages;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
 using Microsoft.AspNetCore.Components;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.ComponentTests.Pages;
 

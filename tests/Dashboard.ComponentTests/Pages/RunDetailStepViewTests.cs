@@ -2,10 +2,9 @@ using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Training;
+using Dashboard.Engine.Configuration;
 using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Components.Pages;
-using Dashboard.Engine.Configuration;
 
 namespace Dashboard.ComponentTests.Pages;
 

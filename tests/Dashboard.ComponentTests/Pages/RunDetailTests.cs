@@ -3,13 +3,12 @@ using Dashboard.ComponentTests.Support;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
-using Dashboard.Engine.Training;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
 using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Components.Pages;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 

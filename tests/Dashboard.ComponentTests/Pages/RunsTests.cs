@@ -1,10 +1,13 @@
 using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
-using Dashboard.Web.Components.Pages;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Management;
 using Microsoft.Extensions.DependencyInjection;
+
+// The page shares its name with the core's namespace, which a bare "Runs" would find first.
+using RunsPage = Dashboard.Web.Components.Pages.Runs;
 
 namespace Dashboard.ComponentTests.Pages;
 
@@ -19,7 +22,7 @@ public sealed class RunsTests : DashboardTestContext
         await Database.AddEpochAsync(third.Id, 1, 0.9, 1.0, 0.6, 0.55);
         await Database.AddEpochAsync(third.Id, 2, 0.5, 0.6123, 0.8, 0.75);
 
-        var cut = Render<Runs>();
+        var cut = Render<RunsPage>();
 
         cut.WaitForAssertion(() => Assert.Equal([third.Id, second.Id, first.Id], RowIds(cut)));
         var cells = Cells(cut, third.Id);
@@ -36,7 +39,7 @@ public sealed class RunsTests : DashboardTestContext
     [Fact]
     public void Render_WithoutRuns_InvitesToStartOne()
     {
-        var cut = Render<Runs>();
+        var cut = Render<RunsPage>();
 
         cut.WaitForAssertion(() => Assert.Contains("No runs yet", cut.Find(".empty").TextContent));
         Assert.Empty(cut.FindAll("[data-testid=runs-table]"));
@@ -46,7 +49,7 @@ public sealed class RunsTests : DashboardTestContext
     public async Task RunStatusChanged_ForANewRun_AddsItAtTheTop()
     {
         var old = await Database.AddRunAsync("old");
-        var cut = Render<Runs>();
+        var cut = Render<RunsPage>();
         cut.WaitForAssertion(() => Assert.Equal([old.Id], RowIds(cut)));
 
         // Creating through the service publishes the event the way the API and the New-run page do.
@@ -62,7 +65,7 @@ public sealed class RunsTests : DashboardTestContext
     {
         var run = await Database.AddRunAsync("moving", RunStatus.Queued);
         var other = await Database.AddRunAsync("other");
-        var cut = Render<Runs>();
+        var cut = Render<RunsPage>();
         cut.WaitForAssertion(() => Assert.Equal(RunStatus.Queued, Cells(cut, run.Id)[1]));
 
         await Database.SetStatusAsync(run.Id, RunStatus.Running);
@@ -76,7 +79,7 @@ public sealed class RunsTests : DashboardTestContext
     public async Task EpochCompleted_ForAListedRun_MovesItsEpochAndBestLoss()
     {
         var run = await Database.AddRunAsync("training", RunStatus.Running);
-        var cut = Render<Runs>();
+        var cut = Render<RunsPage>();
         cut.WaitForAssertion(() => Assert.Equal("0 / 5", Cells(cut, run.Id)[3]));
 
         var metrics = await Database.AddEpochAsync(run.Id, 1, 0.9, 0.8765, 0.6, 0.55);
@@ -90,7 +93,7 @@ public sealed class RunsTests : DashboardTestContext
     {
         var run = await Database.AddRunAsync("tagged", configure: r => r.TagsJson = """["baseline","lr:0.1"]""");
 
-        var cut = Render<Runs>();
+        var cut = Render<RunsPage>();
 
         cut.WaitForAssertion(() => Assert.Equal(["baseline", "lr:0.1"], cut.FindAll($"tr[data-run-id='{run.Id}'] [data-testid=tag-chip]").Select(c => c.TextContent)));
         Assert.EndsWith("?tag=baseline", cut.FindAll("[data-testid=tag-chip]")[0].GetAttribute("href"), StringComparison.Ordinal);
@@ -105,7 +108,7 @@ public sealed class RunsTests : DashboardTestContext
         await Database.AddRunAsync("alpha archived", configure: r => { r.TagsJson = """["x"]"""; r.Archived = true; });
 
         NavigateTo("?tag=x&q=ALPHA");
-        var cut = Render<Runs>();
+        var cut = Render<RunsPage>();
 
         cut.WaitForAssertion(() => Assert.Equal([match.Id], RowIds(cut)));
         Assert.Equal("x", cut.Find("[data-testid=filter-tag]").GetAttribute("value"));
@@ -115,7 +118,7 @@ public sealed class RunsTests : DashboardTestContext
     [Fact]
     public async Task Filter_Submitted_PutsItInTheUrl()
     {
-        var cut = Render<Runs>();
+        var cut = Render<RunsPage>();
 
         cut.Find("[data-testid=filter-q]").Change("my run");
         cut.Find("[data-testid=filter-tag]").Change("lr:0.1");
@@ -131,7 +134,7 @@ public sealed class RunsTests : DashboardTestContext
     {
         var tagged = await Database.AddRunAsync("tagged", configure: r => r.TagsJson = """["x"]""");
         NavigateTo("?tag=x");
-        var cut = Render<Runs>();
+        var cut = Render<RunsPage>();
         cut.WaitForAssertion(() => Assert.Equal([tagged.Id], RowIds(cut)));
 
         var created = await Services.GetRequiredService<RunService>().CreateAsync(new CreateRunRequest { Name = "untagged", Dataset = "spirals" });
@@ -145,9 +148,9 @@ public sealed class RunsTests : DashboardTestContext
 
     private void NavigateTo(string query) => Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo(query);
 
-    private static List<int> RowIds(IRenderedComponent<Runs> cut) =>
+    private static List<int> RowIds(IRenderedComponent<RunsPage> cut) =>
         [.. cut.FindAll("tbody tr").Select(tr => int.Parse(tr.GetAttribute("data-run-id")!, System.Globalization.CultureInfo.InvariantCulture))];
 
-    private static string[] Cells(IRenderedComponent<Runs> cut, int runId) =>
+    private static string[] Cells(IRenderedComponent<RunsPage> cut, int runId) =>
         [.. cut.FindAll($"tr[data-run-id='{runId}'] td").Select(td => td.TextContent.Trim())];
 }

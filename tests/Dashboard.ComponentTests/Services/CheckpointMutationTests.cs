@@ -2,8 +2,8 @@ using Dashboard.ComponentTests.Support;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
+using Dashboard.Runs;
+using Dashboard.Runs.Checkpoints;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 

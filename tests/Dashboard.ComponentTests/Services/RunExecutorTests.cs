@@ -2,9 +2,10 @@ using System.Data.Common;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
-using Dashboard.Web.Contracts;
-using Dashboard.Web.Services;
-using Microsoft.EntityFrameworkCore;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Execution;
+using Dashboard.Runs.Management;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,13 +1,14 @@
 using Bunit;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
-using Dashboard.Engine.Training;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Execution;
 using Dashboard.Web.Components.Controls;
-using Dashboard.Web.Services;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Dashboard.Engine.Configuration;
 
 namespace Dashboard.ComponentTests.Support;
 

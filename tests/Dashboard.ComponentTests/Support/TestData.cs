@@ -1,6 +1,6 @@
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Web.Contracts;
+using Dashboard.Runs.Contracts;
 
 namespace Dashboard.ComponentTests.Support;
 

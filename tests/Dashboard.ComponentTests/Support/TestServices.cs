@@ -1,5 +1,5 @@
-using Dashboard.Web;
-using Dashboard.Web.Options;
+using Dashboard.Runs;
+using Dashboard.Runs.Options;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,4 +1,3 @@
-using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.UnitTests.Support;
 using Microsoft.Data.Sqlite;

@@ -1,10 +1,9 @@
 using System.Text;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
-using Dashboard.Engine.Training;
 using Dashboard.UnitTests.Support;
-using Dashboard.Engine.Configuration;
 
 namespace Dashboard.UnitTests.Engine;
 

@@ -1,8 +1,5 @@
 using Dashboard.Engine.Models;
-using Dashboard.Engine.Training;
 using Dashboard.Engine.Training.Optimizers;
-using Dashboard.UnitTests.Support;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

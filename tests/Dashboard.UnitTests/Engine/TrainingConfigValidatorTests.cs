@@ -1,8 +1,7 @@
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Training;
-using Dashboard.UnitTests.Support;
 using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Training.Optimizers;
+using Dashboard.UnitTests.Support;
 
 namespace Dashboard.UnitTests.Engine;
 

@@ -3,10 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Export;
-using Dashboard.Engine.Training;
 using Dashboard.UnitTests.Support;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Dashboard.UnitTests.Export;
 

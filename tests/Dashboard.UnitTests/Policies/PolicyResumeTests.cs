@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
-using Dashboard.Engine.Configuration;
 
 namespace Dashboard.UnitTests.Policies;
 

@@ -1,8 +1,7 @@
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
-using TorchSharp;
-using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.UnitTests.Policies;
@@ -14,7 +13,6 @@ internal static class PolicyTraining
 
     private static readonly DatasetRegistry Datasets = DatasetRegistry.CreateDefault();
     private static readonly ModelRegistry Models = ModelRegistry.CreateDefault();
-
 
     public static TrainingConfig Config(int epochs) => new()
     {

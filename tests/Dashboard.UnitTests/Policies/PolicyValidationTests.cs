@@ -1,6 +1,5 @@
-using Dashboard.Engine.Policies;
-using Dashboard.Engine.Training;
 using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Policies;
 
 namespace Dashboard.UnitTests.Policies;
 

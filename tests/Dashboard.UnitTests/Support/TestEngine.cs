@@ -1,9 +1,8 @@
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
-using TorchSharp;
-using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.UnitTests.Support;

@@ -1,4 +1,3 @@
-using Dashboard.Engine.Training.Optimizers;
 using TorchSharp.Modules;
 
 namespace Dashboard.Engine.Training.Optimizers;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Runs.Contracts;
 using Plotly.Blazor.Traces.ScatterLib.MarkerLib;
 
 namespace Dashboard.Web.Components.Controls;

@@ -1,6 +1,8 @@
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Evaluation;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using Plotly.Blazor;

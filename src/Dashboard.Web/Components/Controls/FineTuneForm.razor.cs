@@ -1,8 +1,8 @@
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Training;
-using Microsoft.AspNetCore.Components;
 using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Training.Optimizers;
+using Dashboard.Runs.Contracts;
+using Microsoft.AspNetCore.Components;
 
 namespace Dashboard.Web.Components.Controls;
 

@@ -1,3 +1,5 @@
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.Components;
 
 namespace Dashboard.Web.Components.Controls;

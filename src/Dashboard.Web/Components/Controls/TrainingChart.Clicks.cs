@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Dashboard.Runs.Contracts;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 

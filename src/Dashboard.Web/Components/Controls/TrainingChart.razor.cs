@@ -1,9 +1,8 @@
 using Dashboard.Data.Entities;
+using Dashboard.Runs.Contracts;
 using Microsoft.AspNetCore.Components;
 using Plotly.Blazor;
 using Plotly.Blazor.LayoutLib;
-using Plotly.Blazor.Traces;
-using Plotly.Blazor.Traces.ScatterLib;
 using PlotLayout = Plotly.Blazor.Layout;
 
 namespace Dashboard.Web.Components.Controls;

@@ -1,4 +1,6 @@
 using Dashboard.Engine.Metrics;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.Components;
 using Plotly.Blazor;
 using Plotly.Blazor.Traces;

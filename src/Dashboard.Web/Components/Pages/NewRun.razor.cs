@@ -1,10 +1,11 @@
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
-using Dashboard.Engine.Training;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
-using Dashboard.Engine.Configuration;
 
 namespace Dashboard.Web.Components.Pages;
 

@@ -2,6 +2,11 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Execution;
+using Dashboard.Runs.Management;
 using Dashboard.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 

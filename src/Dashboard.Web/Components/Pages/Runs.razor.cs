@@ -1,3 +1,6 @@
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.Components;
 
 namespace Dashboard.Web.Components.Pages;

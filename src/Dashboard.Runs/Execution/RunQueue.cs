@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Dashboard.Engine.Training;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Execution;
 
 /// <summary>Runs waiting for a training slot, and the stop switches of those holding one.</summary>
 public sealed class RunQueue

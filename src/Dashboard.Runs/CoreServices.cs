@@ -1,18 +1,23 @@
 using Dashboard.Data;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Evaluation;
 using Dashboard.Engine.Export;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
-using Dashboard.Web.Options;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Execution;
+using Dashboard.Runs.Imports;
+using Dashboard.Runs.Management;
+using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Dashboard.Engine.Configuration;
 
-namespace Dashboard.Web;
+namespace Dashboard.Runs;
 
-public static class DashboardServices
+public static class CoreServices
 {
     /// <summary>
     /// The dashboard's services without its hosted ones (start-up, hub relay, job runner): what pages and routes inject.

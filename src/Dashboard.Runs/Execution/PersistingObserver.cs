@@ -2,12 +2,15 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
 using Microsoft.EntityFrameworkCore;
-using Dashboard.Engine.Configuration;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Execution;
 
 /// <summary>
 /// Turns one run's engine events into rows and broadcasts, persistence first, so anything a client hears about can be

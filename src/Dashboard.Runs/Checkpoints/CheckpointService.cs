@@ -2,14 +2,17 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
-using Dashboard.Engine.Training;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Execution;
+using Dashboard.Runs.Management;
 using Microsoft.EntityFrameworkCore;
-using Dashboard.Engine.Configuration;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Checkpoints;
 
 /// <summary>
 /// Checkpoint rows and files together: lookups, pinning, deletion, retention and resuming. Everything that removes files

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Dashboard.Web.Options;
+namespace Dashboard.Runs.Options;
 
 public sealed class TrainingOptions
 {

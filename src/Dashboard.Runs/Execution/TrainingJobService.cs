@@ -1,7 +1,7 @@
-using Dashboard.Web.Options;
+using Dashboard.Runs.Options;
 using Microsoft.Extensions.Options;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Execution;
 
 /// <summary>
 /// Takes queued runs off the <see cref="RunQueue"/> and trains up to <c>Training:MaxConcurrentRuns</c> at once. On

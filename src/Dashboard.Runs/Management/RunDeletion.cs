@@ -1,9 +1,11 @@
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
 using Microsoft.EntityFrameworkCore;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Management;
 
 /// <summary>What deleting a run removes: shown by the page's confirmation before, answered by the API after.</summary>
 public sealed record RunDeletionPlan(int RunId, string Name, int Checkpoints, int PinnedCheckpoints, int Epochs);

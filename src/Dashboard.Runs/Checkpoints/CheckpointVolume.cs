@@ -1,9 +1,11 @@
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
 using Microsoft.EntityFrameworkCore;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Checkpoints;
 
 /// <summary>What a re-audit did: missing checkpoints whose files came back and verify, those still missing, and those now failing.</summary>
 public sealed record CheckpointAuditDto(int Restored, int StillMissing, int Failed);
@@ -94,7 +96,7 @@ public sealed class CheckpointVolume(
 
         if (await AssessAsync(cancellationToken) is { } problem)
         {
-            return new(default, null, StatusCodes.Status503ServiceUnavailable, problem);
+            return new(default, null, ServiceStatus.ServiceUnavailable, problem);
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
-using Dashboard.Web.Contracts;
+using Dashboard.Runs.Contracts;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Events;
 
 public abstract record TrainingEvent(int RunId);
 

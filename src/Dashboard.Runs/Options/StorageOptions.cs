@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Dashboard.Web.Options;
+namespace Dashboard.Runs.Options;
 
 /// <summary>Where the dashboard keeps its state. A relative data folder is taken from the content root.</summary>
 public sealed class StorageOptions

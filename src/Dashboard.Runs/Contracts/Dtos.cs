@@ -1,11 +1,10 @@
 using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Policies;
-using Dashboard.Engine.Training;
 using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Policies;
 
-namespace Dashboard.Web.Contracts;
+namespace Dashboard.Runs.Contracts;
 
 /// <summary>A run as <c>GET /api/runs/{id}</c> answers it.</summary>
 public sealed record RunDto(

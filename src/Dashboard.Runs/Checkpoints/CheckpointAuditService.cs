@@ -1,4 +1,4 @@
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Checkpoints;
 
 /// <summary>
 /// Shortly after start-up, re-reads every durable checkpoint against its hashes (bit rot, a file edited by hand) and

@@ -2,13 +2,16 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Training;
-using Dashboard.Web.Options;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Dashboard.Engine.Configuration;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Execution;
 
 /// <summary>Trains one queued run to its end: status changes, the engine call, and what its outcome means.</summary>
 public sealed class RunExecutor(

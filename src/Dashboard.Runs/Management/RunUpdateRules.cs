@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
-using Dashboard.Web.Contracts;
+using Dashboard.Runs.Contracts;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Management;
 
 /// <summary>What <c>PATCH /api/runs/{id}</c> and the run page accept as a run's name, tags and notes.</summary>
 public static partial class RunUpdateRules

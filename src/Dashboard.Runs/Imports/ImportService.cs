@@ -2,13 +2,15 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Export;
-using Dashboard.Engine.Training;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
 using Microsoft.EntityFrameworkCore;
-using Dashboard.Engine.Configuration;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs.Imports;
 
 /// <summary>Turns an uploaded bundle into a completed run with one durable checkpoint, ready to evaluate or fine-tune.</summary>
 public sealed class ImportService(
@@ -73,7 +75,7 @@ public sealed class ImportService(
         catch (UploadStorageFullException e)
         {
             logger.LogWarning(e.InnerException, "A bundle could not be unpacked: the disk is full.");
-            return new(default, Status: StatusCodes.Status507InsufficientStorage, Problem: e.Message);
+            return new(default, Status: ServiceStatus.InsufficientStorage, Problem: e.Message);
         }
 
         var config = imported.Config;
@@ -160,7 +162,7 @@ public sealed class ImportService(
             // A full disk or quota is the operator's to fix and says so; anything else is a fault of the server.
             if (CheckpointStore.IsDiskFull(e))
             {
-                return new(default, Status: StatusCodes.Status507InsufficientStorage, Problem: "The disk is full: the imported checkpoint could not be written; free space and import the bundle again.");
+                return new(default, Status: ServiceStatus.InsufficientStorage, Problem: "The disk is full: the imported checkpoint could not be written; free space and import the bundle again.");
             }
 
             throw;

@@ -2,11 +2,13 @@ using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Export;
-using Dashboard.Web.Options;
+using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Execution;
+using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace Dashboard.Web.Services;
+namespace Dashboard.Runs;
 
 /// <summary>
 /// Runs before anything else serves: creates the data folders, applies migrations, and settles what a crash left behind.

@@ -1,24 +1,13 @@
 using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Training;
-using Dashboard.Web.Contracts;
-using Microsoft.EntityFrameworkCore;
 using Dashboard.Engine.Configuration;
+using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Runs.Execution;
+using Microsoft.EntityFrameworkCore;
 
-namespace Dashboard.Web.Services;
-
-/// <summary>The outcome of a request that may be refused: the value, field errors, or a status with a reason.</summary>
-public sealed record ServiceResult<T>(T? Value, IReadOnlyDictionary<string, string[]>? Errors = null, int Status = 200, string? Problem = null)
-{
-    public bool Succeeded => Errors is null && Problem is null;
-
-    public static ServiceResult<T> Invalid(IReadOnlyDictionary<string, string[]> errors) => new(default, errors, 400);
-
-    public static ServiceResult<T> NotFound(string problem) => new(default, null, 404, problem);
-
-    public static ServiceResult<T> Conflict(string problem) => new(default, null, 409, problem);
-}
+namespace Dashboard.Runs.Management;
 
 /// <summary>Conditions of the run list, combined with AND; null or empty ones do not filter.</summary>
 /// <param name="Text">Text the run's name contains, case-insensitively (<c>?q=</c>).</param>

@@ -1,2 +1,0 @@
-global using Dashboard.Web.Contracts;
-global using Dashboard.Web.Services;
