@@ -38,6 +38,9 @@ public sealed class CheckpointStorageFullException(string message, Exception? in
 /// </summary>
 public sealed partial class CheckpointStore
 {
+    /// <summary>The folder, relative to the root, that holds every checkpoint of a run: one naming rule for all writers.</summary>
+    public static string RunFolder(int runId) => $"run-{runId:D6}";
+
     public const string ManifestFile = "manifest.json";
     public const string WeightsFile = "weights.bin";
     public const string OptimizerFile = "optimizer.bin";

@@ -4,7 +4,7 @@ namespace Dashboard.Runs.Checkpoints;
 /// Shortly after start-up, re-reads every durable checkpoint against its hashes (bit rot, a file edited by hand) and
 /// reports folders no row knows. Done in the background so a large store never delays the dashboard coming up.
 /// </summary>
-public sealed class CheckpointAuditService(CheckpointService checkpoints, CheckpointVolume volume, ILogger<CheckpointAuditService> logger) : BackgroundService
+public sealed class CheckpointAuditService(CheckpointMaintenance checkpoints, CheckpointVolume volume, ILogger<CheckpointAuditService> logger) : BackgroundService
 {
     public static readonly TimeSpan StartDelay = TimeSpan.FromSeconds(5);
 

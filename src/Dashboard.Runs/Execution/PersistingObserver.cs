@@ -24,7 +24,7 @@ public sealed class PersistingObserver(
     RunContext run,
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
-    CheckpointService checkpoints,
+    CheckpointMaintenance checkpoints,
     TrainingEventBroadcaster broadcaster) : ITrainingObserver, IDisposable
 {
     /// <summary>Room for a few seconds of fast steps; the buffer is handed to the writer whole and a fresh one started.</summary>
@@ -229,7 +229,7 @@ public sealed class PersistingObserver(
         try
         {
             var name = CheckpointName(snapshot);
-            var written = store.Write(CheckpointService.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId));
+            var written = store.Write(CheckpointStore.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId));
             row.Path = written.RelativePath;
             row.SizeBytes = written.SizeBytes;
             row.Sha256 = written.Sha256;

@@ -18,7 +18,8 @@ public sealed class RunExecutor(
     IDbContextFactory<DashboardDbContext> dbFactory,
     Trainer trainer,
     CheckpointStore store,
-    CheckpointService checkpoints,
+    CheckpointLoader loader,
+    CheckpointMaintenance maintenance,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
     IOptions<TrainingOptions> options,
@@ -60,7 +61,7 @@ public sealed class RunExecutor(
             }
 
             logger.LogInformation("Run {RunId} trains on {Device} with {Threads} torch thread(s) per operation.", runId, device, threads);
-            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId), dbFactory, store, checkpoints, broadcaster);
+            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId), dbFactory, store, maintenance, broadcaster);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping, observer.WriteFailed);
             var outcome = await Task.Run(
                 () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom), observer, linked.Token),
@@ -135,7 +136,7 @@ public sealed class RunExecutor(
         var startId = run.StartCheckpointId ?? run.ParentCheckpointId;
         if (own is { } ownId && (startId is null || ownId > startId))
         {
-            return (await checkpoints.LoadAsync(ownId), null, ownId);
+            return (await loader.LoadAsync(ownId), null, ownId);
         }
 
         if (startId is not { } id)
@@ -151,7 +152,7 @@ public sealed class RunExecutor(
                 + "Resume it from another checkpoint.");
         }
 
-        var loaded = await checkpoints.LoadAsync(id);
+        var loaded = await loader.LoadAsync(id);
         return start.RunId == run.Id || config.FineTune is null ? (loaded, null, id) : (null, loaded, null);
     }
 

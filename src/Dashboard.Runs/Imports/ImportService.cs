@@ -5,7 +5,6 @@ using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Export;
-using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Microsoft.EntityFrameworkCore;
@@ -139,7 +138,7 @@ public sealed class ImportService(
         WrittenCheckpoint? written = null;
         try
         {
-            written = store.Write(CheckpointService.RunFolder(run.Id), "imported", snapshot, new CheckpointLineage(run.Id, null, null));
+            written = store.Write(CheckpointStore.RunFolder(run.Id), "imported", snapshot, new CheckpointLineage(run.Id, null, null));
             db.Checkpoints.Add(new Checkpoint
             {
                 RunId = run.Id,
@@ -180,7 +179,7 @@ public sealed class ImportService(
         }
 
         // The run's folder was made for this checkpoint alone; left empty it would only puzzle whoever reads the folder.
-        var runFolder = Path.Combine(store.Root, CheckpointService.RunFolder(run.Id));
+        var runFolder = Path.Combine(store.Root, CheckpointStore.RunFolder(run.Id));
         if (Directory.Exists(runFolder) && !Directory.EnumerateFileSystemEntries(runFolder).Any())
         {
             Directory.Delete(runFolder);

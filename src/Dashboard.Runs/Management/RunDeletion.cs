@@ -25,7 +25,7 @@ public sealed record RunDeletionPlan(int RunId, string Name, int Checkpoints, in
 public sealed class RunDeletion(
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
-    CheckpointService checkpoints,
+    CheckpointMaintenance checkpoints,
     CheckpointVolume volume,
     ILogger<RunDeletion> logger)
 {
@@ -91,7 +91,7 @@ public sealed class RunDeletion(
         }
 
         // Rows of this run whose folders are not in the run's folder (none today) are moved away one by one.
-        var runFolder = CheckpointService.RunFolder(runId);
+        var runFolder = CheckpointStore.RunFolder(runId);
         var paths = await db.Checkpoints.Where(c => c.RunId == runId && c.Path != "").Select(c => c.Path).ToListAsync(cancellationToken);
         var folders = paths.Where(p => !p.StartsWith(runFolder + "/", StringComparison.Ordinal)).Distinct().Prepend(runFolder).ToList();
         var moved = new List<(string Folder, string MovedAway)>();

@@ -7,6 +7,7 @@ using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Imports;
+using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
@@ -20,11 +21,11 @@ public static class CheckpointEndpoints
     {
         var runs = app.MapGroup("/api/runs/{runId:int}").WithTags("Checkpoints");
 
-        runs.MapGet("/checkpoints/best", async (int runId, string? monitor, string? mode, CheckpointService service, CancellationToken ct) =>
+        runs.MapGet("/checkpoints/best", async (int runId, string? monitor, string? mode, CheckpointQueries service, CancellationToken ct) =>
             ApiResults.ToHttp(await service.BestAsync(runId, monitor ?? "valLoss", mode ?? MonitorMode.Min, ct), TypedResults.Ok))
             .Produces<CheckpointDto>();
 
-        runs.MapGet("/checkpoints/latest", async (int runId, CheckpointService service, CancellationToken ct) =>
+        runs.MapGet("/checkpoints/latest", async (int runId, CheckpointQueries service, CancellationToken ct) =>
             ApiResults.ToHttp(await service.LatestAsync(runId, ct), TypedResults.Ok))
             .Produces<CheckpointDto>();
 
@@ -77,10 +78,10 @@ public static class CheckpointEndpoints
             .Produces<RunStartedDto>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
-        app.MapGet("/api/checkpoints/orphans", async (CheckpointService service, CancellationToken ct) => TypedResults.Ok(await service.OrphansAsync(ct)))
+        app.MapGet("/api/checkpoints/orphans", async (CheckpointMaintenance service, CancellationToken ct) => TypedResults.Ok(await service.OrphansAsync(ct)))
             .WithTags("Checkpoints");
 
-        app.MapPost("/api/checkpoints/orphans/{sha256}/adopt", async (string sha256, CheckpointService service, CancellationToken ct) =>
+        app.MapPost("/api/checkpoints/orphans/{sha256}/adopt", async (string sha256, CheckpointMaintenance service, CancellationToken ct) =>
             sha256.Length == 64 && sha256.All(Uri.IsHexDigit)
                 ? ApiResults.ToHttp(await service.AdoptAsync(sha256, ct), checkpoint => TypedResults.Created($"/api/checkpoints/{checkpoint.Id}", checkpoint))
                 : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sha256"] = ["Give the 64 hex digits of the orphan's manifest hash."] }))
@@ -88,29 +89,29 @@ public static class CheckpointEndpoints
 
         // The way back after the checkpoint folder was away: missing checkpoints whose files are back and verify are durable
         // again. 503 while the folder is still unusable.
-        app.MapPost("/api/checkpoints/audit", async (bool? acceptMissing, CheckpointService service, CancellationToken ct) =>
+        app.MapPost("/api/checkpoints/audit", async (bool? acceptMissing, CheckpointMaintenance service, CancellationToken ct) =>
             ApiResults.ToHttp(await service.ReauditAsync(acceptMissing ?? false, ct), TypedResults.Ok))
             .WithTags("Checkpoints")
             .Produces<CheckpointAuditDto>();
 
         var checkpoints = app.MapGroup("/api/checkpoints/{id:int}").WithTags("Checkpoints");
 
-        checkpoints.MapGet("/", async (int id, CheckpointService service, CancellationToken ct) =>
+        checkpoints.MapGet("/", async (int id, CheckpointQueries service, CancellationToken ct) =>
             await service.GetAsync(id, ct) is { } checkpoint
                 ? TypedResults.Ok(checkpoint)
                 : ApiResults.Problem(StatusCodes.Status404NotFound, $"There is no checkpoint {id}."))
             .Produces<CheckpointDto>();
 
-        checkpoints.MapPost("/pin", async (int id, CheckpointService service, CancellationToken ct) =>
+        checkpoints.MapPost("/pin", async (int id, CheckpointMaintenance service, CancellationToken ct) =>
             ApiResults.ToHttp(await service.SetPinnedAsync(id, pinned: true, ct), _ => TypedResults.NoContent()));
 
-        checkpoints.MapDelete("/pin", async (int id, CheckpointService service, CancellationToken ct) =>
+        checkpoints.MapDelete("/pin", async (int id, CheckpointMaintenance service, CancellationToken ct) =>
             ApiResults.ToHttp(await service.SetPinnedAsync(id, pinned: false, ct), _ => TypedResults.NoContent()));
 
-        checkpoints.MapDelete("/", async (int id, CheckpointService service, CancellationToken ct) =>
+        checkpoints.MapDelete("/", async (int id, CheckpointMaintenance service, CancellationToken ct) =>
             ApiResults.ToHttp(await service.DeleteAsync(id, ct), _ => TypedResults.NoContent()));
 
-        checkpoints.MapPost("/resume", async (int id, HttpRequest request, CheckpointService service, CancellationToken ct) =>
+        checkpoints.MapPost("/resume", async (int id, HttpRequest request, RunLauncher service, CancellationToken ct) =>
         {
             var (body, error) = await ApiResults.ReadJsonAsync<ResumeRequest>(request, optional: true, ct);
             return error ?? ApiResults.ToHttp(
@@ -120,7 +121,7 @@ public static class CheckpointEndpoints
             .Accepts<ResumeRequest>("application/json")
             .Produces<RunStartedDto>(StatusCodes.Status202Accepted);
 
-        checkpoints.MapPost("/finetune", async (int id, HttpRequest request, CheckpointService service, CancellationToken ct) =>
+        checkpoints.MapPost("/finetune", async (int id, HttpRequest request, RunLauncher service, CancellationToken ct) =>
         {
             var (body, error) = await ApiResults.ReadJsonAsync<FineTuneRequest>(request, optional: false, ct);
             return error ?? ApiResults.ToHttp(
@@ -130,13 +131,13 @@ public static class CheckpointEndpoints
             .Accepts<FineTuneRequest>("application/json")
             .Produces<RunStartedDto>(StatusCodes.Status202Accepted);
 
-        checkpoints.MapPost("/evaluate", async (int id, CheckpointService service, CheckpointEvaluator evaluator, CancellationToken ct) =>
+        checkpoints.MapPost("/evaluate", async (int id, CheckpointLoader service, CheckpointEvaluator evaluator, CancellationToken ct) =>
         {
             var (loaded, problem) = await LoadDurableAsync(id, service, ct);
             return problem ?? TypedResults.Ok(await Task.Run(() => evaluator.EvaluateTestSplit(loaded!), ct));
         }).Produces<EvaluationResult>();
 
-        checkpoints.MapPost("/predict", async (int id, HttpRequest request, CheckpointService service, CheckpointEvaluator evaluator, CancellationToken ct) =>
+        checkpoints.MapPost("/predict", async (int id, HttpRequest request, CheckpointLoader service, CheckpointEvaluator evaluator, CancellationToken ct) =>
         {
             var (body, error) = await ApiResults.ReadJsonAsync<PredictRequest>(request, optional: false, ct);
             if (error is not null)
@@ -260,7 +261,8 @@ public static class CheckpointEndpoints
     private static async Task<IResult> ExportAsync(
         int id,
         string? format,
-        CheckpointService service,
+        CheckpointLoader service,
+        CheckpointQueries queries,
         RunService runs,
         CheckpointExporter exporter,
         CancellationToken ct)
@@ -280,7 +282,7 @@ public static class CheckpointEndpoints
             return problem;
         }
 
-        var checkpoint = (await service.GetAsync(id, ct))!;
+        var checkpoint = (await queries.GetAsync(id, ct))!;
 
         var stem = $"run{checkpoint.RunId}-epoch{checkpoint.Epoch:D3}-checkpoint{checkpoint.Id}";
         switch (format)
@@ -308,7 +310,7 @@ public static class CheckpointEndpoints
     }
 
     /// <summary>Reads a checkpoint for an action, or the problem that prevents it: unknown, not durable, or failing its hashes.</summary>
-    private static async Task<(LoadedCheckpoint? Loaded, IResult? Problem)> LoadDurableAsync(int id, CheckpointService service, CancellationToken ct)
+    private static async Task<(LoadedCheckpoint? Loaded, IResult? Problem)> LoadDurableAsync(int id, CheckpointLoader service, CancellationToken ct)
     {
         var result = await service.LoadDurableAsync(id, ct);
         return result.Succeeded ? (result.Value, null) : (null, ApiResults.ToHttp(result, _ => TypedResults.Ok()));

@@ -27,7 +27,7 @@ public sealed class EvaluationPanelTests : DashboardTestContext
 
         await cut.Find("[data-testid=evaluate]").ClickAsync(new());
 
-        var expected = Services.GetRequiredService<CheckpointEvaluator>().EvaluateTestSplit(await Checkpoints.LoadAsync(checkpoint.Id));
+        var expected = Services.GetRequiredService<CheckpointEvaluator>().EvaluateTestSplit(await Loader.LoadAsync(checkpoint.Id));
         cut.WaitForAssertion(() => Assert.Contains(expected.Accuracy.ToString("P2", CultureInfo.InvariantCulture), cut.Find("[data-testid=test-accuracy]").TextContent), TimeSpan.FromSeconds(30));
         Assert.Contains($"on {expected.Samples:N0} held-out samples", cut.Find("[data-testid=test-accuracy]").TextContent);
 
@@ -56,7 +56,7 @@ public sealed class EvaluationPanelTests : DashboardTestContext
 
         // The panel hands the pad's [0, 1] pixels to the model normalised as MNIST was for training.
         var probabilities = Services.GetRequiredService<CheckpointEvaluator>()
-            .Predict(await Checkpoints.LoadAsync(checkpoint.Id), [.. digit.Select(MnistDataset.Normalize)]);
+            .Predict(await Loader.LoadAsync(checkpoint.Id), [.. digit.Select(MnistDataset.Normalize)]);
         var predicted = Array.IndexOf(probabilities, probabilities.Max());
         cut.WaitForAssertion(() => Assert.Equal(
             $"It reads {predicted} ({probabilities[predicted].ToString("P0", CultureInfo.InvariantCulture)})",
@@ -94,10 +94,12 @@ public sealed class EvaluationPanelTests : DashboardTestContext
 
         cut.WaitForAssertion(() => Assert.StartsWith("This checkpoint failed verification and is now marked corrupt", cut.Find(".notice.error").TextContent));
         Assert.Empty(cut.FindAll("[data-testid=test-accuracy]"));
-        Assert.Equal("missing", (await Checkpoints.GetAsync(checkpoint.Id))!.Status);
+        Assert.Equal("missing", (await Queries.GetAsync(checkpoint.Id))!.Status);
     }
 
-    private CheckpointService Checkpoints => Services.GetRequiredService<CheckpointService>();
+    private CheckpointLoader Loader => Services.GetRequiredService<CheckpointLoader>();
+
+    private CheckpointQueries Queries => Services.GetRequiredService<CheckpointQueries>();
 
     /// <summary>Trains a small MLP for two epochs through the app's own executor; returns its last checkpoint.</summary>
     private async Task<CheckpointDto> TrainAsync(string dataset, int? sampleLimit)
@@ -118,7 +120,7 @@ public sealed class EvaluationPanelTests : DashboardTestContext
         await Services.GetRequiredService<RunExecutor>().ExecuteAsync(runId, CancellationToken.None);
         var run = await Services.GetRequiredService<RunService>().GetAsync(runId);
         Assert.True(run!.Status == "completed", $"The run ended {run.Status}: {run.Error}");
-        return (await Checkpoints.LatestAsync(runId)).Value!;
+        return (await Queries.LatestAsync(runId)).Value!;
     }
 
     /// <summary>A real MNIST digit, back in the pad's [0, 1] pixel range (the dataset holds it normalised).</summary>

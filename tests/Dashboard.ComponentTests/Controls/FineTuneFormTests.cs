@@ -4,8 +4,8 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Training.Optimizers;
-using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Launching;
 using Dashboard.Web.Components.Controls;
 using Dashboard.Web.Components.Pages;
 using Microsoft.EntityFrameworkCore;
@@ -110,7 +110,7 @@ public sealed class FineTuneFormTests : DashboardTestContext
             .Add(f => f.Datasets, [.. Services.GetRequiredService<DatasetRegistry>().All])
             .Add(f => f.Layers, layers ?? [])
             .Add(f => f.ClassCount, 2)
-            .Add(f => f.Submit, request => Services.GetRequiredService<CheckpointService>().FineTuneAsync(checkpoint.Id, request))
+            .Add(f => f.Submit, request => Services.GetRequiredService<RunLauncher>().FineTuneAsync(checkpoint.Id, request))
             .Add(f => f.OnStarted, id => started?.Invoke(id)));
 
     /// <summary>The modules the real spirals MLP has, from its parameter names, as the run page lists them.</summary>
@@ -120,7 +120,7 @@ public sealed class FineTuneFormTests : DashboardTestContext
         var models = Services.GetRequiredService<Dashboard.Engine.Models.ModelRegistry>();
         Assert.True(datasets.TryGet("spirals", out var source));
         Assert.True(models.TryGet("mlp", out var mlp));
-        var names = Services.GetRequiredService<CheckpointService>().ParameterNames(mlp.DefaultSpec(source.Info));
+        var names = Services.GetRequiredService<RunLauncher>().ParameterNames(mlp.DefaultSpec(source.Info));
         return [.. names.Select(n => n[..n.LastIndexOf('.')]).Distinct()];
     }
 

@@ -263,7 +263,7 @@ public sealed class RunDetailTests : DashboardTestContext
     {
         var run = await SeedRunAsync(RunStatus.Running);
         var cut = RenderRun(run.Id);
-        var seededBest = (await Services.GetRequiredService<CheckpointService>().BestAsync(run.Id, "valLoss", "auto")).Value!;
+        var seededBest = (await Services.GetRequiredService<CheckpointQueries>().BestAsync(run.Id, "valLoss", "auto")).Value!;
         await Plotly.WaitForStateAsync(t => BestText(t) == $"best by val_loss: checkpoint #{seededBest.Id}", WaitTimeout);
 
         Broadcaster.Publish(new EpochCompletedEvent(run.Id, await Database.AddEpochAsync(run.Id, 3, 0.4, 0.55, 0.85, 0.8)));

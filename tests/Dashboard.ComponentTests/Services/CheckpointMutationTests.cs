@@ -16,7 +16,11 @@ namespace Dashboard.ComponentTests.Services;
 /// </summary>
 public sealed class CheckpointMutationTests : DashboardTestContext
 {
-    private CheckpointService Checkpoints => Services.GetRequiredService<CheckpointService>();
+    private CheckpointLoader Loader => Services.GetRequiredService<CheckpointLoader>();
+
+    private CheckpointMaintenance Maintenance => Services.GetRequiredService<CheckpointMaintenance>();
+
+    private CheckpointQueries Queries => Services.GetRequiredService<CheckpointQueries>();
 
     [Fact]
     public async Task SetPinned_WhileADeleteIsBetweenItsChecksAndTheRemoval_WaitsAndIsRefused()
@@ -27,15 +31,15 @@ public sealed class CheckpointMutationTests : DashboardTestContext
         // The delete has read the row (unpinned) and now asks whether a run needs it: the first query on Runs.
         var gate = new QueryGate(nameof(DashboardDbContext.Runs));
         Services.ConfigureDbContext<DashboardDbContext>(options => options.AddInterceptors(gate));
-        var delete = Task.Run(() => Checkpoints.DeleteAsync(checkpoint.Id));
+        var delete = Task.Run(() => Maintenance.DeleteAsync(checkpoint.Id));
         await gate.Reached;
-        var pin = Task.Run(() => Checkpoints.SetPinnedAsync(checkpoint.Id, pinned: true));
+        var pin = Task.Run(() => Maintenance.SetPinnedAsync(checkpoint.Id, pinned: true));
         await Task.WhenAny(pin, Task.Delay(TimeSpan.FromMilliseconds(500)));
         gate.Release();
 
         Assert.Equal(204, (await delete).Status);
         Assert.Equal(409, (await pin).Status);
-        var row = await Checkpoints.GetAsync(checkpoint.Id);
+        var row = await Queries.GetAsync(checkpoint.Id);
         Assert.Equal(CheckpointStatus.Deleted, row!.Status);
         Assert.False(row.Pinned);
     }
@@ -46,13 +50,13 @@ public sealed class CheckpointMutationTests : DashboardTestContext
         var run = await Database.AddRunAsync("pin-deleted");
         var checkpoint = await Database.AddCheckpointAsync(run.Id, 1, 0.5, status: CheckpointStatus.Deleted);
 
-        var pinned = await Checkpoints.SetPinnedAsync(checkpoint.Id, pinned: true);
-        var unpinned = await Checkpoints.SetPinnedAsync(checkpoint.Id, pinned: false);
+        var pinned = await Maintenance.SetPinnedAsync(checkpoint.Id, pinned: true);
+        var unpinned = await Maintenance.SetPinnedAsync(checkpoint.Id, pinned: false);
 
         Assert.Equal(409, pinned.Status);
         Assert.Contains("deleted", pinned.Problem, StringComparison.Ordinal);
         Assert.Equal(204, unpinned.Status);
-        Assert.False((await Checkpoints.GetAsync(checkpoint.Id))!.Pinned);
+        Assert.False((await Queries.GetAsync(checkpoint.Id))!.Pinned);
     }
 
     [Fact]
@@ -72,10 +76,10 @@ public sealed class CheckpointMutationTests : DashboardTestContext
             Assert.Equal(newest.Id, queued.StartCheckpointId);
         }
 
-        var delete = await Checkpoints.DeleteAsync(newest.Id);
+        var delete = await Maintenance.DeleteAsync(newest.Id);
         Assert.Equal(409, delete.Status);
         Assert.Contains("starting point", delete.Problem, StringComparison.Ordinal);
-        Assert.Equal(CheckpointStatus.Durable, (await Checkpoints.GetAsync(newest.Id))!.Status);
+        Assert.Equal(CheckpointStatus.Durable, (await Queries.GetAsync(newest.Id))!.Status);
     }
 
     [Fact]
@@ -92,11 +96,11 @@ public sealed class CheckpointMutationTests : DashboardTestContext
         File.Delete(weights);
         Directory.CreateDirectory(weights);
 
-        var result = await Checkpoints.LoadDurableAsync(checkpoint.Id);
+        var result = await Loader.LoadDurableAsync(checkpoint.Id);
 
         Assert.Equal(409, result.Status);
         Assert.Contains("cannot be read now", result.Problem, StringComparison.Ordinal);
-        Assert.Equal(CheckpointStatus.Durable, (await Checkpoints.GetAsync(checkpoint.Id))!.Status);
+        Assert.Equal(CheckpointStatus.Durable, (await Queries.GetAsync(checkpoint.Id))!.Status);
     }
 
     private async Task<string> PathOfAsync(int checkpointId)

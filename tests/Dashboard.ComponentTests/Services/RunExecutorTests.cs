@@ -2,9 +2,9 @@ using System.Data.Common;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
-using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Execution;
+using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,7 +31,7 @@ public sealed class RunExecutorTests : DashboardTestContext
         // active then, that job would be dropped and the run left queued for good.
         Assert.Equal([false], watch.ActiveWhenEndingStored);
         var newest = (await Services.GetRequiredService<RunService>().CheckpointsAsync(run.Id))![^1];
-        var resumed = await Services.GetRequiredService<CheckpointService>().ResumeAsync(newest.Id, new ResumeRequest(2));
+        var resumed = await Services.GetRequiredService<RunLauncher>().ResumeAsync(newest.Id, new ResumeRequest(2));
         Assert.Equal(202, resumed.Status);
         Assert.True(Queue.Reader.TryRead(out var dequeued));
         await executor.ExecuteAsync(dequeued, CancellationToken.None);

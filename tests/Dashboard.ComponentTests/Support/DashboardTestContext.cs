@@ -3,7 +3,6 @@ using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
-using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
 using Dashboard.Web.Components.Controls;
@@ -68,7 +67,7 @@ public abstract class DashboardTestContext : BunitContext, IAsyncLifetime
                 OptimizerState: [2],
                 TorchRngState: [3],
                 new TrainerState(null, new ScheduleState(0.01, null, 0, 0), null));
-            var written = store.Write(CheckpointService.RunFolder(runId), $"epoch{row.Epoch}-{row.Kind}", snapshot);
+            var written = store.Write(CheckpointStore.RunFolder(runId), $"epoch{row.Epoch}-{row.Kind}", snapshot);
             (row.Path, row.Sha256, row.SizeBytes) = (written.RelativePath, written.Sha256, written.SizeBytes);
         }
 

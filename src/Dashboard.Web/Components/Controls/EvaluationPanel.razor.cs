@@ -30,7 +30,7 @@ public sealed partial class EvaluationPanel : ComponentBase, IAsyncDisposable
     public bool DrawDigits { get; set; }
 
     [Inject]
-    public required CheckpointService Checkpoints { get; set; }
+    public required CheckpointLoader Checkpoints { get; set; }
 
     [Inject]
     public required CheckpointEvaluator Evaluator { get; set; }

@@ -6,6 +6,7 @@ using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
+using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Dashboard.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
@@ -48,7 +49,13 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     public required TrainingEventBroadcaster Broadcaster { get; set; }
 
     [Inject]
-    public required CheckpointService Checkpoints { get; set; }
+    public required CheckpointQueries Checkpoints { get; set; }
+
+    [Inject]
+    public required CheckpointMaintenance Maintenance { get; set; }
+
+    [Inject]
+    public required RunLauncher Launcher { get; set; }
 
     [Inject]
     public required NavigationManager Navigation { get; set; }
@@ -94,7 +101,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         {
             var spec = architecture.DefaultSpec(source.Info);
             _classCount = spec.ClassCount;
-            _layers = [.. Checkpoints.ParameterNames(spec).Select(n => n[..n.LastIndexOf('.')]).Distinct()];
+            _layers = [.. Launcher.ParameterNames(spec).Select(n => n[..n.LastIndexOf('.')]).Distinct()];
         }
     }
 
@@ -263,7 +270,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         _busy = true;
         try
         {
-            var result = await Checkpoints.ResumeAsync(checkpoint.Id, new ResumeRequest(epochs));
+            var result = await Launcher.ResumeAsync(checkpoint.Id, new ResumeRequest(epochs));
             if (!result.Succeeded)
             {
                 _message = result.Problem ?? string.Join(" ", result.Errors!.SelectMany(e => e.Value));
@@ -287,7 +294,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
 
     private async Task PinAsync(CheckpointDto checkpoint)
     {
-        var result = await Checkpoints.SetPinnedAsync(checkpoint.Id, !checkpoint.Pinned);
+        var result = await Maintenance.SetPinnedAsync(checkpoint.Id, !checkpoint.Pinned);
         if (result.Value is { } updated)
         {
             Replace(updated);
@@ -304,7 +311,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         _busy = true;
         try
         {
-            var result = await Checkpoints.ReauditAsync(acceptMissing: false);
+            var result = await Maintenance.ReauditAsync(acceptMissing: false);
             _message = result.Value is { } report
                 ? $"Re-audit: {report.Restored} checkpoint(s) back, {report.StillMissing} still missing, {report.Failed} failing verification."
                 : result.Problem;
@@ -318,7 +325,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
 
     private async Task DeleteAsync(CheckpointDto checkpoint)
     {
-        var result = await Checkpoints.DeleteAsync(checkpoint.Id);
+        var result = await Maintenance.DeleteAsync(checkpoint.Id);
         _message = result.Succeeded ? $"Checkpoint #{checkpoint.Id} deleted; its row stays for the record." : result.Problem;
         if (result.Value is { } updated)
         {
