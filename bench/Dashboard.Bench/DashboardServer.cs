@@ -2,14 +2,14 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Launcher = Dashboard.TestSupport.DashboardServer;
+using Launcher = Dashboard.ServerProcess.DashboardServer;
 
 namespace Dashboard.Bench;
 
 /// <summary>
 /// The real dashboard as a child process on a free loopback port, with its own data folder: what a user runs, measured
-/// from outside over HTTP and SignalR. Starting, health-waiting and killing are the test support's launcher; this adds
-/// the few JSON calls the figures make.
+/// from outside over HTTP and SignalR. Starting, health-waiting and killing are the shared launcher
+/// (tools/Dashboard.ServerProcess); this adds the few JSON calls the figures make.
 /// </summary>
 internal sealed class DashboardServer : IAsyncDisposable
 {

@@ -1,4 +1,4 @@
-using Dashboard.TestSupport;
+using Dashboard.ServerProcess;
 using Microsoft.Playwright;
 
 namespace Dashboard.EndToEndTests;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Microsoft.Playwright;
 

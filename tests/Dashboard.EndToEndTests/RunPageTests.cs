@@ -1,4 +1,5 @@
 using System.Globalization;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using static Microsoft.Playwright.Assertions;
 

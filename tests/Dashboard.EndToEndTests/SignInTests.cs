@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
-using Dashboard.TestSupport;
+using Dashboard.ServerProcess;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

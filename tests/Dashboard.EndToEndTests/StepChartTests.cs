@@ -1,4 +1,5 @@
 using Dashboard.Data;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using static Microsoft.Playwright.Assertions;
 

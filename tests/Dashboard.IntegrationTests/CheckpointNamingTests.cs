@@ -1,5 +1,6 @@
 using Dashboard.Data;
 using Dashboard.Data.Entities;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Microsoft.EntityFrameworkCore;
 

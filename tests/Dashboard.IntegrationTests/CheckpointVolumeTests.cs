@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Dashboard.Runs.Checkpoints;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 
 namespace Dashboard.IntegrationTests;

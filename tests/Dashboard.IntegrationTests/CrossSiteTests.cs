@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.WebSockets;
-using Dashboard.TestSupport;
+using Dashboard.ServerProcess;
 
 namespace Dashboard.IntegrationTests;
 

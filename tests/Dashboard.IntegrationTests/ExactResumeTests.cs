@@ -1,5 +1,6 @@
 using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Microsoft.EntityFrameworkCore;
 

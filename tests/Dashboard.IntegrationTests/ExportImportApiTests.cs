@@ -9,6 +9,7 @@ using System.Text;
 using System.Text.Json;
 using Dashboard.Engine.Models;
 using Dashboard.Runs.Contracts;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using TorchSharp;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using Dashboard.Data;
 using Dashboard.Runs.Checkpoints;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Microsoft.Data.Sqlite;
 

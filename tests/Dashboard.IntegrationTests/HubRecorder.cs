@@ -1,5 +1,5 @@
 using Dashboard.Runs.Contracts;
-using Dashboard.TestSupport;
+using Dashboard.ServerProcess;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Dashboard.IntegrationTests;

@@ -1,4 +1,5 @@
 using Dashboard.Runs.Contracts;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;

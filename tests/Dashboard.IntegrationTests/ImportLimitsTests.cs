@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Xunit.Abstractions;
 

@@ -4,7 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Dashboard.TestSupport;
+using Dashboard.ServerProcess;
 
 namespace Dashboard.IntegrationTests;
 

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using Dashboard.Runs.Contracts;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Xunit.Abstractions;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 
 namespace Dashboard.IntegrationTests;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Microsoft.EntityFrameworkCore;
 

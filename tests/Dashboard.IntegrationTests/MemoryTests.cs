@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dashboard.Runs.Contracts;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;

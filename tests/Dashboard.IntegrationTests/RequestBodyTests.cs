@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 
 namespace Dashboard.IntegrationTests;

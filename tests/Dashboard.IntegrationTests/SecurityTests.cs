@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Dashboard.Runs.Contracts;
-using Dashboard.TestSupport;
+using Dashboard.ServerProcess;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Dashboard.IntegrationTests;

@@ -1,5 +1,6 @@
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 
 namespace Dashboard.IntegrationTests;

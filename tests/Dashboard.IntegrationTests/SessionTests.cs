@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Dashboard.TestSupport;
+using Dashboard.ServerProcess;
 
 namespace Dashboard.IntegrationTests;
 

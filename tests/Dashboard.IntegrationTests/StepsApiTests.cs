@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Dashboard.Data;
 using Dashboard.Runs.Contracts;
+using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
 using Microsoft.AspNetCore.SignalR.Client;
 using static Dashboard.IntegrationTests.HubRecorder;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Dashboard.Runs.Contracts;
-using Dashboard.TestSupport;
+using Dashboard.ServerProcess;
 
 namespace Dashboard.IntegrationTests;
 

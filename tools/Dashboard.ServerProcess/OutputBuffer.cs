@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Dashboard.TestSupport;
+namespace Dashboard.ServerProcess;
 
 /// <summary>
 /// The child process's stdout and stderr, interleaved as they arrive, for failure messages. Bounded, because a long run

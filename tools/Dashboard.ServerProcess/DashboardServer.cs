@@ -5,7 +5,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
-namespace Dashboard.TestSupport;
+namespace Dashboard.ServerProcess;
 
 /// <summary>
 /// The real dashboard as a child process (<c>dotnet Dashboard.Web.dll</c>) on a free loopback port, with its own temporary
@@ -43,7 +43,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
     public static string WebDirectory { get; } =
         typeof(DashboardServer).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .SingleOrDefault(a => a.Key == "DashboardWebDirectory")?.Value
-        ?? throw new InvalidOperationException("The DashboardWebDirectory assembly metadata is missing from Dashboard.TestSupport.");
+        ?? throw new InvalidOperationException("The DashboardWebDirectory assembly metadata is missing from Dashboard.ServerProcess.");
 
     public Uri BaseAddress { get; }
 
@@ -327,52 +327,6 @@ public sealed partial class DashboardServer : IAsyncDisposable
             $"GET {BaseAddress}healthz did not answer 200 within {clock.Elapsed.TotalSeconds:0} s (last: {lastAnswer}); killed the dashboard.{Environment.NewLine}{OutputTail()}");
     }
 
-    /// <summary>
-    /// A shell that SIGKILLs the app once its stdin closes. The test host holds the other end of that pipe, so if the test
-    /// host itself dies (crash, hang timeout) the kernel closes it and the app goes too instead of lingering on its port.
-    /// </summary>
-    private void StartWatchdog(int pid)
-    {
-        StopWatchdog();
-        var start = new ProcessStartInfo("/bin/sh")
-        {
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("while read -r _line; do :; done; kill -KILL \"$1\" 2>/dev/null");
-        start.ArgumentList.Add("dashboard-watchdog");
-        start.ArgumentList.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        _watchdog = Process.Start(start);
-    }
-
-    /// <summary>Ends the watchdog by its own id before its stdin closes, so it never signals a pid that may have been reused.</summary>
-    private void StopWatchdog()
-    {
-        if (_watchdog is not { } watchdog)
-        {
-            return;
-        }
-
-        _watchdog = null;
-        try
-        {
-            if (!watchdog.HasExited)
-            {
-                watchdog.Kill();
-                watchdog.WaitForExit();
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
-        finally
-        {
-            watchdog.Dispose();
-        }
-    }
-
     private async Task DeleteRootAsync()
     {
         // SQLite or a checkpoint write of a just-killed process may still be releasing files; a few tries settle it.
@@ -405,7 +359,4 @@ public sealed partial class DashboardServer : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Dashboard.Data.Entities;
+using Dashboard.Engine.Configuration;
+
+namespace Dashboard.Runs.Contracts;
+
+/// <summary>A run as <c>GET /api/runs/{id}</c> answers it.</summary>
+public sealed record RunDto(
+    int Id,
+    string Name,
+    string Status,
+    string Dataset,
+    string Model,
+    int Epochs,
+    int CurrentEpoch,
+    int? ParentRunId,
+    int? ParentCheckpointId,
+    string Device,
+    TrainingConfig Config,
+    double? BestValLoss,
+    int? BestValLossEpoch,
+    string? Error,
+    DateTime CreatedAt,
+    DateTime? StartedAt,
+    DateTime? FinishedAt,
+    int? ResumedFromCheckpointId = null,
+    long StartStep = 0,
+    IReadOnlyList<string>? Tags = null,
+    string Notes = "",
+    bool Archived = false)
+{
+    public static RunDto From(Run run) => new(
+        run.Id,
+        run.Name,
+        run.Status,
+        run.Dataset,
+        run.Model,
+        run.Epochs,
+        run.CurrentEpoch,
+        run.ParentRunId,
+        run.ParentCheckpointId,
+        run.Device,
+        JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options) ?? new TrainingConfig(),
+        run.BestValLoss,
+        run.BestValLossEpoch,
+        run.Error,
+        DateTime.SpecifyKind(run.CreatedAt, DateTimeKind.Utc),
+        Utc(run.StartedAt),
+        Utc(run.FinishedAt),
+        run.ResumedFromCheckpointId,
+        run.StartStep,
+        JsonSerializer.Deserialize<string[]>(run.TagsJson, JsonDefaults.Options) ?? [],
+        run.Notes,
+        run.Archived);
+
+    private static DateTime? Utc(DateTime? value) => value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : null;
+}
+
+/// <summary>Answer of resume and fine-tune: the run that will train.</summary>
+public sealed record RunStartedDto(int RunId);
