@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Dashboard.Engine.Metrics;
 using Dashboard.Runs.Contracts;
@@ -24,7 +23,7 @@ namespace Dashboard.Web.Components.Controls;
 /// trains, the whole-run view is read again at most once a second. A branch continues its parent's step count, so the
 /// runs it continues (<see cref="Ancestors"/>) are drawn lighter up to each fork, read for the same range and buckets.
 /// </summary>
-public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
+public sealed partial class StepLossChart : LiveChartBase
 {
     public const int MinTrace = 0;
     public const int MaxTrace = 1;
@@ -50,12 +49,7 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     private readonly PlotLayout _layout;
     private readonly IList<ITrace> _data;
     private ChartFrame? _frame;
-    private PlotlyChart? _chart;
-    private IDisposable? _subscription;
-    private PeriodicTimer? _timer;
-    private Task? _refreshLoop;
-    private bool _plotCreated;
-    private volatile bool _stale;
+    private bool _stale;
     private int _version;
     private int _buckets = RunService.DefaultStepBuckets;
     private (long From, long To)? _zoom;
@@ -68,6 +62,7 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
 
     public StepLossChart()
     {
+        ChartId = "step-loss-chart";
         _loss = new Scatter
         {
             Name = "loss",
@@ -103,14 +98,8 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     [EditorRequired]
     public int RunId { get; set; }
 
-    [Parameter]
-    public string ChartId { get; set; } = "step-loss-chart";
-
     [Inject]
     public required RunService RunService { get; set; }
-
-    [Inject]
-    public required TrainingEventBroadcaster Broadcaster { get; set; }
 
     /// <summary>
     /// The runs this one continues, nearest first, each drawn up to its fork. Read when the chart is created: a run's
@@ -130,28 +119,19 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
             _data.Add(ancestor.Trace);
         }
 
-        // New steps are stored before any event about them goes out, so any of these means a re-read finds more.
-        _subscription = Broadcaster.Subscribe(
-            e =>
-            {
-                if (e is ProgressEvent or EpochCompletedEvent or RunStatusChangedEvent)
-                {
-                    _stale = true;
-                }
-
-                return Task.CompletedTask;
-            },
-            RunId);
+        Subscribe(RunId);
     }
 
-    /// <summary>Plotly reports axis ends as JSON numbers (or, for some axis types, strings).</summary>
-    internal static double? AxisValue(object? value) => value switch
+    /// <summary>New steps are stored before any event about them goes out, so any of these means a re-read finds more.</summary>
+    protected override Task OnTrainingEventAsync(TrainingEvent trainingEvent)
     {
-        JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
-        JsonElement { ValueKind: JsonValueKind.String } e when double.TryParse(e.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) => v,
-        IConvertible c when value is not string and not bool => c.ToDouble(CultureInfo.InvariantCulture),
-        _ => null,
-    };
+        if (trainingEvent is ProgressEvent or EpochCompletedEvent or RunStatusChangedEvent)
+        {
+            _stale = true;
+        }
+
+        return Task.CompletedTask;
+    }
 
     /// <summary>
     /// A zoom or pan names the new x range: read that range at the chart's width. A double-click (autorange) goes back to
@@ -190,14 +170,14 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
 
     private static (double X0, double X1)? ReadXRange(RelayoutEventData data, IDictionary<string, JsonElement> raw)
     {
-        if (data.XRange is { Length: 2 } pair && AxisValue(pair[0]) is { } a && AxisValue(pair[1]) is { } b)
+        if (data.XRange is { Length: 2 } pair && NumberOf(pair[0]) is { } a && NumberOf(pair[1]) is { } b)
         {
             return (a, b);
         }
 
         // Plotly.Blazor's own reading skips a range that starts at exactly 0; the raw keys have it.
         if (raw.TryGetValue("xaxis.range[0]", out var start) && raw.TryGetValue("xaxis.range[1]", out var end)
-            && AxisValue(start) is { } x0 && AxisValue(end) is { } x1)
+            && NumberOf(start) is { } x0 && NumberOf(end) is { } x1)
         {
             return (x0, x1);
         }
@@ -205,23 +185,13 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         return null;
     }
 
-    private void OnPlotCreated()
-    {
-        if (_plotCreated)
-        {
-            return;
-        }
-
-        _plotCreated = true;
-        _ = InvokeAsync(StartAsync);
-    }
-
-    private async Task StartAsync()
+    /// <summary>Measures the frame, listens for zooms and reads the whole run; flushes (live re-reads) start after this.</summary>
+    protected override async Task OnPlotCreatedAsync()
     {
         await MeasureAsync();
         try
         {
-            await _chart!.SubscribeRelayoutEvent();
+            await Chart!.SubscribeRelayoutEvent();
         }
         catch (JSException)
         {
@@ -229,8 +199,6 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         }
 
         await LoadAsync();
-        _timer = new PeriodicTimer(RefreshInterval);
-        _refreshLoop = RefreshLoopAsync(_timer);
     }
 
     /// <summary>One bucket per pixel of the plotting area, within what the server answers.</summary>
@@ -306,9 +274,9 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     private async Task RedrawAsync()
     {
         Build();
-        if (_chart is not null && _plotCreated)
+        if (Chart is not null && PlotCreated)
         {
-            await _chart.React();
+            await Chart.React();
         }
     }
 
@@ -348,32 +316,16 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         var s => $"{s.Total:N0} steps ({s.From:N0}–{s.To:N0}), every one drawn; double-click for the whole run.",
     };
 
-    private async Task RefreshLoopAsync(PeriodicTimer timer)
+    /// <summary>
+    /// A live whole-run view is read again when events said there is more, at most once per <see cref="RefreshInterval"/>
+    /// (or longer, when reading takes long); a zoomed view stays as it is.
+    /// </summary>
+    protected override async Task OnFlushAsync()
     {
-        try
+        if (_stale && _zoom is null && DateTime.UtcNow >= _nextRefresh)
         {
-            while (await timer.WaitForNextTickAsync())
-            {
-                if (_stale && _zoom is null && DateTime.UtcNow >= _nextRefresh)
-                {
-                    _stale = false;
-                    await InvokeAsync(LoadAsync);
-                }
-            }
-        }
-        catch (Exception e) when (e is ObjectDisposedException or JSDisconnectedException or TaskCanceledException)
-        {
-            // The circuit went away with the page; nothing is left to draw on.
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _subscription?.Dispose();
-        _timer?.Dispose();
-        if (_refreshLoop is not null)
-        {
-            await _refreshLoop;
+            _stale = false;
+            await LoadAsync();
         }
     }
 
