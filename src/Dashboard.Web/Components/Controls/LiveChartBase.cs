@@ -4,6 +4,7 @@ using Dashboard.Runs.Events;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using Plotly.Blazor;
+using Plotly.Blazor.LayoutLib;
 
 namespace Dashboard.Web.Components.Controls;
 
@@ -33,6 +34,9 @@ public abstract class LiveChartBase : ComponentBase, IAsyncDisposable
     [Parameter]
     public string ChartId { get; set; } = "";
 
+    /// <summary>The plot's settings, the same for every chart: resizes with its frame, tools shown on hover.</summary>
+    protected Config PlotConfig { get; } = new() { Responsive = true, DisplayLogo = false, DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.Hover };
+
     /// <summary>The drawn plot; set by the derived chart's markup.</summary>
     protected PlotlyChart? Chart { get; set; }
 
@@ -42,6 +46,15 @@ public abstract class LiveChartBase : ComponentBase, IAsyncDisposable
     /// by newPlot and once by extendTraces.
     /// </summary>
     protected bool PlotCreated { get; private set; }
+
+    /// <summary>The layout every chart starts from, so they read alike: same height, margins, hover and legend above the plot.</summary>
+    protected static Plotly.Blazor.Layout NewLayout(int marginLeft, int marginRight) => new()
+    {
+        Height = 440,
+        Margin = new Margin { L = marginLeft, R = marginRight, T = 30, B = 50 },
+        HoverMode = HoverModeEnum.XUnified,
+        Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, Y = 1.12m }],
+    };
 
     /// <summary>A number as Plotly reports it: a JSON number or numeric string, or a .NET number; null for anything else.</summary>
     internal static double? NumberOf(object? value) => value switch

@@ -12,7 +12,6 @@ using Plotly.Blazor.Interop;
 using Plotly.Blazor.LayoutLib;
 using Plotly.Blazor.Traces;
 using Plotly.Blazor.Traces.ScatterLib;
-using PlotLayout = Plotly.Blazor.Layout;
 
 namespace Dashboard.Web.Components.Controls;
 
@@ -41,12 +40,11 @@ public sealed partial class StepLossChart : LiveChartBase
     private const int MarginRight = 20;
     private const int MinBuckets = 50;
 
-    private readonly Config _config = new() { Responsive = true, DisplayLogo = false, DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.Hover };
     private readonly Scatter _min = Band("lowest", fill: false);
     private readonly Scatter _max = Band("loss range (lowest to highest per bucket)", fill: true);
-    private readonly Scatter _loss;
-    private readonly Scatter _smoothed;
-    private readonly PlotLayout _layout;
+    private readonly Scatter _loss = Curve("loss", "#2563eb", 1, "loss");
+    private readonly Scatter _smoothed = Curve("loss (smoothed)", "#1e3a8a", 2, "smoothed");
+    private readonly Plotly.Blazor.Layout _layout = NewLayout(MarginLeft, MarginRight);
     private readonly IList<ITrace> _data;
     private ChartFrame? _frame;
     private bool _stale;
@@ -63,35 +61,10 @@ public sealed partial class StepLossChart : LiveChartBase
     public StepLossChart()
     {
         ChartId = "step-loss-chart";
-        _loss = new Scatter
-        {
-            Name = "loss",
-            Mode = ModeFlag.Lines,
-            Line = new Line { Color = "#2563eb", Width = 1 },
-            X = [],
-            Y = [],
-            HoverTemplate = "step %{x}: %{y:.5g}<extra>loss</extra>",
-        };
-        _smoothed = new Scatter
-        {
-            Name = "loss (smoothed)",
-            Mode = ModeFlag.Lines,
-            Line = new Line { Color = "#1e3a8a", Width = 2 },
-            X = [],
-            Y = [],
-            HoverTemplate = "step %{x}: %{y:.5g}<extra>smoothed</extra>",
-        };
         _data = [_min, _max, _loss, _smoothed];
-        _layout = new PlotLayout
-        {
-            Height = 440,
-            Margin = new Margin { L = MarginLeft, R = MarginRight, T = 30, B = 50 },
-            HoverMode = HoverModeEnum.XUnified,
-            UiRevision = "steps",
-            Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, Y = 1.12m }],
-            XAxis = [new XAxis { Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "step" } }],
-            YAxis = [new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" }, AutoRange = Plotly.Blazor.LayoutLib.YAxisLib.AutoRangeEnum.True }],
-        };
+        _layout.UiRevision = "steps";
+        _layout.XAxis = [new XAxis { Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "step" } }];
+        _layout.YAxis = [new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" }, AutoRange = Plotly.Blazor.LayoutLib.YAxisLib.AutoRangeEnum.True }];
     }
 
     [Parameter]
@@ -330,15 +303,21 @@ public sealed partial class StepLossChart : LiveChartBase
     }
 
     /// <summary>Named and faded as the per-epoch chart draws a parent's loss, so the two views read alike.</summary>
-    private static Scatter AncestorTrace(int runId) => new()
+    private static Scatter AncestorTrace(int runId)
     {
-        Name = $"run #{runId} loss",
+        var trace = Curve($"run #{runId} loss", "#2563eb", 2, $"run #{runId}");
+        trace.Opacity = 0.4m;
+        return trace;
+    }
+
+    private static Scatter Curve(string name, string color, int width, string label) => new()
+    {
+        Name = name,
         Mode = ModeFlag.Lines,
-        Line = new Line { Color = "#2563eb", Width = 2 },
-        Opacity = 0.4m,
+        Line = new Line { Color = color, Width = width },
         X = [],
         Y = [],
-        HoverTemplate = $"step %{{x}}: %{{y:.5g}}<extra>run #{runId}</extra>",
+        HoverTemplate = $"step %{{x}}: %{{y:.5g}}<extra>{label}</extra>",
     };
 
     private static Scatter Band(string name, bool fill) => new()

@@ -44,7 +44,6 @@ public sealed partial class TrainingChart : LiveChartBase
     private readonly Dictionary<int, long> _stepByEpoch = [];
     private readonly Dictionary<string, int> _overlayTraces = [];
     private readonly Dictionary<string, int> _overlayLastEpoch = [];
-    private Config _config = null!;
     private PlotLayout _layout = null!;
     private IList<ITrace> _data = null!;
     private bool _rendered;
@@ -107,37 +106,30 @@ public sealed partial class TrainingChart : LiveChartBase
 
     protected override void OnInitialized()
     {
-        _config = new Config { Responsive = true, DisplayLogo = false, DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.Hover };
-        _layout = new PlotLayout
-        {
-            Height = 440,
-            Margin = new Margin { L = 60, R = 60, T = 30, B = 50 },
-            HoverMode = HoverModeEnum.XUnified,
-            Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, Y = 1.12m }],
-            XAxis =
-            [
-                new XAxis
-                {
-                    Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "epoch" },
-                    RangeMode = Plotly.Blazor.LayoutLib.XAxisLib.RangeModeEnum.NonNegative,
-                    // Epochs are whole numbers: a tick per epoch for short runs, Plotly's own spacing (5, 10, …) for long ones.
-                    DTick = Epochs is > 0 and <= 25 ? 1 : null,
-                    Tick0 = 1,
-                },
-            ],
-            YAxis =
-            [
-                new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" } },
-                new YAxis
-                {
-                    Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "accuracy" },
-                    Overlaying = "y",
-                    Side = Plotly.Blazor.LayoutLib.YAxisLib.SideEnum.Right,
-                    Range = [0, 1],
-                    ShowGrid = false,
-                },
-            ],
-        };
+        _layout = NewLayout(60, 60);
+        _layout.XAxis =
+        [
+            new XAxis
+            {
+                Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "epoch" },
+                RangeMode = Plotly.Blazor.LayoutLib.XAxisLib.RangeModeEnum.NonNegative,
+                // Epochs are whole numbers: a tick per epoch for short runs, Plotly's own spacing (5, 10, …) for long ones.
+                DTick = Epochs is > 0 and <= 25 ? 1 : null,
+                Tick0 = 1,
+            },
+        ];
+        _layout.YAxis =
+        [
+            new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" } },
+            new YAxis
+            {
+                Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "accuracy" },
+                Overlaying = "y",
+                Side = Plotly.Blazor.LayoutLib.YAxisLib.SideEnum.Right,
+                Range = [0, 1],
+                ShowGrid = false,
+            },
+        ];
 
         var metrics = InitialMetrics.OrderBy(m => m.Epoch).ToList();
         foreach (var m in metrics)
