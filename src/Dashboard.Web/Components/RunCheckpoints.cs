@@ -13,6 +13,7 @@ public sealed class RunCheckpoints : IReadOnlyList<CheckpointDto>
 {
     private readonly Lock _lock = new();
     private CheckpointDto[] _all;
+    private int _version;
 
     public RunCheckpoints(IEnumerable<CheckpointDto>? checkpoints = null)
     {
@@ -20,7 +21,7 @@ public sealed class RunCheckpoints : IReadOnlyList<CheckpointDto>
     }
 
     /// <summary>Grows by one with every change.</summary>
-    public int Version { get; private set; }
+    public int Version => Volatile.Read(ref _version);
 
     public int Count => Volatile.Read(ref _all).Length;
 
@@ -35,7 +36,7 @@ public sealed class RunCheckpoints : IReadOnlyList<CheckpointDto>
         lock (_lock)
         {
             Volatile.Write(ref _all, [.. checkpoints]);
-            Version++;
+            Interlocked.Increment(ref _version);
         }
     }
 
@@ -50,7 +51,7 @@ public sealed class RunCheckpoints : IReadOnlyList<CheckpointDto>
             }
 
             Volatile.Write(ref _all, [.. _all, checkpoint]);
-            Version++;
+            Interlocked.Increment(ref _version);
             return true;
         }
     }
@@ -72,7 +73,7 @@ public sealed class RunCheckpoints : IReadOnlyList<CheckpointDto>
             }
 
             Volatile.Write(ref _all, next);
-            Version++;
+            Interlocked.Increment(ref _version);
         }
     }
 
