@@ -406,6 +406,23 @@ public sealed class TrainingChartTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task InitialMetrics_PageListGainsAnEpochTheSubscriptionMissed_ExtendsByItOnce()
+    {
+        // The page's list, which heard of epoch 2 before the chart had subscribed.
+        var metrics = new List<MetricDto> { Epoch(1, 0.9, 1.0) };
+        var chart = RenderChart(metrics, []);
+        metrics.Add(Epoch(2, 0.5, 0.6));
+
+        chart.Render(parameters => parameters.Add(c => c.InitialMetrics, metrics));
+        chart.Render(parameters => parameters.Add(c => c.InitialMetrics, metrics));
+        await chart.InvokeAsync(chart.Instance.FlushAsync);
+
+        var extension = Assert.Single(Plotly.Extensions);
+        Assert.All(extension.X, xs => Assert.Equal([2.0], xs));
+        Assert.Equal(2, chart.Instance.EpochCount);
+    }
+
+    [Fact]
     public async Task Subscription_EpochOfALiveBranch_ExtendsOnlyThatBranchsOverlay()
     {
         var overlays = new[]
