@@ -3,6 +3,7 @@ using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.Web.Components;
 using Dashboard.Web.Components.Controls;
 using Microsoft.AspNetCore.Components;
 using static Dashboard.ComponentTests.Support.TestData;
@@ -28,7 +29,7 @@ public sealed class CheckpointPanelTests : DashboardTestContext
             SizeBytes = 3 << 20,
         };
 
-        var cut = Render<CheckpointPanel>(p => p.Add(c => c.Checkpoint, checkpoint).Add(c => c.ParentRunId, 7).Add(c => c.ParentCheckpointId, 70));
+        var cut = Render<CheckpointPanel>(p => p.Picked(checkpoint).Add(c => c.ParentRunId, 7).Add(c => c.ParentCheckpointId, 70));
 
         Assert.Equal("42", cut.Find("[data-testid=checkpoint-panel]").GetAttribute("data-checkpoint-id"));
         var facts = cut.FindAll(".kv dt").Zip(cut.FindAll(".kv dd"), (dt, dd) => (dt.TextContent, dd.TextContent.Trim())).ToDictionary();
@@ -50,7 +51,7 @@ public sealed class CheckpointPanelTests : DashboardTestContext
     [Fact]
     public void Render_Pinned_OffersUnpinAndRefusesDelete()
     {
-        var cut = Render<CheckpointPanel>(p => p.Add(c => c.Checkpoint, Checkpoint(1, 1, 0.5, pinned: true)));
+        var cut = Render<CheckpointPanel>(p => p.Picked(Checkpoint(1, 1, 0.5, pinned: true)));
 
         Assert.Equal("Unpin", cut.Find("[data-testid=panel-pin]").TextContent);
         Assert.True(cut.Find("[data-testid=panel-delete]").HasAttribute("disabled"));
@@ -63,7 +64,7 @@ public sealed class CheckpointPanelTests : DashboardTestContext
     [InlineData(CheckpointStatus.Missing)]
     public void Render_NotDurable_OffersNoActions(string status)
     {
-        var cut = Render<CheckpointPanel>(p => p.Add(c => c.Checkpoint, Checkpoint(1, 1, 0.5, status: status)));
+        var cut = Render<CheckpointPanel>(p => p.Picked(Checkpoint(1, 1, 0.5, status: status)));
 
         Assert.Contains("Only durable checkpoints can be resumed or exported.", cut.Markup);
         Assert.Empty(cut.FindAll(".panel-actions button"));
@@ -74,7 +75,7 @@ public sealed class CheckpointPanelTests : DashboardTestContext
     [Fact]
     public void Render_WithNote_ShowsWhyThisCheckpointWasChosen()
     {
-        var cut = Render<CheckpointPanel>(p => p.Add(c => c.Checkpoint, Checkpoint(1, 1, 0.5)).Add(c => c.Note, "No checkpoint was kept at epoch 4."));
+        var cut = Render<CheckpointPanel>(p => p.Picked(Checkpoint(1, 1, 0.5)).Add(c => c.Note, "No checkpoint was kept at epoch 4."));
 
         Assert.Equal("No checkpoint was kept at epoch 4.", cut.Find("[data-testid=selection-note]").TextContent);
     }
@@ -85,7 +86,7 @@ public sealed class CheckpointPanelTests : DashboardTestContext
         var checkpoint = Checkpoint(5, 2, 0.5);
         var calls = new List<string>();
         var cut = Render<CheckpointPanel>(p => p
-            .Add(c => c.Checkpoint, checkpoint)
+            .Picked(checkpoint)
             .Add(c => c.OnResume, c => calls.Add($"resume {c.Id}"))
             .Add(c => c.OnPin, c => calls.Add($"pin {c.Id}"))
             .Add(c => c.OnDelete, c => calls.Add($"delete {c.Id}"))
@@ -102,7 +103,7 @@ public sealed class CheckpointPanelTests : DashboardTestContext
     [Fact]
     public void Render_Busy_DisablesResume()
     {
-        var cut = Render<CheckpointPanel>(p => p.Add(c => c.Checkpoint, Checkpoint(1, 1, 0.5)).Add(c => c.Busy, true));
+        var cut = Render<CheckpointPanel>(p => p.Picked(Checkpoint(1, 1, 0.5)).Add(c => c.Busy, true));
 
         Assert.True(cut.Find("[data-testid=panel-resume]").HasAttribute("disabled"));
     }
@@ -111,13 +112,13 @@ public sealed class CheckpointPanelTests : DashboardTestContext
     public void FineTune_Opened_ShowsTheFormUntilAnotherCheckpointIsPicked()
     {
         RenderFragment<CheckpointDto> form = c => builder => builder.AddMarkupContent(0, $"<p data-testid=\"form\">fine-tune #{c.Id}</p>");
-        var cut = Render<CheckpointPanel>(p => p.Add(c => c.Checkpoint, Checkpoint(1, 1, 0.5)).Add(c => c.FineTune, form));
+        var cut = Render<CheckpointPanel>(p => p.Picked(Checkpoint(1, 1, 0.5)).Add(c => c.FineTune, form));
 
         cut.Find("[data-testid=panel-finetune]").Click();
         Assert.Equal("fine-tune #1", cut.Find("[data-testid=form]").TextContent);
         Assert.Empty(cut.FindAll("[data-testid=panel-resume]"));
 
-        cut.Render(p => p.Add(c => c.Checkpoint, Checkpoint(2, 2, 0.4)));
+        cut.Render(p => p.Picked(Checkpoint(2, 2, 0.4)));
 
         Assert.Empty(cut.FindAll("[data-testid=form]"));
         Assert.NotNull(cut.Find("[data-testid=panel-resume]"));
@@ -126,7 +127,7 @@ public sealed class CheckpointPanelTests : DashboardTestContext
     [Fact]
     public void Render_WithoutFineTuneForm_OffersNoFineTuneButton()
     {
-        var cut = Render<CheckpointPanel>(p => p.Add(c => c.Checkpoint, Checkpoint(1, 1, 0.5)));
+        var cut = Render<CheckpointPanel>(p => p.Picked(Checkpoint(1, 1, 0.5)));
 
         Assert.Empty(cut.FindAll("[data-testid=panel-finetune]"));
     }
@@ -137,4 +138,25 @@ public sealed class CheckpointPanelTests : DashboardTestContext
     [InlineData(3L << 20, "3.0 MiB")]
     [InlineData(5L << 30, "5.0 GiB")]
     public void FormatBytes_Sizes_UseBinaryUnits(long bytes, string expected) => Assert.Equal(expected, CheckpointPanel.FormatBytes(bytes));
+
+    [Fact]
+    public void Checkpoints_PickedOneChangesInTheSharedList_ShowsItsNewStateWithNoOtherCopyToSync()
+    {
+        var checkpoints = new RunCheckpoints([Checkpoint(1, 1, 0.5), Checkpoint(2, 2, 0.4)]);
+        var cut = Render<CheckpointPanel>(p => p.Add(c => c.Checkpoints, checkpoints).Add(c => c.CheckpointId, 2));
+        Assert.Equal("Pin", cut.Find("[data-testid=panel-pin]").TextContent);
+
+        checkpoints.Update(Checkpoint(2, 2, 0.4, pinned: true));
+        cut.Render(p => p.Add(c => c.Checkpoints, checkpoints).Add(c => c.CheckpointId, 2));
+
+        Assert.Equal("Unpin", cut.Find("[data-testid=panel-pin]").TextContent);
+        Assert.Equal("2", cut.Find("[data-checkpoint-id]").GetAttribute("data-checkpoint-id"));
+    }
+}
+
+/// <summary>Shows the panel one picked checkpoint, as the run page does: its id in a list holding it.</summary>
+internal static class CheckpointPanelParameters
+{
+    public static ComponentParameterCollectionBuilder<CheckpointPanel> Picked(this ComponentParameterCollectionBuilder<CheckpointPanel> parameters, CheckpointDto checkpoint) =>
+        parameters.Add(c => c.Checkpoints, new RunCheckpoints([checkpoint])).Add(c => c.CheckpointId, checkpoint.Id);
 }

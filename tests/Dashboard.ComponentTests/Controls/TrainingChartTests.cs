@@ -3,6 +3,8 @@ using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
+using Dashboard.Web.Components;
 using Dashboard.Web.Components.Controls;
 using static Dashboard.ComponentTests.Support.TestData;
 
@@ -11,6 +13,9 @@ namespace Dashboard.ComponentTests.Controls;
 public sealed class TrainingChartTests : DashboardTestContext
 {
     private const string ChartId = "run-7-chart";
+
+    // The page's one list of the run's checkpoints, which the chart reads; tests change it as the page would.
+    private readonly RunCheckpoints _checkpoints = new();
 
     private static readonly int[] MetricTraces =
         [TrainingChart.LossTrace, TrainingChart.ValLossTrace, TrainingChart.AccuracyTrace, TrainingChart.ValAccuracyTrace];
@@ -166,7 +171,7 @@ public sealed class TrainingChartTests : DashboardTestContext
         await AddAndFlushAsync(chart, c =>
         {
             c.AddEpoch(Epoch(2, 0.5, 0.6));
-            c.AddCheckpoint(Checkpoint(2, 2, 0.6, CheckpointKind.Best));
+            _checkpoints.Add(Checkpoint(2, 2, 0.6, CheckpointKind.Best));
         });
         chart.Render(parameters => parameters.Add(c => c.BestCheckpointId, 2));
         await chart.InvokeAsync(chart.Instance.FlushAsync);
@@ -192,11 +197,11 @@ public sealed class TrainingChartTests : DashboardTestContext
     }
 
     [Fact]
-    public async Task UpdateCheckpoint_RemovedByRetention_FadesOnlyItsKindsTrace()
+    public async Task CheckpointUpdated_RemovedByRetention_FadesOnlyItsKindsTrace()
     {
         var chart = RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], [Checkpoint(1, 1, 1.0), Checkpoint(2, 2, 0.6)]);
 
-        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0, status: CheckpointStatus.Deleted)));
+        await AddAndFlushAsync(chart, _ => _checkpoints.Update(Checkpoint(1, 1, 1.0, status: CheckpointStatus.Deleted)));
 
         var update = Assert.Single(Plotly.Updates);
         Assert.Equal([TrainingChart.CheckpointTrace(CheckpointKind.Periodic)], update.Indices);
@@ -210,36 +215,36 @@ public sealed class TrainingChartTests : DashboardTestContext
     }
 
     [Fact]
-    public async Task UpdateCheckpoint_BestCheckpointRemoved_DropsTheRingAndLabel()
+    public async Task CheckpointUpdated_BestCheckpointRemoved_DropsTheRingAndLabel()
     {
         var chart = RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(1, 1, 1.0)], bestId: 1);
 
-        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0, status: CheckpointStatus.Corrupt)));
+        await AddAndFlushAsync(chart, _ => _checkpoints.Update(Checkpoint(1, 1, 1.0, status: CheckpointStatus.Corrupt)));
 
         Assert.Empty(Plotly.Current()[TrainingChart.BestTrace].X);
         Assert.Empty(Plotly.CurrentLayout()["annotations"]!.AsArray());
     }
 
     [Fact]
-    public async Task UpdateCheckpoint_PinnedThenUnpinned_RestylesTheMarkerBothWays()
+    public async Task CheckpointUpdated_PinnedThenUnpinned_RestylesTheMarkerBothWays()
     {
         var chart = RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(1, 1, 1.0)]);
         TraceState Periodic() => Plotly.Current()[TrainingChart.CheckpointTrace(CheckpointKind.Periodic)];
 
-        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0, pinned: true)));
+        await AddAndFlushAsync(chart, _ => _checkpoints.Update(Checkpoint(1, 1, 1.0, pinned: true)));
         Assert.Equal([CheckpointMarkers.PinColor], Periodic().Strings("marker.line.color"));
 
-        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0, pinned: false)));
+        await AddAndFlushAsync(chart, _ => _checkpoints.Update(Checkpoint(1, 1, 1.0, pinned: false)));
         Assert.Equal(["#ffffff"], Periodic().Strings("marker.line.color"));
         Assert.Equal(2, Plotly.Updates.Count);
     }
 
     [Fact]
-    public async Task UpdateCheckpoint_NothingChanged_SendsNothing()
+    public async Task CheckpointUpdated_NothingChanged_SendsNothing()
     {
         var chart = RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(1, 1, 1.0)]);
 
-        await AddAndFlushAsync(chart, c => c.UpdateCheckpoint(Checkpoint(1, 1, 1.0)));
+        await AddAndFlushAsync(chart, _ => _checkpoints.Update(Checkpoint(1, 1, 1.0)));
 
         Assert.Empty(Plotly.Updates);
     }
@@ -333,11 +338,11 @@ public sealed class TrainingChartTests : DashboardTestContext
     }
 
     [Fact]
-    public async Task AddCheckpoint_Durable_AddsItsMarkerToItsKindsTraceByOneUpdate()
+    public async Task CheckpointAdded_Durable_AddsItsMarkerToItsKindsTraceByOneUpdate()
     {
         var chart = RenderChart([Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)], [Checkpoint(1, 1, 1.0, CheckpointKind.Best)]);
 
-        await AddAndFlushAsync(chart, c => c.AddCheckpoint(Checkpoint(21, 2, valLoss: 0.61, kind: CheckpointKind.Best)));
+        await AddAndFlushAsync(chart, _ => _checkpoints.Add(Checkpoint(21, 2, valLoss: 0.61, kind: CheckpointKind.Best)));
 
         var update = Assert.Single(Plotly.Updates);
         Assert.Equal(ChartId, update.ChartId);
@@ -347,15 +352,15 @@ public sealed class TrainingChartTests : DashboardTestContext
     }
 
     [Fact]
-    public async Task AddCheckpoint_AlreadyPlotted_IsIgnored()
+    public async Task CheckpointAdded_AlreadyPlotted_IsIgnored()
     {
         var chart = RenderChart([Epoch(1, 0.9, 1.0)], [Checkpoint(21, 1, 1.0)]);
 
         await AddAndFlushAsync(chart, c =>
         {
-            c.AddCheckpoint(Checkpoint(21, 1, 1.0));
-            c.AddCheckpoint(Checkpoint(22, 1, 1.0, kind: CheckpointKind.Best));
-            c.AddCheckpoint(Checkpoint(22, 1, 1.0, kind: CheckpointKind.Best));
+            _checkpoints.Add(Checkpoint(21, 1, 1.0));
+            _checkpoints.Add(Checkpoint(22, 1, 1.0, kind: CheckpointKind.Best));
+            _checkpoints.Add(Checkpoint(22, 1, 1.0, kind: CheckpointKind.Best));
         });
 
         Assert.Equal([TrainingChart.CheckpointTrace(CheckpointKind.Best)], Assert.Single(Plotly.Updates).Indices);
@@ -384,6 +389,58 @@ public sealed class TrainingChartTests : DashboardTestContext
 
         var extensions = await Plotly.WaitForExtensionsAsync(1, TrainingChart.FlushInterval * 10);
         Assert.Equal([[1.0], [1.0], [1.0], [1.0]], Assert.Single(extensions).X);
+    }
+
+    [Fact]
+    public async Task Subscription_EpochPublishedForItsRun_ReachesTheBrowserWithNoPageInvolved()
+    {
+        Render<TrainingChart>(parameters => parameters.Add(c => c.ChartId, ChartId).Add(c => c.RunId, 7));
+
+        // Another run's epoch first: were it taken, run 7's epoch 1 would be ignored as already plotted.
+        Broadcaster.Publish(new EpochCompletedEvent(8, Epoch(1, 0.3, 0.3, 0.3, 0.3)));
+        Broadcaster.Publish(new EpochCompletedEvent(7, Epoch(1, 0.9, 1.0, 0.6, 0.55)));
+
+        var extension = Assert.Single(await Plotly.WaitForExtensionsAsync(1, TrainingChart.FlushInterval * 10));
+        Assert.Equal(MetricTraces, extension.Indices);
+        Assert.Equal([[0.9], [1.0], [0.6], [0.55]], extension.Y);
+    }
+
+    [Fact]
+    public async Task InitialMetrics_PageListGainsAnEpochTheSubscriptionMissed_ExtendsByItOnce()
+    {
+        // The page's list, which heard of epoch 2 before the chart had subscribed.
+        var metrics = new List<MetricDto> { Epoch(1, 0.9, 1.0) };
+        var chart = RenderChart(metrics, []);
+        metrics.Add(Epoch(2, 0.5, 0.6));
+
+        chart.Render(parameters => parameters.Add(c => c.InitialMetrics, metrics));
+        chart.Render(parameters => parameters.Add(c => c.InitialMetrics, metrics));
+        await chart.InvokeAsync(chart.Instance.FlushAsync);
+
+        var extension = Assert.Single(Plotly.Extensions);
+        Assert.All(extension.X, xs => Assert.Equal([2.0], xs));
+        Assert.Equal(2, chart.Instance.EpochCount);
+    }
+
+    [Fact]
+    public async Task Subscription_EpochOfALiveBranch_ExtendsOnlyThatBranchsOverlay()
+    {
+        var overlays = new[]
+        {
+            new OverlayCurve("parent-3-loss", "run #3 loss", "#2563eb", Faded: true, [(1, 0.9)]),
+            new OverlayCurve("branch-9", "branch #9 val_loss", "#0891b2", Faded: false, [(1, 0.8)], LiveRunId: 9),
+        };
+        var traces = Render<TrainingChart>(parameters => parameters.Add(c => c.ChartId, ChartId).Add(c => c.RunId, 7).Add(c => c.Overlays, overlays));
+        var branchTrace = TrainingChart.BestTrace + 2;
+
+        Broadcaster.Publish(new EpochCompletedEvent(9, Epoch(2, 0.5, 0.45)));
+
+        var extension = Assert.Single(await Plotly.WaitForExtensionsAsync(1, TrainingChart.FlushInterval * 10));
+        Assert.Equal("branch #9 val_loss", Plotly.Current()[branchTrace].Name);
+        Assert.Equal([branchTrace], extension.Indices);
+        Assert.Equal([[2.0]], extension.X);
+        Assert.Equal([[0.45]], extension.Y);
+        Assert.Equal(0, traces.Instance.EpochCount);
     }
 
     [Fact]
@@ -436,18 +493,21 @@ public sealed class TrainingChartTests : DashboardTestContext
         Assert.Equal([$"epoch {expected}"], clicked);
     }
 
-    private IRenderedComponent<TrainingChart> RenderChart(IReadOnlyList<MetricDto> metrics, IReadOnlyList<CheckpointDto> checkpoints, int? bestId = null) =>
-        Render<TrainingChart>(parameters => parameters
+    private IRenderedComponent<TrainingChart> RenderChart(IReadOnlyList<MetricDto> metrics, IReadOnlyList<CheckpointDto> checkpoints, int? bestId = null)
+    {
+        _checkpoints.Reset(checkpoints);
+        return Render<TrainingChart>(parameters => parameters
             .Add(c => c.ChartId, ChartId)
             .Add(c => c.InitialMetrics, metrics)
-            .Add(c => c.InitialCheckpoints, checkpoints)
+            .Add(c => c.Checkpoints, _checkpoints)
             .Add(c => c.BestCheckpointId, bestId));
+    }
 
     private void RenderClickable(List<string> clicked, IReadOnlyList<CheckpointDto> checkpoints) =>
         Render<TrainingChart>(parameters => parameters
             .Add(c => c.ChartId, ChartId)
             .Add(c => c.InitialMetrics, [Epoch(1, 0.9, 1.0), Epoch(2, 0.5, 0.6)])
-            .Add(c => c.InitialCheckpoints, checkpoints)
+            .Add(c => c.Checkpoints, new RunCheckpoints(checkpoints))
             .Add(c => c.EpochClicked, epoch => clicked.Add($"epoch {epoch}"))
             .Add(c => c.CheckpointClicked, id => clicked.Add($"checkpoint {id}")));
 

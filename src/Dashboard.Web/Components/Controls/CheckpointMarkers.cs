@@ -33,6 +33,30 @@ internal sealed record MarkerTrace(
         && LineWidths.SequenceEqual(other.LineWidths) && Text.SequenceEqual(other.Text, StringComparer.Ordinal);
 }
 
+/// <summary>The marker traces to show next, and the indices (among the marker traces) of those that differ from what is shown.</summary>
+internal sealed record MarkerDiff(MarkerTrace[] Next, IReadOnlyList<int> Changed)
+{
+    /// <summary>
+    /// The changed traces as one <c>Plotly.update</c> takes them: each attribute holds one value per trace updated
+    /// (plotly.js's restyle rule), here each a per-point array.
+    /// </summary>
+    public Dictionary<string, object> Restyle()
+    {
+        var traces = Changed.Select(i => Next[i]).ToList();
+        return new Dictionary<string, object>
+        {
+            ["x"] = traces.Select(t => t.X).ToList(),
+            ["y"] = traces.Select(t => t.Y).ToList(),
+            ["text"] = traces.Select(t => t.Text).ToList(),
+            ["marker.symbol"] = traces.Select(t => t.Symbols).ToList(),
+            ["marker.opacity"] = traces.Select(t => t.Opacity).ToList(),
+            ["marker.size"] = traces.Select(t => t.Size).ToList(),
+            ["marker.line.color"] = traces.Select(t => t.LineColors).ToList(),
+            ["marker.line.width"] = traces.Select(t => t.LineWidths).ToList(),
+        };
+    }
+}
+
 /// <summary>
 /// Where and how checkpoints sit on the run chart: a trace per kind (so the legend names and toggles each kind), pinned
 /// ones ringed, removed or unusable ones faded and hollow, and the run's current best circled.
@@ -138,7 +162,27 @@ internal static class CheckpointMarkers
         };
     }
 
-    /// <summary>The marker traces, one per kind, in <see cref="Kinds"/> order, then the current best's ring.</summary>
+    /// <summary>Every checkpoint but one still being written: removed and unusable ones stay, faded, so the record shows them.</summary>
+    public static bool Plottable(CheckpointDto checkpoint) => checkpoint.Status != CheckpointStatus.Writing;
+
+    /// <summary>
+    /// Which marker traces must change for the browser to show <paramref name="checkpoints"/> as they are now: a marker
+    /// added, removed or restyled changes its kind's trace, a new best the ring's. Traces that would be drawn the same
+    /// are left out, so an event that changes nothing visible sends nothing.
+    /// </summary>
+    public static MarkerDiff Diff(
+        IReadOnlyList<MarkerTrace> shown,
+        IEnumerable<CheckpointDto> checkpoints,
+        int? bestId,
+        string monitor,
+        IReadOnlyDictionary<int, long> stepByEpoch,
+        IReadOnlyDictionary<int, double> valLossByEpoch)
+    {
+        var next = Build(checkpoints, bestId, monitor, stepByEpoch, valLossByEpoch);
+        return new MarkerDiff(next, [.. Enumerable.Range(0, next.Length).Where(i => !next[i].SameAs(shown[i]))]);
+    }
+
+    /// <summary>The marker traces, one per kind, in <see cref="Kinds"/> order, then the current best's ring; checkpoints being written are left out.</summary>
     public static MarkerTrace[] Build(
         IEnumerable<CheckpointDto> checkpoints,
         int? bestId,
@@ -146,7 +190,7 @@ internal static class CheckpointMarkers
         IReadOnlyDictionary<int, long> stepByEpoch,
         IReadOnlyDictionary<int, double> valLossByEpoch)
     {
-        var placed = checkpoints
+        var placed = checkpoints.Where(Plottable)
             .Select(c => (Checkpoint: c, X: X(c, stepByEpoch)))
             .Select(p => (p.Checkpoint, p.X, Y: Y(p.Checkpoint, p.X, valLossByEpoch)))
             .OrderBy(p => p.X).ThenBy(p => p.Checkpoint.Step).ThenBy(p => p.Checkpoint.Id)

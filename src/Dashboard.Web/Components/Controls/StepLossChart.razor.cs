@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Dashboard.Engine.Metrics;
 using Dashboard.Runs.Contracts;
@@ -13,7 +12,6 @@ using Plotly.Blazor.Interop;
 using Plotly.Blazor.LayoutLib;
 using Plotly.Blazor.Traces;
 using Plotly.Blazor.Traces.ScatterLib;
-using PlotLayout = Plotly.Blazor.Layout;
 
 namespace Dashboard.Web.Components.Controls;
 
@@ -24,7 +22,7 @@ namespace Dashboard.Web.Components.Controls;
 /// trains, the whole-run view is read again at most once a second. A branch continues its parent's step count, so the
 /// runs it continues (<see cref="Ancestors"/>) are drawn lighter up to each fork, read for the same range and buckets.
 /// </summary>
-public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
+public sealed partial class StepLossChart : LiveChartBase
 {
     public const int MinTrace = 0;
     public const int MaxTrace = 1;
@@ -42,20 +40,14 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     private const int MarginRight = 20;
     private const int MinBuckets = 50;
 
-    private readonly Config _config = new() { Responsive = true, DisplayLogo = false, DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.Hover };
     private readonly Scatter _min = Band("lowest", fill: false);
     private readonly Scatter _max = Band("loss range (lowest to highest per bucket)", fill: true);
-    private readonly Scatter _loss;
-    private readonly Scatter _smoothed;
-    private readonly PlotLayout _layout;
+    private readonly Scatter _loss = Curve("loss", "#2563eb", 1, "loss");
+    private readonly Scatter _smoothed = Curve("loss (smoothed)", "#1e3a8a", 2, "smoothed");
+    private readonly Plotly.Blazor.Layout _layout = NewLayout(MarginLeft, MarginRight);
     private readonly IList<ITrace> _data;
     private ChartFrame? _frame;
-    private PlotlyChart? _chart;
-    private IDisposable? _subscription;
-    private PeriodicTimer? _timer;
-    private Task? _refreshLoop;
-    private bool _plotCreated;
-    private volatile bool _stale;
+    private bool _stale;
     private int _version;
     private int _buckets = RunService.DefaultStepBuckets;
     private (long From, long To)? _zoom;
@@ -68,49 +60,19 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
 
     public StepLossChart()
     {
-        _loss = new Scatter
-        {
-            Name = "loss",
-            Mode = ModeFlag.Lines,
-            Line = new Line { Color = "#2563eb", Width = 1 },
-            X = [],
-            Y = [],
-            HoverTemplate = "step %{x}: %{y:.5g}<extra>loss</extra>",
-        };
-        _smoothed = new Scatter
-        {
-            Name = "loss (smoothed)",
-            Mode = ModeFlag.Lines,
-            Line = new Line { Color = "#1e3a8a", Width = 2 },
-            X = [],
-            Y = [],
-            HoverTemplate = "step %{x}: %{y:.5g}<extra>smoothed</extra>",
-        };
+        ChartId = "step-loss-chart";
         _data = [_min, _max, _loss, _smoothed];
-        _layout = new PlotLayout
-        {
-            Height = 440,
-            Margin = new Margin { L = MarginLeft, R = MarginRight, T = 30, B = 50 },
-            HoverMode = HoverModeEnum.XUnified,
-            UiRevision = "steps",
-            Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, Y = 1.12m }],
-            XAxis = [new XAxis { Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "step" } }],
-            YAxis = [new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" }, AutoRange = Plotly.Blazor.LayoutLib.YAxisLib.AutoRangeEnum.True }],
-        };
+        _layout.UiRevision = "steps";
+        _layout.XAxis = [new XAxis { Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "step" } }];
+        _layout.YAxis = [new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" }, AutoRange = Plotly.Blazor.LayoutLib.YAxisLib.AutoRangeEnum.True }];
     }
 
     [Parameter]
     [EditorRequired]
     public int RunId { get; set; }
 
-    [Parameter]
-    public string ChartId { get; set; } = "step-loss-chart";
-
     [Inject]
     public required RunService RunService { get; set; }
-
-    [Inject]
-    public required TrainingEventBroadcaster Broadcaster { get; set; }
 
     /// <summary>
     /// The runs this one continues, nearest first, each drawn up to its fork. Read when the chart is created: a run's
@@ -130,28 +92,19 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
             _data.Add(ancestor.Trace);
         }
 
-        // New steps are stored before any event about them goes out, so any of these means a re-read finds more.
-        _subscription = Broadcaster.Subscribe(
-            e =>
-            {
-                if (e is ProgressEvent or EpochCompletedEvent or RunStatusChangedEvent)
-                {
-                    _stale = true;
-                }
-
-                return Task.CompletedTask;
-            },
-            RunId);
+        Subscribe(RunId);
     }
 
-    /// <summary>Plotly reports axis ends as JSON numbers (or, for some axis types, strings).</summary>
-    internal static double? AxisValue(object? value) => value switch
+    /// <summary>New steps are stored before any event about them goes out, so any of these means a re-read finds more.</summary>
+    protected override Task OnTrainingEventAsync(TrainingEvent trainingEvent)
     {
-        JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
-        JsonElement { ValueKind: JsonValueKind.String } e when double.TryParse(e.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) => v,
-        IConvertible c when value is not string and not bool => c.ToDouble(CultureInfo.InvariantCulture),
-        _ => null,
-    };
+        if (trainingEvent is ProgressEvent or EpochCompletedEvent or RunStatusChangedEvent)
+        {
+            _stale = true;
+        }
+
+        return Task.CompletedTask;
+    }
 
     /// <summary>
     /// A zoom or pan names the new x range: read that range at the chart's width. A double-click (autorange) goes back to
@@ -190,14 +143,14 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
 
     private static (double X0, double X1)? ReadXRange(RelayoutEventData data, IDictionary<string, JsonElement> raw)
     {
-        if (data.XRange is { Length: 2 } pair && AxisValue(pair[0]) is { } a && AxisValue(pair[1]) is { } b)
+        if (data.XRange is { Length: 2 } pair && NumberOf(pair[0]) is { } a && NumberOf(pair[1]) is { } b)
         {
             return (a, b);
         }
 
         // Plotly.Blazor's own reading skips a range that starts at exactly 0; the raw keys have it.
         if (raw.TryGetValue("xaxis.range[0]", out var start) && raw.TryGetValue("xaxis.range[1]", out var end)
-            && AxisValue(start) is { } x0 && AxisValue(end) is { } x1)
+            && NumberOf(start) is { } x0 && NumberOf(end) is { } x1)
         {
             return (x0, x1);
         }
@@ -205,23 +158,13 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         return null;
     }
 
-    private void OnPlotCreated()
-    {
-        if (_plotCreated)
-        {
-            return;
-        }
-
-        _plotCreated = true;
-        _ = InvokeAsync(StartAsync);
-    }
-
-    private async Task StartAsync()
+    /// <summary>Measures the frame, listens for zooms and reads the whole run; flushes (live re-reads) start after this.</summary>
+    protected override async Task OnPlotCreatedAsync()
     {
         await MeasureAsync();
         try
         {
-            await _chart!.SubscribeRelayoutEvent();
+            await Chart!.SubscribeRelayoutEvent();
         }
         catch (JSException)
         {
@@ -229,8 +172,6 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         }
 
         await LoadAsync();
-        _timer = new PeriodicTimer(RefreshInterval);
-        _refreshLoop = RefreshLoopAsync(_timer);
     }
 
     /// <summary>One bucket per pixel of the plotting area, within what the server answers.</summary>
@@ -306,9 +247,9 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
     private async Task RedrawAsync()
     {
         Build();
-        if (_chart is not null && _plotCreated)
+        if (Chart is not null && PlotCreated)
         {
-            await _chart.React();
+            await Chart.React();
         }
     }
 
@@ -348,45 +289,35 @@ public sealed partial class StepLossChart : ComponentBase, IAsyncDisposable
         var s => $"{s.Total:N0} steps ({s.From:N0}–{s.To:N0}), every one drawn; double-click for the whole run.",
     };
 
-    private async Task RefreshLoopAsync(PeriodicTimer timer)
+    /// <summary>
+    /// A live whole-run view is read again when events said there is more, at most once per <see cref="RefreshInterval"/>
+    /// (or longer, when reading takes long); a zoomed view stays as it is.
+    /// </summary>
+    protected override async Task OnFlushAsync()
     {
-        try
+        if (_stale && _zoom is null && DateTime.UtcNow >= _nextRefresh)
         {
-            while (await timer.WaitForNextTickAsync())
-            {
-                if (_stale && _zoom is null && DateTime.UtcNow >= _nextRefresh)
-                {
-                    _stale = false;
-                    await InvokeAsync(LoadAsync);
-                }
-            }
-        }
-        catch (Exception e) when (e is ObjectDisposedException or JSDisconnectedException or TaskCanceledException)
-        {
-            // The circuit went away with the page; nothing is left to draw on.
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _subscription?.Dispose();
-        _timer?.Dispose();
-        if (_refreshLoop is not null)
-        {
-            await _refreshLoop;
+            _stale = false;
+            await LoadAsync();
         }
     }
 
     /// <summary>Named and faded as the per-epoch chart draws a parent's loss, so the two views read alike.</summary>
-    private static Scatter AncestorTrace(int runId) => new()
+    private static Scatter AncestorTrace(int runId)
     {
-        Name = $"run #{runId} loss",
+        var trace = Curve($"run #{runId} loss", "#2563eb", 2, $"run #{runId}");
+        trace.Opacity = 0.4m;
+        return trace;
+    }
+
+    private static Scatter Curve(string name, string color, int width, string label) => new()
+    {
+        Name = name,
         Mode = ModeFlag.Lines,
-        Line = new Line { Color = "#2563eb", Width = 2 },
-        Opacity = 0.4m,
+        Line = new Line { Color = color, Width = width },
         X = [],
         Y = [],
-        HoverTemplate = $"step %{{x}}: %{{y:.5g}}<extra>run #{runId}</extra>",
+        HoverTemplate = $"step %{{x}}: %{{y:.5g}}<extra>{label}</extra>",
     };
 
     private static Scatter Band(string name, bool fill) => new()

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Dashboard.Runs.Contracts;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
@@ -25,15 +23,6 @@ public sealed partial class TrainingChart
 
     [Inject]
     public required IJSRuntime JS { get; set; }
-
-    /// <summary>Plotly reports x as whatever JSON it holds; epochs are whole numbers.</summary>
-    internal static int? EpochOf(object? x) => x switch
-    {
-        JsonElement { ValueKind: JsonValueKind.Number } e => (int)Math.Round(e.GetDouble()),
-        JsonElement { ValueKind: JsonValueKind.String } e when double.TryParse(e.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) => (int)Math.Round(v),
-        IConvertible c => (int)Math.Round(c.ToDouble(CultureInfo.InvariantCulture)),
-        _ => null,
-    };
 
     /// <summary>
     /// A click, with the point drawn nearest where it was pressed (null when none was near) and the x pressed. A marker
@@ -68,8 +57,7 @@ public sealed partial class TrainingChart
 
         var shown = _shownMarkers[trace];
         return point.PointIndex >= 0 && point.PointIndex < shown.Ids.Count && Math.Abs(shown.X[point.PointIndex] - point.X) < 1e-6
-            && _markers.TryGetValue(shown.Ids[point.PointIndex], out var checkpoint)
-            ? checkpoint
+            ? Checkpoints.Find(shown.Ids[point.PointIndex])
             : null;
     }
 

@@ -1,5 +1,5 @@
-using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
 using Microsoft.AspNetCore.Components;
 using Plotly.Blazor;
 using Plotly.Blazor.LayoutLib;
@@ -12,8 +12,10 @@ namespace Dashboard.Web.Components.Controls;
 /// ones faded, and the current best circled and labelled. New points are buffered and sent to the browser in one
 /// <c>extendTraces</c> call per flush interval, so a fast run never floods the circuit with one interop call per event;
 /// marker changes, which extending cannot express, go in one <c>Plotly.update</c> of just the marker traces per flush.
+/// The chart feeds itself: it subscribes to its run's epochs and its live branches' (see <see cref="LiveChartBase"/>),
+/// and reads checkpoints from the page's one <see cref="RunCheckpoints"/> list, redrawing markers whenever it changed.
 /// </summary>
-public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
+public sealed partial class TrainingChart : LiveChartBase
 {
     public const int LossTrace = 0;
     public const int ValLossTrace = 1;
@@ -37,41 +39,43 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
     /// <summary>The legend's name of the current best's ring, e.g. "best by val_loss".</summary>
     public static string BestTraceName(string monitor) => CheckpointMarkers.BestTraceName(monitor);
 
-    /// <summary>How often buffered points reach the browser (the Aspire dashboard uses about the same).</summary>
-    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(200);
-
     private readonly Lock _pendingLock = new();
-    private readonly List<MetricDto> _pendingMetrics = [];
-    private readonly Dictionary<int, CheckpointDto> _markers = [];
     private readonly Dictionary<int, double> _valLossByEpoch = [];
     private readonly Dictionary<int, long> _stepByEpoch = [];
     private readonly Dictionary<string, int> _overlayTraces = [];
     private readonly Dictionary<string, int> _overlayLastEpoch = [];
-    private readonly List<(string Key, int Epoch, double Value)> _pendingOverlay = [];
-    private PlotlyChart? _chart;
-    private Config _config = null!;
     private PlotLayout _layout = null!;
     private IList<ITrace> _data = null!;
-    private PeriodicTimer? _timer;
-    private Task? _flushLoop;
     private bool _rendered;
-    private bool _plotCreated;
     private int _lastEpoch;
     private int? _bestId;
     private bool _markersChanged;
 
+    // The version of the checkpoint list the markers were last built from.
+    private int _markersVersion;
+
     // What the browser was last sent, per marker trace: which checkpoint each point is, for clicks, and what to diff against.
     private MarkerTrace[] _shownMarkers = [];
 
-    [Parameter]
-    public string ChartId { get; set; } = "training-chart";
+    public TrainingChart()
+    {
+        ChartId = "training-chart";
+    }
 
-    /// <summary>Points known when the chart is first drawn; later ones arrive through <see cref="AddEpoch"/>.</summary>
+    /// <summary>The run whose epochs the chart follows live; none (null) draws only what it is given.</summary>
+    [Parameter]
+    public int? RunId { get; set; }
+
+    /// <summary>
+    /// Points known when the chart is first drawn; later ones arrive by the chart's own subscription. Epochs this list
+    /// gains later are queued too, so an epoch published just before the chart subscribed is not lost.
+    /// </summary>
     [Parameter]
     public IReadOnlyList<MetricDto> InitialMetrics { get; set; } = [];
 
+    /// <summary>The run's checkpoints: the page's one list, which the chart reads and never changes.</summary>
     [Parameter]
-    public IReadOnlyList<CheckpointDto> InitialCheckpoints { get; set; } = [];
+    public RunCheckpoints Checkpoints { get; set; } = new();
 
     /// <summary>The run's target epochs; short runs get one x tick per epoch.</summary>
     [Parameter]
@@ -102,37 +106,30 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
 
     protected override void OnInitialized()
     {
-        _config = new Config { Responsive = true, DisplayLogo = false, DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.Hover };
-        _layout = new PlotLayout
-        {
-            Height = 440,
-            Margin = new Margin { L = 60, R = 60, T = 30, B = 50 },
-            HoverMode = HoverModeEnum.XUnified,
-            Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, Y = 1.12m }],
-            XAxis =
-            [
-                new XAxis
-                {
-                    Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "epoch" },
-                    RangeMode = Plotly.Blazor.LayoutLib.XAxisLib.RangeModeEnum.NonNegative,
-                    // Epochs are whole numbers: a tick per epoch for short runs, Plotly's own spacing (5, 10, …) for long ones.
-                    DTick = Epochs is > 0 and <= 25 ? 1 : null,
-                    Tick0 = 1,
-                },
-            ],
-            YAxis =
-            [
-                new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" } },
-                new YAxis
-                {
-                    Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "accuracy" },
-                    Overlaying = "y",
-                    Side = Plotly.Blazor.LayoutLib.YAxisLib.SideEnum.Right,
-                    Range = [0, 1],
-                    ShowGrid = false,
-                },
-            ],
-        };
+        _layout = NewLayout(60, 60);
+        _layout.XAxis =
+        [
+            new XAxis
+            {
+                Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "epoch" },
+                RangeMode = Plotly.Blazor.LayoutLib.XAxisLib.RangeModeEnum.NonNegative,
+                // Epochs are whole numbers: a tick per epoch for short runs, Plotly's own spacing (5, 10, …) for long ones.
+                DTick = Epochs is > 0 and <= 25 ? 1 : null,
+                Tick0 = 1,
+            },
+        ];
+        _layout.YAxis =
+        [
+            new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" } },
+            new YAxis
+            {
+                Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "accuracy" },
+                Overlaying = "y",
+                Side = Plotly.Blazor.LayoutLib.YAxisLib.SideEnum.Right,
+                Range = [0, 1],
+                ShowGrid = false,
+            },
+        ];
 
         var metrics = InitialMetrics.OrderBy(m => m.Epoch).ToList();
         foreach (var m in metrics)
@@ -142,13 +139,9 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
         }
 
         _lastEpoch = metrics.Count == 0 ? 0 : metrics[^1].Epoch;
-        foreach (var checkpoint in InitialCheckpoints.Where(IsPlottable))
-        {
-            _markers[checkpoint.Id] = checkpoint;
-        }
-
         _bestId = BestCheckpointId;
-        _shownMarkers = BuildMarkers();
+        _markersVersion = Checkpoints.Version;
+        _shownMarkers = CheckpointMarkers.Build(Checkpoints, _bestId, Monitor, _stepByEpoch, _valLossByEpoch);
         _layout.Annotations = [.. BestAnnotation(_shownMarkers[^1])];
         _data =
         [
@@ -167,6 +160,15 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
             trace.Opacity = overlay.Faded ? 0.4m : 0.8m;
             trace.Line.Dash = overlay.Faded ? "solid" : "dash";
             _data.Add(trace);
+            if (overlay.LiveRunId is { } live)
+            {
+                Subscribe(live);
+            }
+        }
+
+        if (RunId is { } runId)
+        {
+            Subscribe(runId);
         }
     }
 
@@ -181,8 +183,39 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
                 _markersChanged = true;
             }
         }
+
+        // Only the list's newest epochs can be unplotted; the page's list is in epoch order.
+        var first = InitialMetrics.Count;
+        while (first > 0 && InitialMetrics[first - 1].Epoch > _lastEpoch)
+        {
+            first--;
+        }
+
+        for (var i = first; i < InitialMetrics.Count; i++)
+        {
+            AddEpoch(InitialMetrics[i]);
+        }
     }
 
+    protected override Task OnTrainingEventAsync(TrainingEvent trainingEvent)
+    {
+        if (trainingEvent is EpochCompletedEvent { } epoch)
+        {
+            if (epoch.RunId == RunId)
+            {
+                AddEpoch(epoch.Metrics);
+            }
+
+            foreach (var overlay in Overlays.Where(o => o.LiveRunId == epoch.RunId))
+            {
+                AddOverlayPoint(overlay.Key, epoch.Metrics.Epoch, epoch.Metrics.ValLoss);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    // The plot is drawn once; later changes go through extendTraces and update, never a new render.
     protected override bool ShouldRender() => !_rendered;
 
     protected override void OnAfterRender(bool firstRender)
@@ -206,193 +239,78 @@ public sealed partial class TrainingChart : ComponentBase, IAsyncDisposable
             _lastEpoch = metrics.Epoch;
             _valLossByEpoch[metrics.Epoch] = metrics.ValLoss;
             _stepByEpoch[metrics.Epoch] = metrics.Step;
-            _pendingMetrics.Add(metrics);
+            QueuePoint(LossTrace, metrics.Epoch, metrics.Loss);
+            QueuePoint(ValLossTrace, metrics.Epoch, metrics.ValLoss);
+            QueuePoint(AccuracyTrace, metrics.Epoch, metrics.Accuracy);
+            QueuePoint(ValAccuracyTrace, metrics.Epoch, metrics.ValAccuracy);
 
             // A marker taken inside this epoch, or waiting for its val_loss, is placed by this epoch's step and value.
-            if (_markers.Values.Any(c => c.Epoch >= metrics.Epoch - 1 && !CheckpointMarkers.AtEpochEnd(c)))
+            if (Checkpoints.Any(c => c.Epoch >= metrics.Epoch - 1 && !CheckpointMarkers.AtEpochEnd(c)))
             {
-                _markersChanged = true;
-            }
-        }
-    }
-
-    /// <summary>Queues a marker for a new checkpoint; one already plotted is ignored.</summary>
-    public void AddCheckpoint(CheckpointDto checkpoint)
-    {
-        lock (_pendingLock)
-        {
-            if (IsPlottable(checkpoint) && _markers.TryAdd(checkpoint.Id, checkpoint))
-            {
-                _markersChanged = true;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Queues a change of a checkpoint: pinned or unpinned, removed by retention or a user, found corrupt or missing. Its
-    /// marker is restyled in place (faded when it can no longer be used); an unknown one is added.
-    /// </summary>
-    public void UpdateCheckpoint(CheckpointDto checkpoint)
-    {
-        lock (_pendingLock)
-        {
-            if (IsPlottable(checkpoint) && (!_markers.TryGetValue(checkpoint.Id, out var known) || known != checkpoint))
-            {
-                _markers[checkpoint.Id] = checkpoint;
                 _markersChanged = true;
             }
         }
     }
 
     /// <summary>Queues a point of an overlay curve (a branch that is still training); older epochs are ignored.</summary>
-    public void AddOverlayPoint(string key, int epoch, double value)
+    private void AddOverlayPoint(string key, int epoch, double value)
     {
         lock (_pendingLock)
         {
             if (_overlayLastEpoch.TryGetValue(key, out var last) && epoch > last)
             {
                 _overlayLastEpoch[key] = epoch;
-                _pendingOverlay.Add((key, epoch, value));
+                QueuePoint(_overlayTraces[key], epoch, value);
             }
         }
     }
 
-    /// <summary>Sends everything queued to the browser now.</summary>
-    public async Task FlushAsync()
+    /// <summary>
+    /// After the curves' points, restyles only the marker traces that changed, and the "best" label, in one
+    /// <c>Plotly.update</c>: checkpoints added, removed or restyled in the page's list, a new best, or an epoch that moves
+    /// a marker taken inside it.
+    /// </summary>
+    protected override async Task OnFlushAsync()
     {
-        if (_chart is null || !_plotCreated)
-        {
-            return;
-        }
-
-        MetricDto[] metrics;
-        MarkerTrace[]? markers = null;
-        (string Key, int Epoch, double Value)[] overlay;
+        MarkerDiff diff;
         lock (_pendingLock)
         {
-            metrics = [.. _pendingMetrics];
-            overlay = [.. _pendingOverlay];
-            _pendingMetrics.Clear();
-            _pendingOverlay.Clear();
-            if (_markersChanged)
+            var version = Checkpoints.Version;
+            if (!_markersChanged && version == _markersVersion)
             {
-                markers = BuildMarkers();
-                _markersChanged = false;
+                return;
             }
+
+            _markersChanged = false;
+            _markersVersion = version;
+            diff = CheckpointMarkers.Diff(_shownMarkers, Checkpoints, _bestId, Monitor, _stepByEpoch, _valLossByEpoch);
         }
 
-        if (overlay.Length > 0)
-        {
-            var byTrace = overlay.GroupBy(p => _overlayTraces[p.Key]).ToList();
-            await _chart.ExtendTraces(
-                byTrace.Select(g => (IEnumerable<object>)g.Select(p => (object)p.Epoch).ToList()),
-                byTrace.Select(g => (IEnumerable<object>)g.Select(p => (object)p.Value).ToList()),
-                byTrace.Select(g => g.Key));
-        }
-
-        if (metrics.Length > 0)
-        {
-            var x = metrics.Select(m => (object)m.Epoch).ToList();
-            await _chart.ExtendTraces(
-                [x, x, x, x],
-                [
-                    metrics.Select(m => (object)m.Loss).ToList(),
-                    metrics.Select(m => (object)m.ValLoss).ToList(),
-                    // A missing value goes as null, which plotly.js draws as a gap; NaN cannot be written as JSON.
-                    metrics.Select(m => (object?)m.Accuracy).ToList(),
-                    metrics.Select(m => (object?)m.ValAccuracy).ToList(),
-                ],
-                [LossTrace, ValLossTrace, AccuracyTrace, ValAccuracyTrace]);
-        }
-
-        if (markers is not null)
-        {
-            await UpdateMarkersAsync(markers);
-        }
-    }
-
-    /// <summary>
-    /// Restyles only the marker traces that changed, and the "best" label, in one <c>Plotly.update</c>. Each attribute
-    /// holds one value per trace updated (plotly.js's restyle rule), here each a per-point array.
-    /// </summary>
-    private async Task UpdateMarkersAsync(MarkerTrace[] markers)
-    {
-        var changed = Enumerable.Range(0, markers.Length).Where(i => !markers[i].SameAs(_shownMarkers[i])).ToList();
-        if (changed.Count == 0)
+        if (diff.Changed.Count == 0)
         {
             return;
         }
 
-        var traces = changed.Select(i => markers[i]).ToList();
-        var data = new Dictionary<string, object>
-        {
-            ["x"] = traces.Select(t => t.X).ToList(),
-            ["y"] = traces.Select(t => t.Y).ToList(),
-            ["text"] = traces.Select(t => t.Text).ToList(),
-            ["marker.symbol"] = traces.Select(t => t.Symbols).ToList(),
-            ["marker.opacity"] = traces.Select(t => t.Opacity).ToList(),
-            ["marker.size"] = traces.Select(t => t.Size).ToList(),
-            ["marker.line.color"] = traces.Select(t => t.LineColors).ToList(),
-            ["marker.line.width"] = traces.Select(t => t.LineWidths).ToList(),
-        };
-        var layout = new Dictionary<string, object> { ["annotations"] = BestAnnotation(markers[^1]).ToList() };
-        _shownMarkers = markers;
-        await _chart!.Update(data, layout, changed.Select(i => FirstCheckpointTrace + i).ToList());
+        var layout = new Dictionary<string, object> { ["annotations"] = BestAnnotation(diff.Next[^1]).ToList() };
+        _shownMarkers = diff.Next;
+        await Chart!.Update(diff.Restyle(), layout, diff.Changed.Select(i => FirstCheckpointTrace + i).ToList());
     }
 
-    private MarkerTrace[] BuildMarkers() => CheckpointMarkers.Build(_markers.Values, _bestId, Monitor, _stepByEpoch, _valLossByEpoch);
-
-    public async ValueTask DisposeAsync()
+    /// <summary>Clicks are listened for once the plot exists; not awaited, so a slow module never holds up the first flush.</summary>
+    protected override Task OnPlotCreatedAsync()
     {
-        await UnsubscribeClicksAsync();
-
-        _timer?.Dispose();
-        if (_flushLoop is not null)
-        {
-            await _flushLoop;
-        }
-    }
-
-    /// <summary>
-    /// Starts flushing once the plot exists. Plotly.Blazor's ExtendTraces appends to <see cref="_data"/> at once, but its
-    /// newPlot serialises <see cref="_data"/> only after plotly.js has loaded: points flushed before then would be drawn
-    /// twice, once by newPlot and once by extendTraces.
-    /// </summary>
-    private void OnPlotCreated()
-    {
-        if (_plotCreated)
-        {
-            return;
-        }
-
-        _plotCreated = true;
-        _timer = new PeriodicTimer(FlushInterval);
-        _flushLoop = FlushLoopAsync(_timer);
         if (EpochClicked.HasDelegate)
         {
             _clickSubscription = InvokeAsync(SubscribeClicksAsync);
         }
+
+        return Task.CompletedTask;
     }
 
-    private async Task FlushLoopAsync(PeriodicTimer timer)
-    {
-        try
-        {
-            while (await timer.WaitForNextTickAsync())
-            {
-                await InvokeAsync(FlushAsync);
-            }
-        }
-        catch (Exception e) when (e is ObjectDisposedException or Microsoft.JSInterop.JSDisconnectedException or TaskCanceledException)
-        {
-            // The circuit went away with the page; nothing is left to draw on.
-        }
-    }
-
-    /// <summary>Every checkpoint but one still being written: removed and unusable ones stay, faded, so the record shows them.</summary>
-    private static bool IsPlottable(CheckpointDto checkpoint) => checkpoint.Status != CheckpointStatus.Writing;
+    protected override ValueTask DisposeChartAsync() => new(UnsubscribeClicksAsync());
 }
 
 /// <summary>A curve drawn for context: faded for a parent run, dashed for a branch.</summary>
 /// <param name="Key">Identifies the curve for live points, e.g. "run-7".</param>
-public sealed record OverlayCurve(string Key, string Name, string Color, bool Faded, IReadOnlyList<(int Epoch, double Value)> Points);
+/// <param name="LiveRunId">A run still training whose val_loss extends the curve as its epochs complete; null for a finished curve.</param>
+public sealed record OverlayCurve(string Key, string Name, string Color, bool Faded, IReadOnlyList<(int Epoch, double Value)> Points, int? LiveRunId = null);

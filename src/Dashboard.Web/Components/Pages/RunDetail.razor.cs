@@ -17,9 +17,8 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
 {
     private RunDto? _run;
     private List<MetricDto> _metrics = [];
-    private List<CheckpointDto> _checkpoints = [];
+    private readonly RunCheckpoints _checkpoints = new();
     private ProgressDto? _progress;
-    private TrainingChart? _chart;
     private IDisposable? _subscription;
     private bool _notFound;
     private bool _loaded;
@@ -27,14 +26,13 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private bool _busy;
     private string? _message;
     private CheckpointDto? _best;
-    private CheckpointDto? _selected;
+    private int? _selectedId;
     private int? _resumeEpochs;
     private string? _selectionNote;
     private IReadOnlyList<DatasetInfo> _datasets = [];
     private IReadOnlyList<OverlayCurve> _overlays = [];
     private IReadOnlyList<StepAncestor> _stepAncestors = [];
     private HashSet<int> _branchIds = [];
-    private IDisposable? _branchSubscription;
     private IReadOnlyList<string> _layers = [];
     private int _classCount;
     private bool _perStep;
@@ -84,7 +82,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         if (_run is not null)
         {
             _metrics = [.. await RunService.MetricsAsync(RunId) ?? []];
-            _checkpoints = [.. await RunService.CheckpointsAsync(RunId) ?? []];
+            _checkpoints.Reset(await RunService.CheckpointsAsync(RunId) ?? []);
             await RefreshBestAsync();
             DescribeModel(_run);
             await LoadLineageAsync(_run);
@@ -116,7 +114,6 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     public void Dispose()
     {
         _subscription?.Dispose();
-        _branchSubscription?.Dispose();
     }
 
     /// <summary>
@@ -143,21 +140,11 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             var forkEpoch = (await Checkpoints.GetAsync(branch.ParentCheckpointId!.Value))?.Epoch ?? 0;
             var start = _metrics.Where(m => m.Epoch == forkEpoch).Select(m => (m.Epoch, m.ValLoss));
             var points = (await RunService.MetricsAsync(branch.Id) ?? []).Select(m => (m.Epoch, m.ValLoss));
-            overlays.Add(new OverlayCurve($"branch-{branch.Id}", $"branch #{branch.Id} val_loss", palette[index % palette.Length], Faded: false, [.. start.Concat(points)]));
+            overlays.Add(new OverlayCurve($"branch-{branch.Id}", $"branch #{branch.Id} val_loss", palette[index % palette.Length], Faded: false, [.. start.Concat(points)], LiveRunId: branch.Id));
         }
 
         _overlays = overlays;
         _branchIds = [.. branches.Select(b => b.Id)];
-        _branchSubscription?.Dispose();
-        _branchSubscription = _branchIds.Count == 0 ? null : Broadcaster.Subscribe(e =>
-        {
-            if (e is EpochCompletedEvent { } epoch && _branchIds.Contains(epoch.RunId))
-            {
-                _chart?.AddOverlayPoint($"branch-{epoch.RunId}", epoch.Metrics.Epoch, epoch.Metrics.ValLoss);
-            }
-
-            return Task.CompletedTask;
-        });
     }
 
     /// <summary>
@@ -207,16 +194,10 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
                     _metrics.Add(e.Metrics);
                 }
 
-                _chart?.AddEpoch(e.Metrics);
                 _run = await RunService.GetAsync(RunId) ?? _run;
                 break;
             case CheckpointSavedEvent e:
-                if (!_checkpoints.Exists(c => c.Id == e.Checkpoint.Id))
-                {
-                    _checkpoints.Add(e.Checkpoint);
-                }
-
-                _chart?.AddCheckpoint(e.Checkpoint);
+                _checkpoints.Add(e.Checkpoint);
                 await RefreshBestAsync();
                 break;
             case CheckpointRemovedEvent e:
@@ -315,7 +296,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             _message = result.Value is { } report
                 ? $"Re-audit: {report.Restored} checkpoint(s) back, {report.StillMissing} still missing, {report.Failed} failing verification."
                 : result.Problem;
-            _checkpoints = [.. await RunService.CheckpointsAsync(RunId) ?? []];
+            _checkpoints.Reset(await RunService.CheckpointsAsync(RunId) ?? []);
         }
         finally
         {
@@ -335,21 +316,8 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         await RefreshBestAsync();
     }
 
-    private void Replace(CheckpointDto checkpoint)
-    {
-        var index = _checkpoints.FindIndex(c => c.Id == checkpoint.Id);
-        if (index >= 0)
-        {
-            _checkpoints[index] = checkpoint;
-        }
-
-        _chart?.UpdateCheckpoint(checkpoint);
-
-        if (_selected?.Id == checkpoint.Id)
-        {
-            _selected = checkpoint;
-        }
-    }
+    /// <summary>The one list changes; the chart, the table and the panel all read it, so nothing else needs telling.</summary>
+    private void Replace(CheckpointDto checkpoint) => _checkpoints.Update(checkpoint);
 
     /// <summary>
     /// Picks the checkpoint of a clicked epoch: the durable one taken at that epoch's end, else the nearest kept one,
@@ -368,7 +336,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         var nearest = kept.OrderBy(c => Math.Abs(c.Epoch - epoch)).ThenByDescending(c => c.Epoch).FirstOrDefault();
         if (nearest is null)
         {
-            _selected = null;
+            _selectedId = null;
             _message = $"No checkpoint of this run is kept, so epoch {epoch} cannot be resumed or exported.";
             return;
         }
@@ -379,7 +347,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     /// <summary>A marker clicked on the chart: exactly that checkpoint.</summary>
     private void SelectCheckpoint(int checkpointId)
     {
-        if (_checkpoints.Find(c => c.Id == checkpointId) is { } checkpoint)
+        if (_checkpoints.Find(checkpointId) is { } checkpoint)
         {
             Select(checkpoint, null);
         }
@@ -387,7 +355,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
 
     private void Select(CheckpointDto checkpoint, string? note)
     {
-        _selected = checkpoint;
+        _selectedId = checkpoint.Id;
         _selectionNote = note;
         _resumeEpochs = Math.Max(_run?.Epochs ?? 0, checkpoint.Epoch + 1);
     }
