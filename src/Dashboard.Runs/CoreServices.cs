@@ -69,6 +69,7 @@ public static class CoreServices
         services.AddSingleton<CheckpointQueries>();
         services.AddSingleton<CheckpointLoader>();
         services.AddSingleton<CheckpointMaintenance>();
+        services.AddSingleton<FineTunePlanner>();
         services.AddSingleton<RunLauncher>();
         services.AddSingleton<RunDeletion>();
         services.AddSingleton<ImportService>();

@@ -187,7 +187,6 @@ internal static class MetadataAtScale
         services.AddDbContextFactory<DashboardDbContext>(options => options.UseSqlite(SqliteSetup.ConnectionString(path)));
         services.AddSingleton(_ => Dashboard.Engine.Datasets.DatasetRegistry.CreateDefault());
         services.AddSingleton(_ => Dashboard.Engine.Models.ModelRegistry.CreateDefault());
-        services.AddSingleton<TrainingConfigValidator>();
         services.AddSingleton<RunQueue>();
         services.AddSingleton(new TrainingEventBroadcaster(NullLogger<TrainingEventBroadcaster>.Instance));
         services.AddSingleton<RunService>();
@@ -256,7 +255,7 @@ internal static class MetadataAtScale
             var created = start.AddMinutes(run * 30);
             var bestEpoch = random.Next(MetricsPerRun / 2, MetricsPerRun + 1);
             Set(insertRun, run, $"{config.Model}-{config.Dataset}-bench-{run:D5}", statuses[run % statuses.Length], config.Dataset, config.Model,
-                MetricsPerRun, JsonSerializer.Serialize(config, JsonDefaults.Options), 0.05 + (random.NextDouble() * 0.1), bestEpoch, created, created.AddMinutes(25));
+                MetricsPerRun, RunConfigCodec.Write(config), 0.05 + (random.NextDouble() * 0.1), bestEpoch, created, created.AddMinutes(25));
             await insertRun.ExecuteNonQueryAsync(cancellationToken);
 
             for (var epoch = 1; epoch <= MetricsPerRun; epoch++)

@@ -57,4 +57,12 @@ public sealed record FineTuneSettings
 
     /// <summary>Parameter names or module prefixes to freeze, e.g. "features" or "layers.fc1.weight".</summary>
     public IReadOnlyList<string> Freeze { get; init; } = [];
+
+    /// <summary>
+    /// Whether the freeze entry <paramref name="entry"/> covers the parameter <paramref name="parameterName"/>: it names the
+    /// parameter, or a module holding it ("layers.fc1" covers "layers.fc1.weight" but not "layers.fc10.weight"). The one
+    /// rule for both the trainer, which freezes, and the fine-tune check, which refuses entries that cover nothing.
+    /// </summary>
+    public static bool Covers(string entry, string parameterName) =>
+        parameterName == entry || parameterName.StartsWith(entry + ".", StringComparison.Ordinal);
 }

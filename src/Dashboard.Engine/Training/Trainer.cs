@@ -263,7 +263,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         var frozen = 0;
         foreach (var (name, parameter) in model.named_parameters())
         {
-            if (names.Any(n => name == n || name.StartsWith(n + ".", StringComparison.Ordinal)))
+            if (names.Any(n => FineTuneSettings.Covers(n, name)))
             {
                 parameter.requires_grad = false;
                 frozen++;

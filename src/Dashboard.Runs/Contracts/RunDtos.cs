@@ -40,7 +40,7 @@ public sealed record RunDto(
         run.ParentRunId,
         run.ParentCheckpointId,
         run.Device,
-        JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options) ?? new TrainingConfig(),
+        RunConfigCodec.ReadOrDefault(run.ConfigJson),
         run.BestValLoss,
         run.BestValLossEpoch,
         run.Error,

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
@@ -50,7 +49,7 @@ public sealed class RunExecutor(
         (string Status, string? Error)? ending = null;
         try
         {
-            var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options)
+            var config = RunConfigCodec.Read(run.ConfigJson)
                 ?? throw new InvalidOperationException($"Run {runId} has no configuration.");
             var device = DeviceSelector.Resolve(options.Value.Device);
             var threads = TorchThreading.EnsureConfigured(options.Value.TorchThreads, options.Value.MaxConcurrentRuns);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
@@ -6,12 +5,15 @@ using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Export;
 using Dashboard.Runs.Contracts;
-using Dashboard.Runs.Events;
+using Dashboard.Runs.Launching;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Imports;
 
-/// <summary>Turns an uploaded bundle into a completed run with one durable checkpoint, ready to evaluate or fine-tune.</summary>
+/// <summary>
+/// Turns an uploaded bundle into a completed run with one durable checkpoint, ready to evaluate or fine-tune: it reads
+/// and checks the bundle and writes the checkpoint; the run itself is created and announced by <see cref="RunLauncher"/>.
+/// </summary>
 public sealed class ImportService(
     IDbContextFactory<DashboardDbContext> dbFactory,
     BundleImporter importer,
@@ -19,7 +21,7 @@ public sealed class ImportService(
     CheckpointStore store,
     DatasetRegistry datasets,
     TrainingConfigValidator validator,
-    TrainingEventBroadcaster broadcaster,
+    RunLauncher launcher,
     ILogger<ImportService> logger)
 {
     /// <summary>Uploads larger than this are refused: by their declared length before reading, else as soon as they pass it.</summary>
@@ -108,23 +110,7 @@ public sealed class ImportService(
     private async Task<ServiceResult<RunStartedDto>> StoreAsync(ImportedBundle imported, string dataset, string fileName)
     {
         var config = imported.Config;
-        var name = Path.GetFileNameWithoutExtension(fileName);
-        var run = new Run
-        {
-            Name = $"imported {(name.Length > 150 ? name[..150] : name)}",
-            Status = RunStatus.Completed,
-            Dataset = dataset,
-            Model = imported.ModelSpec.Architecture,
-            Epochs = 0,
-            ConfigJson = JsonSerializer.Serialize(config with { Epochs = Math.Max(1, config.Epochs) }, JsonDefaults.Options),
-            ModelSpecJson = JsonSerializer.Serialize(imported.ModelSpec, JsonDefaults.Options),
-            CreatedAt = DateTime.UtcNow,
-            FinishedAt = DateTime.UtcNow,
-        };
-        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
-        db.Runs.Add(run);
-        await db.SaveChangesAsync(CancellationToken.None);
-
+        var run = await launcher.CreateImportedAsync(config, imported.ModelSpec, dataset, fileName);
         var snapshot = new CheckpointSnapshot(
             CheckpointKind.Manual,
             new TrainingPosition(0, 0, 0, 0, 0, 0, 0),
@@ -139,6 +125,7 @@ public sealed class ImportService(
         try
         {
             written = store.Write(CheckpointStore.RunFolder(run.Id), "imported", snapshot, new CheckpointLineage(run.Id, null, null));
+            await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
             db.Checkpoints.Add(new Checkpoint
             {
                 RunId = run.Id,
@@ -167,7 +154,7 @@ public sealed class ImportService(
             throw;
         }
 
-        broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
+        launcher.Announce(run);
         return new(new RunStartedDto(run.Id), Status: 201);
     }
 

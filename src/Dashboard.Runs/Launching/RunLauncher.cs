@@ -2,7 +2,6 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
@@ -13,17 +12,66 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Launching;
 
-/// <summary>Starts runs from checkpoints: resume (continue or branch) and fine-tune.</summary>
+/// <summary>
+/// The one place runs are created and queued: new runs, resumes (continuing a run or branching from it), fine-tunes and
+/// imports. Each checks its request, stores the row, announces it (<see cref="RunStatusChangedEvent"/>) and, when it is
+/// to train, hands it to the job runner, in that order.
+/// </summary>
 public sealed class RunLauncher(
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointMaintenance maintenance,
     CheckpointLoader loader,
     TrainingConfigValidator validator,
-    DatasetRegistry datasets,
-    ModelRegistry models,
+    FineTunePlanner fineTunes,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster)
 {
+    /// <summary>A new run from scratch (<c>POST /api/runs</c> and the New-run page), queued at once.</summary>
+    public async Task<ServiceResult<RunDto>> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
+    {
+        var config = request.ToConfig();
+        var errors = validator.Validate(config).ToDictionary();
+        var name = request.Name?.Trim();
+        if (name is { Length: > RunService.MaxNameLength })
+        {
+            errors["name"] = [$"The name may have at most {RunService.MaxNameLength} characters."];
+        }
+
+        if (request.ClassFilter is not null)
+        {
+            errors["classFilter"] = ["A class filter is a fine-tune setting: POST /api/checkpoints/{id}/finetune with datasetFilter."];
+        }
+
+        if (request.FineTune is not null)
+        {
+            errors["fineTune"] = ["Fine-tunes start from a checkpoint: POST /api/checkpoints/{id}/finetune."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return ServiceResult<RunDto>.Invalid(errors);
+        }
+
+        var now = DateTime.UtcNow;
+        var run = new Run
+        {
+            Name = string.IsNullOrEmpty(name) ? $"{config.Model}-{config.Dataset}-{now:yyyyMMdd-HHmmss}" : name,
+            Status = RunStatus.Queued,
+            Dataset = config.Dataset,
+            Model = config.Model,
+            Epochs = config.Epochs,
+            ConfigJson = RunConfigCodec.Write(config),
+            CreatedAt = now,
+        };
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            await InsertAsync(db, run, cancellationToken);
+        }
+
+        Announce(run);
+        return new ServiceResult<RunDto>(RunDto.From(run), Status: 201);
+    }
+
     /// <summary>
     /// Resumes from a checkpoint: the newest checkpoint of a run that is not training continues that run; any other
     /// starts a branch, a new run whose parent is the checkpoint. Nothing of the original is overwritten.
@@ -50,7 +98,7 @@ public sealed class RunLauncher(
             }
 
             var run = await db.Runs.SingleAsync(r => r.Id == checkpoint.RunId, cancellationToken);
-            var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options) ?? new TrainingConfig();
+            var config = RunConfigCodec.ReadOrDefault(run.ConfigJson);
             var epochs = request.Epochs ?? Math.Max(run.Epochs, checkpoint.Epoch + 1);
             if (epochs <= checkpoint.Epoch || epochs > TrainingConfigValidator.MaxEpochs)
             {
@@ -72,12 +120,11 @@ public sealed class RunLauncher(
                 run.Status = RunStatus.Queued;
                 run.StartCheckpointId = checkpoint.Id;
                 run.Epochs = epochs;
-                run.ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options);
+                run.ConfigJson = RunConfigCodec.Write(config);
                 run.Error = null;
                 run.FinishedAt = null;
                 await db.SaveChangesAsync(cancellationToken);
-                broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
-                queue.Enqueue(run.Id);
+                Announce(run);
                 return new(new RunStartedDto(run.Id), Status: 202);
             }
 
@@ -87,7 +134,7 @@ public sealed class RunLauncher(
                 .Where(r => r.ParentCheckpointId == checkpoint.Id && (r.Status == RunStatus.Queued || r.Status == RunStatus.Running))
                 .Select(r => new { r.Id, r.Status, r.ConfigJson })
                 .ToListAsync(cancellationToken);
-            if (active.FirstOrDefault(r => JsonSerializer.Deserialize<TrainingConfig>(r.ConfigJson, JsonDefaults.Options)?.FineTune is null) is { } twin)
+            if (active.FirstOrDefault(r => RunConfigCodec.Read(r.ConfigJson)?.FineTune is null) is { } twin)
             {
                 return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} is already being resumed as run {twin.Id} ({twin.Status}); stop it or wait for it to end.");
             }
@@ -100,7 +147,7 @@ public sealed class RunLauncher(
                 Model = run.Model,
                 Epochs = epochs,
                 CurrentEpoch = checkpoint.Epoch,
-                ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options),
+                ConfigJson = RunConfigCodec.Write(config),
                 ModelSpecJson = run.ModelSpecJson,
                 ParentRunId = run.Id,
                 ParentCheckpointId = checkpoint.Id,
@@ -129,85 +176,12 @@ public sealed class RunLauncher(
         }
 
         var parent = await db.Runs.AsNoTracking().SingleAsync(r => r.Id == checkpoint.RunId, cancellationToken);
-        var parentConfig = JsonSerializer.Deserialize<TrainingConfig>(parent.ConfigJson, JsonDefaults.Options) ?? new TrainingConfig();
-        var errors = new Dictionary<string, string[]>();
-        if (request.Epochs is null)
+        var plan = fineTunes.Plan(parent, checkpoint, request);
+        if (plan.Value is not { } child)
         {
-            errors["epochs"] = ["Say how many epochs to fine-tune for."];
+            return ServiceResult<RunStartedDto>.Invalid(plan.Errors!);
         }
 
-        if (request.Name?.Trim() is { Length: > RunService.MaxNameLength })
-        {
-            errors["name"] = [$"The name may have at most {RunService.MaxNameLength} characters."];
-        }
-
-        var config = parentConfig with
-        {
-            Epochs = request.Epochs ?? 1,
-            LearningRate = request.LearningRate ?? parentConfig.LearningRate,
-            Optimizer = request.Optimizer?.Trim().ToLowerInvariant() ?? parentConfig.Optimizer,
-            Dataset = request.Dataset?.Trim().ToLowerInvariant() ?? parentConfig.Dataset,
-
-            // A sample limit was chosen for the parent's dataset; on another dataset it would be a guess.
-            SampleLimit = request.Dataset is null ? parentConfig.SampleLimit : null,
-            BatchSize = request.BatchSize ?? parentConfig.BatchSize,
-            ClassFilter = request.DatasetFilter ?? parentConfig.ClassFilter,
-            Schedule = request.Schedule ?? parentConfig.Schedule,
-            EarlyStopping = request.EarlyStopping ?? parentConfig.EarlyStopping,
-            FineTune = new FineTuneSettings { ResetOptimizer = request.ResetOptimizer ?? false, Freeze = request.Freeze ?? [] },
-        };
-        foreach (var (field, messages) in validator.Validate(config))
-        {
-            errors[field] = messages;
-        }
-
-        if (datasets.TryGet(parentConfig.Dataset, out var parentData) && models.TryGet(parentConfig.Model, out var architecture))
-        {
-            var spec = architecture.DefaultSpec(parentData.Info);
-            if (!errors.ContainsKey("dataset") && datasets.TryGet(config.Dataset, out var newData)
-                && (!newData.Info.SampleShape.SequenceEqual(spec.InputShape) || newData.Info.ClassCount != spec.ClassCount))
-            {
-                errors["dataset"] = [$"'{config.Dataset}' has samples [{string.Join(", ", newData.Info.SampleShape)}] in {newData.Info.ClassCount} classes; the model takes [{string.Join(", ", spec.InputShape)}] in {spec.ClassCount}."];
-            }
-
-            if (config.ClassFilter is { } classes && (classes.Count == 0 || classes.Any(c => c < 0 || c >= spec.ClassCount) || classes.Distinct().Count() != classes.Count))
-            {
-                errors["datasetFilter"] = [$"List distinct class labels between 0 and {spec.ClassCount - 1}."];
-            }
-
-            if (config.FineTune.Freeze.Count > 0)
-            {
-                var names = ParameterNames(spec);
-                var unknown = config.FineTune.Freeze.Where(f => !names.Any(n => n == f || n.StartsWith(f + ".", StringComparison.Ordinal))).ToList();
-                if (unknown.Count > 0)
-                {
-                    errors["freeze"] = [$"No parameter is called {string.Join(", ", unknown.Select(u => $"'{u}'"))}. The model has: {string.Join(", ", names)}."];
-                }
-                else if (names.All(n => config.FineTune.Freeze.Any(f => n == f || n.StartsWith(f + ".", StringComparison.Ordinal))))
-                {
-                    errors["freeze"] = ["Freezing every parameter leaves nothing to train."];
-                }
-            }
-        }
-
-        if (errors.Count > 0)
-        {
-            return ServiceResult<RunStartedDto>.Invalid(errors);
-        }
-
-        var child = new Run
-        {
-            Name = string.IsNullOrWhiteSpace(request.Name) ? $"{parent.Name} · fine-tune from epoch {checkpoint.Epoch}" : request.Name.Trim(),
-            Status = RunStatus.Queued,
-            Dataset = config.Dataset,
-            Model = config.Model,
-            Epochs = config.Epochs,
-            ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options),
-            ParentRunId = parent.Id,
-            ParentCheckpointId = checkpoint.Id,
-            StartCheckpointId = checkpoint.Id,
-            CreatedAt = DateTime.UtcNow,
-        };
         return await maintenance.UnderMutationLockAsync<ServiceResult<RunStartedDto>>(async () =>
         {
             // Checked again under the lock: the checkpoint may have been deleted while the request was validated.
@@ -225,20 +199,55 @@ public sealed class RunLauncher(
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// The create step of an import: the bundle's run is stored as completed, never queued and not yet announced. The
+    /// caller writes its checkpoint, then calls <see cref="Announce"/>; if that fails it deletes the row again, so nobody
+    /// has heard of a run that never had its checkpoint.
+    /// </summary>
+    public async Task<Run> CreateImportedAsync(TrainingConfig config, ModelSpec spec, string dataset, string fileName)
+    {
+        var name = Path.GetFileNameWithoutExtension(fileName);
+        var run = new Run
+        {
+            Name = $"imported {(name.Length > 150 ? name[..150] : name)}",
+            Status = RunStatus.Completed,
+            Dataset = dataset,
+            Model = spec.Architecture,
+            Epochs = 0,
+            ConfigJson = RunConfigCodec.Write(config with { Epochs = Math.Max(1, config.Epochs) }),
+            ModelSpecJson = JsonSerializer.Serialize(spec, JsonDefaults.Options),
+            CreatedAt = DateTime.UtcNow,
+            FinishedAt = DateTime.UtcNow,
+        };
+
+        // Once the store is touched the import finishes or undoes itself whatever the client does: no token.
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        await InsertAsync(db, run, CancellationToken.None);
+        return run;
+    }
+
+    /// <summary>Tells the hub and the pages about a stored run and, when it is queued, hands it to the job runner.</summary>
+    public void Announce(Run run)
+    {
+        broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
+        if (run.Status == RunStatus.Queued)
+        {
+            queue.Enqueue(run.Id);
+        }
+    }
+
     /// <summary>Stores a new child run as queued, announces it, and hands it to the job runner.</summary>
     private async Task<ServiceResult<RunStartedDto>> QueueAsync(DashboardDbContext db, Run run, CancellationToken cancellationToken)
     {
-        db.Runs.Add(run);
-        await db.SaveChangesAsync(cancellationToken);
-        broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
-        queue.Enqueue(run.Id);
+        await InsertAsync(db, run, cancellationToken);
+        Announce(run);
         return new(new RunStartedDto(run.Id), Status: 202);
     }
 
-    /// <summary>The parameter names of a model, as freezing and exports name them.</summary>
-    public IReadOnlyList<string> ParameterNames(ModelSpec spec)
+    /// <summary>The one insert of a new run row; every kind of run is created through here.</summary>
+    private static async Task InsertAsync(DashboardDbContext db, Run run, CancellationToken cancellationToken)
     {
-        using var model = models.Build(spec);
-        return [.. model.named_parameters().Select(p => p.name)];
+        db.Runs.Add(run);
+        await db.SaveChangesAsync(cancellationToken);
     }
 }

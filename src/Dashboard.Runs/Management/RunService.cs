@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Configuration;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
@@ -20,10 +19,12 @@ public sealed record RunFilter(
     string? Text = null,
     bool IncludeArchived = false);
 
-/// <summary>What the API and the pages do with runs; both go through here so they behave alike.</summary>
+/// <summary>
+/// What the API and the pages do with existing runs (queries, the list and its filters, rename/tags/notes/archive, stop);
+/// both go through here so they behave alike. Runs are created and queued by <see cref="Launching.RunLauncher"/>.
+/// </summary>
 public sealed class RunService(
     IDbContextFactory<DashboardDbContext> dbFactory,
-    TrainingConfigValidator validator,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster)
 {
@@ -39,53 +40,6 @@ public sealed class RunService(
 
     /// <summary>The most points <see cref="StepsAsync"/> answers with, whatever a caller asks.</summary>
     public const int MaxStepBuckets = 5000;
-
-    public async Task<ServiceResult<RunDto>> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
-    {
-        var config = request.ToConfig();
-        var errors = validator.Validate(config).ToDictionary();
-        var name = request.Name?.Trim();
-        if (name is { Length: > MaxNameLength })
-        {
-            errors["name"] = [$"The name may have at most {MaxNameLength} characters."];
-        }
-
-        if (request.ClassFilter is not null)
-        {
-            errors["classFilter"] = ["A class filter is a fine-tune setting: POST /api/checkpoints/{id}/finetune with datasetFilter."];
-        }
-
-        if (request.FineTune is not null)
-        {
-            errors["fineTune"] = ["Fine-tunes start from a checkpoint: POST /api/checkpoints/{id}/finetune."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return ServiceResult<RunDto>.Invalid(errors);
-        }
-
-        var now = DateTime.UtcNow;
-        var run = new Run
-        {
-            Name = string.IsNullOrEmpty(name) ? $"{config.Model}-{config.Dataset}-{now:yyyyMMdd-HHmmss}" : name,
-            Status = RunStatus.Queued,
-            Dataset = config.Dataset,
-            Model = config.Model,
-            Epochs = config.Epochs,
-            ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options),
-            CreatedAt = now,
-        };
-        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
-        {
-            db.Runs.Add(run);
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
-        broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
-        queue.Enqueue(run.Id);
-        return new ServiceResult<RunDto>(RunDto.From(run), Status: 201);
-    }
 
     public async Task<ServiceResult<RunDto>> StopAsync(int runId, CancellationToken cancellationToken = default)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -134,10 +135,10 @@ public static class RunEndpoints
         return app;
     }
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, RunService service, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpRequest request, RunLauncher launcher, CancellationToken ct)
     {
         var (body, error) = await ApiResults.ReadJsonAsync<CreateRunRequest>(request, optional: false, ct);
-        return error ?? ApiResults.ToHttp(await service.CreateAsync(body!, ct), run => TypedResults.Created($"/api/runs/{run.Id}", run));
+        return error ?? ApiResults.ToHttp(await launcher.CreateAsync(body!, ct), run => TypedResults.Created($"/api/runs/{run.Id}", run));
     }
 
     private static async Task<IResult> UpdateAsync(int id, HttpRequest request, RunService service, CancellationToken ct)

@@ -7,6 +7,7 @@ using Dashboard.Engine.Evaluation;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Execution;
+using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Dashboard.Web.Components.Controls;
 using Microsoft.Extensions.DependencyInjection;
@@ -104,7 +105,7 @@ public sealed class EvaluationPanelTests : DashboardTestContext
     /// <summary>Trains a small MLP for two epochs through the app's own executor; returns its last checkpoint.</summary>
     private async Task<CheckpointDto> TrainAsync(string dataset, int? sampleLimit)
     {
-        var created = await Services.GetRequiredService<RunService>().CreateAsync(new CreateRunRequest
+        var created = await Services.GetRequiredService<RunLauncher>().CreateAsync(new CreateRunRequest
         {
             Name = $"eval-{dataset}",
             Dataset = dataset,

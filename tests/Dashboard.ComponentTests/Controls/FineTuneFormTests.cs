@@ -120,7 +120,7 @@ public sealed class FineTuneFormTests : DashboardTestContext
         var models = Services.GetRequiredService<Dashboard.Engine.Models.ModelRegistry>();
         Assert.True(datasets.TryGet("spirals", out var source));
         Assert.True(models.TryGet("mlp", out var mlp));
-        var names = Services.GetRequiredService<RunLauncher>().ParameterNames(mlp.DefaultSpec(source.Info));
+        var names = Services.GetRequiredService<FineTunePlanner>().ParameterNames(mlp.DefaultSpec(source.Info));
         return [.. names.Select(n => n[..n.LastIndexOf('.')]).Distinct()];
     }
 
@@ -138,6 +138,6 @@ public sealed class FineTuneFormTests : DashboardTestContext
     {
         await using var db = Database.CreateContext();
         var row = await db.Runs.SingleAsync(r => r.Id == runId);
-        return System.Text.Json.JsonSerializer.Deserialize<TrainingConfig>(row.ConfigJson, JsonDefaults.Options)!;
+        return RunConfigCodec.Read(row.ConfigJson)!;
     }
 }

@@ -1,9 +1,7 @@
-using System.Text.Json;
 using Bunit;
 using Bunit.TestDoubles;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Training.Optimizers;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
@@ -73,7 +71,7 @@ public sealed class NewRunTests : DashboardTestContext
         await using var db = Database.CreateContext();
         var run = await db.Runs.SingleAsync();
         Assert.Equal(("spirals-baseline", RunStatus.Queued, "spirals", 3), (run.Name, run.Status, run.Dataset, run.Epochs));
-        var config = JsonSerializer.Deserialize<TrainingConfig>(run.ConfigJson, JsonDefaults.Options)!;
+        var config = RunConfigCodec.Read(run.ConfigJson)!;
         Assert.Equal((0.05, OptimizerNames.Sgd), (config.LearningRate, config.Optimizer));
         Assert.Equal($"http://localhost/runs/{run.Id}", Navigation.Uri);
         Assert.True(Queue.Reader.TryRead(out var queued));

@@ -3,6 +3,7 @@ using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
+using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -53,7 +54,7 @@ public sealed class RunsTests : DashboardTestContext
         cut.WaitForAssertion(() => Assert.Equal([old.Id], RowIds(cut)));
 
         // Creating through the service publishes the event the way the API and the New-run page do.
-        var created = await Services.GetRequiredService<RunService>().CreateAsync(new CreateRunRequest { Name = "fresh", Dataset = "spirals" });
+        var created = await Services.GetRequiredService<RunLauncher>().CreateAsync(new CreateRunRequest { Name = "fresh", Dataset = "spirals" });
 
         var id = created.Value!.Id;
         cut.WaitForAssertion(() => Assert.Equal([id, old.Id], RowIds(cut)));
@@ -137,7 +138,7 @@ public sealed class RunsTests : DashboardTestContext
         var cut = Render<RunsPage>();
         cut.WaitForAssertion(() => Assert.Equal([tagged.Id], RowIds(cut)));
 
-        var created = await Services.GetRequiredService<RunService>().CreateAsync(new CreateRunRequest { Name = "untagged", Dataset = "spirals" });
+        var created = await Services.GetRequiredService<RunLauncher>().CreateAsync(new CreateRunRequest { Name = "untagged", Dataset = "spirals" });
         await Services.GetRequiredService<RunService>().UpdateAsync(tagged.Id, new UpdateRunRequest { Name = "renamed" });
         Broadcaster.Publish(new RunStatusChangedEvent(tagged.Id, RunStatus.Completed));
 

@@ -6,6 +6,7 @@ using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -38,6 +39,25 @@ public sealed class RunExecutorTests : DashboardTestContext
         var ended = await Services.GetRequiredService<RunService>().GetAsync(run.Id);
         Assert.Equal(RunStatus.Completed, ended!.Status);
         Assert.Equal(2, ended.CurrentEpoch);
+    }
+
+    [Theory]
+    [InlineData("null", "has no configuration")]
+    [InlineData("{\"dataset\":\"spir", "Path: $.dataset")]
+    public async Task Execute_RowWithoutAReadableConfig_FailsTheRunSayingWhy(string stored, string reason)
+    {
+        // The executor never guesses a config (unlike the run list, which shows a null config as the defaults): a run
+        // that trained on defaults would overwrite nothing, but its metrics would belong to another experiment.
+        var run = await Database.AddRunAsync("damaged", status: RunStatus.Queued, epochs: 1, configure: r => r.ConfigJson = stored);
+
+        await Services.GetRequiredService<RunExecutor>().ExecuteAsync(run.Id, CancellationToken.None);
+
+        // The row itself, not its DTO: a DTO reads the config too, and this one does not read.
+        await using var db = Database.CreateContext();
+        var ended = await db.Runs.SingleAsync(r => r.Id == run.Id);
+        Assert.Equal(RunStatus.Failed, ended.Status);
+        Assert.Contains(reason, ended.Error, StringComparison.Ordinal);
+        Assert.Equal((0, stored), (ended.CurrentEpoch, ended.ConfigJson));
     }
 
     [Fact]

@@ -63,7 +63,7 @@ public sealed class TestDatabase : IAsyncDisposable
             Dataset = config.Dataset,
             Model = config.Model,
             Epochs = config.Epochs,
-            ConfigJson = JsonSerializer.Serialize(config, JsonDefaults.Options),
+            ConfigJson = RunConfigCodec.Write(config),
             CreatedAt = DateTime.UtcNow,
         };
         configure?.Invoke(run);

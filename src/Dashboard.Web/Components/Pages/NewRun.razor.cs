@@ -3,7 +3,7 @@ using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Runs.Contracts;
-using Dashboard.Runs.Management;
+using Dashboard.Runs.Launching;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 
@@ -18,7 +18,7 @@ public sealed partial class NewRun : ComponentBase
     private bool _showAdvanced;
 
     [Inject]
-    public required RunService RunService { get; set; }
+    public required RunLauncher Launcher { get; set; }
 
     [Inject]
     public required DatasetRegistry Datasets { get; set; }
@@ -42,7 +42,7 @@ public sealed partial class NewRun : ComponentBase
         _submitting = true;
         try
         {
-            var result = await RunService.CreateAsync(_form.ToRequest());
+            var result = await Launcher.CreateAsync(_form.ToRequest());
             if (result.Errors is { } errors)
             {
                 foreach (var (field, fieldErrors) in errors)

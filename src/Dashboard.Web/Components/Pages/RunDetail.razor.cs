@@ -56,6 +56,9 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     public required RunLauncher Launcher { get; set; }
 
     [Inject]
+    public required FineTunePlanner FineTunes { get; set; }
+
+    [Inject]
     public required NavigationManager Navigation { get; set; }
 
     [Inject]
@@ -99,7 +102,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         {
             var spec = architecture.DefaultSpec(source.Info);
             _classCount = spec.ClassCount;
-            _layers = [.. Launcher.ParameterNames(spec).Select(n => n[..n.LastIndexOf('.')]).Distinct()];
+            _layers = [.. FineTunes.ParameterNames(spec).Select(n => n[..n.LastIndexOf('.')]).Distinct()];
         }
     }
 
