@@ -44,9 +44,10 @@ public sealed class RunLauncher(
                 return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} is {checkpoint.Status}; only durable checkpoints can be resumed.");
             }
 
-            if (await loader.VerifyAsync(checkpointId, cancellationToken) is { } damaged)
+            var verified = await loader.VerifyAsync(checkpointId, cancellationToken);
+            if (verified.Value is not { } start)
             {
-                return ServiceResult<RunStartedDto>.Conflict(damaged);
+                return ServiceResult<RunStartedDto>.Conflict(verified.Problem!);
             }
 
             var run = await db.Runs.SingleAsync(r => r.Id == checkpoint.RunId, cancellationToken);
@@ -61,8 +62,7 @@ public sealed class RunLauncher(
             }
 
             config = config with { Epochs = epochs };
-            var newest = await CheckpointQueries.Durable(db, run.Id).OrderByDescending(c => c.Step).ThenByDescending(c => c.Id).FirstAsync(cancellationToken);
-            if (newest.Id == checkpoint.Id)
+            if (await CheckpointQueries.NewestDurableIdAsync(db, run.Id, cancellationToken) == checkpoint.Id)
             {
                 if (RunStatus.IsActive(run.Status))
                 {
@@ -77,7 +77,7 @@ public sealed class RunLauncher(
                 run.FinishedAt = null;
                 await db.SaveChangesAsync(cancellationToken);
                 broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
-                queue.Enqueue(run.Id);
+                queue.Enqueue(run.Id, start);
                 return new(new RunStartedDto(run.Id), Status: 202);
             }
 
@@ -107,7 +107,7 @@ public sealed class RunLauncher(
                 StartCheckpointId = checkpoint.Id,
                 CreatedAt = DateTime.UtcNow,
             };
-            return await QueueAsync(db, branch, cancellationToken);
+            return await QueueAsync(db, branch, start, cancellationToken);
         }, cancellationToken);
     }
 
@@ -216,22 +216,20 @@ public sealed class RunLauncher(
                 return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} was removed meanwhile.");
             }
 
-            if (await loader.VerifyAsync(checkpointId, cancellationToken) is { } damaged)
-            {
-                return ServiceResult<RunStartedDto>.Conflict(damaged);
-            }
-
-            return await QueueAsync(db, child, cancellationToken);
+            var verified = await loader.VerifyAsync(checkpointId, cancellationToken);
+            return verified.Value is { } start
+                ? await QueueAsync(db, child, start, cancellationToken)
+                : ServiceResult<RunStartedDto>.Conflict(verified.Problem!);
         }, cancellationToken);
     }
 
-    /// <summary>Stores a new child run as queued, announces it, and hands it to the job runner.</summary>
-    private async Task<ServiceResult<RunStartedDto>> QueueAsync(DashboardDbContext db, Run run, CancellationToken cancellationToken)
+    /// <summary>Stores a new child run as queued, announces it, and hands it to the job runner with its verified start.</summary>
+    private async Task<ServiceResult<RunStartedDto>> QueueAsync(DashboardDbContext db, Run run, VerifiedCheckpoint start, CancellationToken cancellationToken)
     {
         db.Runs.Add(run);
         await db.SaveChangesAsync(cancellationToken);
         broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
-        queue.Enqueue(run.Id);
+        queue.Enqueue(run.Id, start);
         return new(new RunStartedDto(run.Id), Status: 202);
     }
 

@@ -28,7 +28,9 @@ public sealed class StartCheckpointReadTests : DashboardTestContext
 
         var resumed = await Services.GetRequiredService<RunLauncher>().ResumeAsync(start.Id, new ResumeRequest(2));
         Assert.Equal(202, resumed.Status);
+        Assert.Equal(1, Queue.HeldStarts);
         await ExecuteQueuedAsync();
+        Assert.Equal(0, Queue.HeldStarts);
 
         await AssertResumedAsync(runId, start.Id);
         Assert.Equal(await FilesOfAsync(start.Id), ReadsOf(start.Path));
@@ -46,6 +48,7 @@ public sealed class StartCheckpointReadTests : DashboardTestContext
             var resumed = await Services.GetRequiredService<RunLauncher>().ResumeAsync(start.Id, new ResumeRequest(2));
             Assert.Equal(202, resumed.Status);
             Assert.Equal(files, ReadsOf(start.Path));
+            Assert.Equal(0, Queue.HeldStarts);
             Queue.Deactivate(int.MaxValue, busy!);
         }
 
