@@ -57,6 +57,9 @@ public sealed class RunExecutor(
             var device = DeviceSelector.Resolve(options.Value.Device);
             var threads = TorchThreading.EnsureConfigured(options.Value.TorchThreads, options.Value.MaxConcurrentRuns);
             var (resumeFrom, initFrom, resumeFromId) = await FindStartAsync(run, config, handed);
+
+            // What it held is the start now, or was not the start: either way this method must not keep it alive past here.
+            handed = null;
             if (!await ClaimAsync(runId, device, resumeFromId))
             {
                 return; // stopped between being dequeued and now
