@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
+using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Launching;
@@ -57,6 +58,34 @@ public sealed class StartCheckpointReadTests : DashboardTestContext
 
         await AssertResumedAsync(runId, start.Id);
         Assert.Equal(files, ReadsOf(start.Path));
+    }
+
+    [Fact]
+    public async Task Enqueue_MoreRunsWithStartsThanSlots_HoldsOnlyThoseThatCanStartAtOnce()
+    {
+        var queue = new RunQueue(Options.Create(new TrainingOptions { MaxConcurrentRuns = 2 }));
+        var (_, checkpoint) = await TrainOneEpochAsync();
+        var store = Services.GetRequiredService<CheckpointStore>();
+        var start = new VerifiedCheckpoint(checkpoint.Id, store.Read(checkpoint.Path, checkpoint.Sha256));
+
+        queue.Enqueue(1, start);
+        queue.Enqueue(2, start);
+        queue.Enqueue(3, start);
+
+        // Two slots: the first two can start at once, the third waits and must not hold its checkpoint meanwhile.
+        Assert.Equal(2, queue.HeldStarts);
+        Assert.Same(start, queue.TakeStart(1));
+        Assert.Same(start, queue.TakeStart(2));
+        Assert.Null(queue.TakeStart(3));
+        Assert.Equal(0, queue.HeldStarts);
+
+        // A run holding a slot counts as much as one waiting for it.
+        using var busy = queue.TryActivate(1);
+        queue.Enqueue(4, start);
+        queue.Enqueue(5, start);
+        Assert.Equal(1, queue.HeldStarts);
+        Assert.Same(start, queue.TakeStart(4));
+        Assert.Null(queue.TakeStart(5));
     }
 
     /// <summary>Counts every file the store reads from here on; the services cannot be touched before this.</summary>
