@@ -83,11 +83,7 @@ public sealed class StartupService(
             {
                 run.Status = RunStatus.Queued;
                 run.FinishedAt = null;
-                run.StartCheckpointId = await db.Checkpoints
-                    .Where(c => c.RunId == run.Id && c.Status == CheckpointStatus.Durable)
-                    .OrderByDescending(c => c.Step).ThenByDescending(c => c.Id)
-                    .Select(c => (int?)c.Id)
-                    .FirstOrDefaultAsync(cancellationToken) ?? run.StartCheckpointId;
+                run.StartCheckpointId = await CheckpointQueries.NewestDurableIdAsync(db, run.Id, cancellationToken) ?? run.StartCheckpointId;
                 resumed++;
             }
 

@@ -68,14 +68,14 @@ public sealed class CheckpointLoader(
     /// </summary>
     public async Task<ServiceResult<LoadedCheckpoint>> LoadDurableAsync(int checkpointId, CancellationToken cancellationToken = default)
     {
-        if (await queries.GetAsync(checkpointId, cancellationToken) is not { } checkpoint)
+        if (await queries.StatusOfAsync(checkpointId, cancellationToken) is not { } status)
         {
             return ServiceResult<LoadedCheckpoint>.NotFound($"There is no checkpoint {checkpointId}.");
         }
 
-        if (checkpoint.Status != CheckpointStatus.Durable)
+        if (status != CheckpointStatus.Durable)
         {
-            return ServiceResult<LoadedCheckpoint>.Conflict($"Checkpoint {checkpointId} is {checkpoint.Status}; only durable checkpoints can be used.");
+            return ServiceResult<LoadedCheckpoint>.Conflict($"Checkpoint {checkpointId} is {status}; only durable checkpoints can be used.");
         }
 
         try
@@ -89,19 +89,18 @@ public sealed class CheckpointLoader(
     }
 
     /// <summary>
-    /// Verifies a checkpoint's files before a job is queued on it, so a damaged one is refused now rather than failing the
-    /// run later; null when it is sound.
+    /// Verifies a checkpoint's files before a job is queued on it, so a damaged one is refused now (Conflict, with why)
+    /// rather than failing the run later. A sound one comes back as read, for the queue to hand to the executor.
     /// </summary>
-    public async Task<string?> VerifyAsync(int checkpointId, CancellationToken cancellationToken)
+    public async Task<ServiceResult<VerifiedCheckpoint>> VerifyAsync(int checkpointId, CancellationToken cancellationToken)
     {
         try
         {
-            await LoadAsync(checkpointId, cancellationToken);
-            return null;
+            return new(new VerifiedCheckpoint(checkpointId, await LoadAsync(checkpointId, cancellationToken)));
         }
         catch (CheckpointCorruptException e)
         {
-            return await DamagedAsync(checkpointId, e);
+            return ServiceResult<VerifiedCheckpoint>.Conflict(await DamagedAsync(checkpointId, e));
         }
     }
 
@@ -112,7 +111,7 @@ public sealed class CheckpointLoader(
             return $"Checkpoint {checkpointId} cannot be read now and was left as it is: {e.Message}";
         }
 
-        var status = (await queries.GetAsync(checkpointId, CancellationToken.None))?.Status ?? CheckpointStatus.Corrupt;
+        var status = await queries.StatusOfAsync(checkpointId, CancellationToken.None) ?? CheckpointStatus.Corrupt;
         return $"Checkpoint {checkpointId} failed verification and is now marked {status}: {e.Message}";
     }
 }

@@ -25,7 +25,7 @@ public sealed class CheckpointQueries(IDbContextFactory<DashboardDbContext> dbFa
             return ServiceResult<CheckpointDto>.NotFound($"There is no run {runId}.");
         }
 
-        var row = await Durable(db, runId).OrderByDescending(c => c.Step).ThenByDescending(c => c.Id).FirstOrDefaultAsync(cancellationToken);
+        var row = await NewestDurableFirst(db, runId).FirstOrDefaultAsync(cancellationToken);
         return row is null ? ServiceResult<CheckpointDto>.NotFound($"Run {runId} has no durable checkpoint.") : new(CheckpointDto.From(row));
     }
 
@@ -72,6 +72,17 @@ public sealed class CheckpointQueries(IDbContextFactory<DashboardDbContext> dbFa
 
     internal static IQueryable<Checkpoint> Durable(DashboardDbContext db, int runId) =>
         db.Checkpoints.Where(c => c.RunId == runId && c.Status == CheckpointStatus.Durable);
+
+    /// <summary>
+    /// The id of a run's newest durable checkpoint, null when it has none: where a resume continues the run itself, where an
+    /// interrupted run picks up, and what a queued run's recorded start is compared with.
+    /// </summary>
+    internal static Task<int?> NewestDurableIdAsync(DashboardDbContext db, int runId, CancellationToken cancellationToken) =>
+        NewestDurableFirst(db, runId).Select(c => (int?)c.Id).FirstOrDefaultAsync(cancellationToken);
+
+    // Newest means furthest trained; of two at the same step (a manual one beside a periodic one) the later written.
+    private static IQueryable<Checkpoint> NewestDurableFirst(DashboardDbContext db, int runId) =>
+        Durable(db, runId).OrderByDescending(c => c.Step).ThenByDescending(c => c.Id);
 
     /// <summary>
     /// Checkpoints a queued or running run starts from: a branch's parent, and the start recorded when a run was queued

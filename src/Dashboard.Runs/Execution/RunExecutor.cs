@@ -26,6 +26,8 @@ public sealed class RunExecutor(
 {
     public async Task ExecuteAsync(int runId, CancellationToken hostStopping)
     {
+        // Taken first, whatever happens next, so a run that no longer trains does not leave its start held in memory.
+        var handed = queue.TakeStart(runId);
         Run? run;
         await using (var db = await dbFactory.CreateDbContextAsync(CancellationToken.None))
         {
@@ -53,7 +55,10 @@ public sealed class RunExecutor(
                 ?? throw new InvalidOperationException($"Run {runId} has no configuration.");
             var device = DeviceSelector.Resolve(options.Value.Device);
             var threads = TorchThreading.EnsureConfigured(options.Value.TorchThreads, options.Value.MaxConcurrentRuns);
-            var (resumeFrom, initFrom, resumeFromId) = await FindStartAsync(run, config);
+            var (resumeFrom, initFrom, resumeFromId) = await FindStartAsync(run, config, handed);
+
+            // What it held is the start now, or was not the start: either way this method must not keep it alive past here.
+            handed = null;
             if (!await ClaimAsync(runId, device, resumeFromId))
             {
                 return; // stopped between being dequeued and now
@@ -120,22 +125,23 @@ public sealed class RunExecutor(
     /// A run continues exactly from its newest durable checkpoint when that is newer than the start recorded when it was
     /// queued. Otherwise it starts where it was queued to: a resume from that checkpoint, a branch exactly from its parent,
     /// a fine-tune from the parent's weights; a run without one starts from scratch. A recorded start that is gone fails
-    /// the run, rather than training from an older checkpoint and replacing the metrics past it.
+    /// the run, rather than training from an older checkpoint and replacing the metrics past it. The files are read and
+    /// verified here unless <paramref name="handed"/> holds that very checkpoint, as the launcher verified it.
     /// </summary>
-    private async Task<(LoadedCheckpoint? ResumeFrom, LoadedCheckpoint? InitFrom, int? ResumeFromId)> FindStartAsync(Run run, TrainingConfig config)
+    private async Task<(LoadedCheckpoint? ResumeFrom, LoadedCheckpoint? InitFrom, int? ResumeFromId)> FindStartAsync(
+        Run run, TrainingConfig config, VerifiedCheckpoint? handed)
     {
+        async Task<LoadedCheckpoint> LoadAsync(int checkpointId) =>
+            handed?.CheckpointId == checkpointId ? handed.Loaded : await loader.LoadAsync(checkpointId);
+
         await using var db = await dbFactory.CreateDbContextAsync();
-        var own = await db.Checkpoints
-            .Where(c => c.RunId == run.Id && c.Status == CheckpointStatus.Durable)
-            .OrderByDescending(c => c.Step).ThenByDescending(c => c.Id)
-            .Select(c => (int?)c.Id)
-            .FirstOrDefaultAsync();
+        var own = await CheckpointQueries.NewestDurableIdAsync(db, run.Id, CancellationToken.None);
 
         // Runs queued before starts were recorded: a branch's start is its parent.
         var startId = run.StartCheckpointId ?? run.ParentCheckpointId;
         if (own is { } ownId && (startId is null || ownId > startId))
         {
-            return (await loader.LoadAsync(ownId), null, ownId);
+            return (await LoadAsync(ownId), null, ownId);
         }
 
         if (startId is not { } id)
@@ -151,7 +157,7 @@ public sealed class RunExecutor(
                 + "Resume it from another checkpoint.");
         }
 
-        var loaded = await loader.LoadAsync(id);
+        var loaded = await LoadAsync(id);
         return start.RunId == run.Id || config.FineTune is null ? (loaded, null, id) : (null, loaded, null);
     }
 

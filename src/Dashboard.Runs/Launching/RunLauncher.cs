@@ -92,9 +92,10 @@ public sealed class RunLauncher(
                 return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} is {checkpoint.Status}; only durable checkpoints can be resumed.");
             }
 
-            if (await loader.VerifyAsync(checkpointId, cancellationToken) is { } damaged)
+            var verified = await loader.VerifyAsync(checkpointId, cancellationToken);
+            if (verified.Value is not { } start)
             {
-                return ServiceResult<RunStartedDto>.Conflict(damaged);
+                return ServiceResult<RunStartedDto>.Conflict(verified.Problem!);
             }
 
             var run = await db.Runs.SingleAsync(r => r.Id == checkpoint.RunId, cancellationToken);
@@ -109,8 +110,7 @@ public sealed class RunLauncher(
             }
 
             config = config with { Epochs = epochs };
-            var newest = await CheckpointQueries.Durable(db, run.Id).OrderByDescending(c => c.Step).ThenByDescending(c => c.Id).FirstAsync(cancellationToken);
-            if (newest.Id == checkpoint.Id)
+            if (await CheckpointQueries.NewestDurableIdAsync(db, run.Id, cancellationToken) == checkpoint.Id)
             {
                 if (RunStatus.IsActive(run.Status))
                 {
@@ -124,7 +124,7 @@ public sealed class RunLauncher(
                 run.Error = null;
                 run.FinishedAt = null;
                 await db.SaveChangesAsync(cancellationToken);
-                Announce(run);
+                Announce(run, start);
                 return new(new RunStartedDto(run.Id), Status: 202);
             }
 
@@ -154,7 +154,7 @@ public sealed class RunLauncher(
                 StartCheckpointId = checkpoint.Id,
                 CreatedAt = DateTime.UtcNow,
             };
-            return await QueueAsync(db, branch, cancellationToken);
+            return await QueueAsync(db, branch, start, cancellationToken);
         }, cancellationToken);
     }
 
@@ -190,12 +190,10 @@ public sealed class RunLauncher(
                 return ServiceResult<RunStartedDto>.Conflict($"Checkpoint {checkpointId} was removed meanwhile.");
             }
 
-            if (await loader.VerifyAsync(checkpointId, cancellationToken) is { } damaged)
-            {
-                return ServiceResult<RunStartedDto>.Conflict(damaged);
-            }
-
-            return await QueueAsync(db, child, cancellationToken);
+            var verified = await loader.VerifyAsync(checkpointId, cancellationToken);
+            return verified.Value is { } start
+                ? await QueueAsync(db, child, start, cancellationToken)
+                : ServiceResult<RunStartedDto>.Conflict(verified.Problem!);
         }, cancellationToken);
     }
 
@@ -226,21 +224,24 @@ public sealed class RunLauncher(
         return run;
     }
 
-    /// <summary>Tells the hub and the pages about a stored run and, when it is queued, hands it to the job runner.</summary>
-    public void Announce(Run run)
+    /// <summary>
+    /// Tells the hub and the pages about a stored run and, when it is queued, hands it to the job runner with the start
+    /// checkpoint already read and verified, if any, so the executor need not read its files again.
+    /// </summary>
+    public void Announce(Run run, VerifiedCheckpoint? start = null)
     {
         broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
         if (run.Status == RunStatus.Queued)
         {
-            queue.Enqueue(run.Id);
+            queue.Enqueue(run.Id, start);
         }
     }
 
-    /// <summary>Stores a new child run as queued, announces it, and hands it to the job runner.</summary>
-    private async Task<ServiceResult<RunStartedDto>> QueueAsync(DashboardDbContext db, Run run, CancellationToken cancellationToken)
+    /// <summary>Stores a new child run as queued, announces it, and hands it to the job runner with its verified start.</summary>
+    private async Task<ServiceResult<RunStartedDto>> QueueAsync(DashboardDbContext db, Run run, VerifiedCheckpoint start, CancellationToken cancellationToken)
     {
         await InsertAsync(db, run, cancellationToken);
-        Announce(run);
+        Announce(run, start);
         return new(new RunStartedDto(run.Id), Status: 202);
     }
 

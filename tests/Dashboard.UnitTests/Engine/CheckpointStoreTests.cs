@@ -51,6 +51,25 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
+    public void Read_FilesLongerThanOneChunk_HashesEachFileOnceAndReturnsItsBytes()
+    {
+        var hashed = new List<string>();
+        var store = new CheckpointStore(_temp.Combine("observed"), fileHashed: hashed.Add);
+        // Over three read chunks, with a ragged end, so the hash is carried across chunk boundaries.
+        var weights = new byte[(3 << 20) + 7];
+        new Random(3).NextBytes(weights);
+        var written = store.Write(RunFolder, "big", Snapshot() with { Weights = weights });
+
+        var loaded = store.Read(written.RelativePath, written.Sha256);
+
+        Assert.Equal(weights, loaded.Weights);
+        Assert.Equal(
+            new[] { CheckpointStore.ManifestFile, CheckpointStore.WeightsFile, CheckpointStore.OptimizerFile, CheckpointStore.RngFile }
+                .Select(file => $"{written.RelativePath}/{file}"),
+            hashed);
+    }
+
+    [Fact]
     public void Write_Always_ReportsTotalSizeAndManifestHash()
     {
         var snapshot = Snapshot();

@@ -1,0 +1,138 @@
+namespace Dashboard.Engine.Checkpoints;
+
+/// <summary>Looking after checkpoint folders: listing, sizing, probing, removing, and the marker that names the volume.</summary>
+public sealed partial class CheckpointStore
+{
+    /// <summary>
+    /// The file that says "this is the dashboard's checkpoint folder". An empty folder without it, while the database lists
+    /// checkpoints, is an unmounted volume or a moved folder, not checkpoints that all vanished.
+    /// </summary>
+    public const string VolumeMarkerFile = ".dashboard-checkpoints";
+
+    /// <summary>Bytes of every file under the root: finished checkpoints, writes in progress and anything else put there.</summary>
+    public long UsedBytes() => SizeOfTree(new DirectoryInfo(Root));
+
+    /// <summary>Removes a checkpoint folder; returns false when it was already gone.</summary>
+    /// <remarks>
+    /// The folder is first renamed to a temporary name, so it disappears from its final name in one step: a crash halfway
+    /// through deleting leaves a temporary folder that start-up removes, never a half-empty checkpoint.
+    /// </remarks>
+    public bool Delete(string relativePath)
+    {
+        if (MoveAway(relativePath) is not { } doomed)
+        {
+            return false;
+        }
+
+        Directory.Delete(doomed, recursive: true);
+        return true;
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Delete"/>: renames a folder (a checkpoint's, or a whole run's) to a temporary name that
+    /// start-up removes, durably, and returns that name; null when the folder was not there. Callers that must also drop
+    /// database rows rename first, drop the rows, then remove the folder, or <see cref="MoveBack"/> when the rows stay.
+    /// </summary>
+    public string? MoveAway(string relativePath)
+    {
+        var folder = Resolve(relativePath);
+        if (!Directory.Exists(folder))
+        {
+            return null;
+        }
+
+        var doomed = $"{folder}{TemporaryMarker}deleting-{Guid.NewGuid():N}";
+        Directory.Move(folder, doomed);
+        DurableFiles.SyncDirectory(Path.GetDirectoryName(folder)!);
+        return doomed;
+    }
+
+    /// <summary>Undoes <see cref="MoveAway"/>: the rows that name the folder were kept after all.</summary>
+    public void MoveBack(string movedAway, string relativePath)
+    {
+        var folder = Resolve(relativePath);
+        Directory.Move(movedAway, folder);
+        DurableFiles.SyncDirectory(Path.GetDirectoryName(folder)!);
+    }
+
+    /// <summary>Every finished checkpoint folder under the root, as run/name relative paths.</summary>
+    public IEnumerable<string> ListFolders() =>
+        Directory.EnumerateDirectories(Root)
+            .SelectMany(Directory.EnumerateDirectories)
+            .Where(d => !Path.GetFileName(d).Contains(TemporaryMarker, StringComparison.Ordinal) && File.Exists(Path.Combine(d, ManifestFile)))
+            .Select(Relative);
+
+    /// <summary>Bytes of all files in a checkpoint folder.</summary>
+    public long SizeOf(string relativePath) => new DirectoryInfo(Resolve(relativePath)).EnumerateFiles().Sum(f => f.Length);
+
+    public bool Exists(string relativePath) => File.Exists(Path.Combine(Resolve(relativePath), ManifestFile));
+
+    /// <summary>
+    /// Whether a checkpoint's manifest is there, told apart from "it could not be looked at": unlike
+    /// <see cref="Exists"/>, an I/O or permission error is thrown, not answered with false.
+    /// </summary>
+    /// <exception cref="IOException">The folder could not be looked at.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder could not be looked at.</exception>
+    public bool Probe(string relativePath)
+    {
+        try
+        {
+            using var manifest = new FileStream(Path.Combine(Resolve(relativePath), ManifestFile), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            return true;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    public bool HasVolumeMarker() => File.Exists(Path.Combine(Root, VolumeMarkerFile));
+
+    public void WriteVolumeMarker()
+    {
+        var path = Path.Combine(Root, VolumeMarkerFile);
+        if (!File.Exists(path))
+        {
+            DurableFiles.WriteDurably(path, "This folder holds the training dashboard's checkpoints.\n"u8.ToArray());
+            DurableFiles.SyncDirectory(Root);
+        }
+    }
+
+    /// <summary>Null when the root can be listed; otherwise why not (missing, unreadable, not a folder).</summary>
+    public string? RootProblem()
+    {
+        try
+        {
+            _ = Directory.EnumerateFileSystemEntries(Root).Any();
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"{Root} cannot be listed: {e.Message}";
+        }
+    }
+
+    private static long SizeOfTree(DirectoryInfo directory)
+    {
+        long total = 0;
+        try
+        {
+            foreach (var entry in directory.EnumerateFileSystemInfos())
+            {
+                total += entry switch
+                {
+                    FileInfo file => file.Length,
+                    DirectoryInfo child when !child.Attributes.HasFlag(FileAttributes.ReparsePoint) => SizeOfTree(child),
+                    _ => 0,
+                };
+            }
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
+        {
+            // Removed while being counted (retention, a delete): it takes no room any more.
+        }
+
+        return total;
+    }
+
+}
