@@ -7,6 +7,7 @@ using Dashboard.Engine.Export;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
 using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Evaluation;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Imports;
@@ -70,6 +71,8 @@ public static class CoreServices
         services.AddSingleton<CheckpointLoader>();
         services.AddSingleton<CheckpointMaintenance>();
         services.AddSingleton<RunLauncher>();
+        services.AddSingleton<CheckpointInspector>();
+        services.AddSingleton<CheckpointExports>();
         services.AddSingleton<RunDeletion>();
         services.AddSingleton<ImportService>();
         return services;

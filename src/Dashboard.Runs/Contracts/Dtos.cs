@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Configuration;
@@ -55,6 +56,13 @@ public sealed record RunDto(
         run.Notes,
         run.Archived);
 
+    /// <summary>Queued or training. Not in the JSON: clients have <c>status</c>; this spares pages the status names.</summary>
+    [JsonIgnore]
+    public bool IsActive => RunStatus.IsActive(Status);
+
+    [JsonIgnore]
+    public bool IsRunning => Status == RunStatus.Running;
+
     private static DateTime? Utc(DateTime? value) => value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : null;
 }
 
@@ -103,6 +111,14 @@ public sealed record CheckpointDto(
         c.Pinned,
         c.Status,
         DateTime.SpecifyKind(c.CreatedAt, DateTimeKind.Utc));
+
+    /// <summary>Offered for actions. Not in the JSON (nor the hub's messages): clients have <c>status</c>.</summary>
+    [JsonIgnore]
+    public bool IsDurable => Status == CheckpointStatus.Durable;
+
+    /// <summary>Its files were not found; a re-audit may bring it back.</summary>
+    [JsonIgnore]
+    public bool IsMissing => Status == CheckpointStatus.Missing;
 }
 
 /// <summary>Where the current epoch of a running run stands (hub event <c>EpochProgress</c>).</summary>
