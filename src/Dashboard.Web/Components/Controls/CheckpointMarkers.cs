@@ -1,5 +1,4 @@
 using System.Globalization;
-using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Plotly.Blazor.Traces.ScatterLib.MarkerLib;
@@ -89,7 +88,7 @@ internal static class CheckpointMarkers
         checkpoint.Kind != CheckpointKind.Interrupt && checkpoint.Metrics.ContainsKey("valLoss");
 
     /// <summary>Only durable checkpoints can be used; the rest are drawn faded.</summary>
-    public static bool Usable(CheckpointDto checkpoint) => checkpoint.Status == CheckpointStatus.Durable;
+    public static bool Usable(CheckpointDto checkpoint) => checkpoint.IsDurable;
 
     /// <summary>
     /// The epoch for one taken at an epoch's end; inside an epoch, the completed epochs plus the share of the next

@@ -1,11 +1,8 @@
-using Dashboard.Data.Entities;
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Evaluation;
 using Dashboard.Runs.Events;
-using Dashboard.Runs.Execution;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Dashboard.Web.Components.Controls;
@@ -30,7 +27,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private CheckpointDto? _selected;
     private int? _resumeEpochs;
     private string? _selectionNote;
-    private IReadOnlyList<DatasetInfo> _datasets = [];
+    private IReadOnlyList<DatasetDto> _datasets = [];
     private IReadOnlyList<OverlayCurve> _overlays = [];
     private IReadOnlyList<StepAncestor> _stepAncestors = [];
     private HashSet<int> _branchIds = [];
@@ -60,14 +57,9 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     [Inject]
     public required NavigationManager Navigation { get; set; }
 
+    /// <summary>Describes the run's model for the fine-tune form, as the API's fine-tune route checks it.</summary>
     [Inject]
-    public required RunQueue RunQueue { get; set; }
-
-    [Inject]
-    public required DatasetRegistry Datasets { get; set; }
-
-    [Inject]
-    public required ModelRegistry Models { get; set; }
+    public required CheckpointInspector Inspector { get; set; }
 
     protected override async Task OnParametersSetAsync()
     {
@@ -86,7 +78,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             _metrics = [.. await RunService.MetricsAsync(RunId) ?? []];
             _checkpoints = [.. await RunService.CheckpointsAsync(RunId) ?? []];
             await RefreshBestAsync();
-            DescribeModel(_run);
+            await DescribeModelAsync();
             await LoadLineageAsync(_run);
         }
 
@@ -94,14 +86,13 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     }
 
     /// <summary>What the fine-tune form offers: datasets, the model's freezable modules and its classes.</summary>
-    private void DescribeModel(RunDto run)
+    private async Task DescribeModelAsync()
     {
-        _datasets = [.. Datasets.All];
-        if (Datasets.TryGet(run.Dataset, out var source) && Models.TryGet(run.Model, out var architecture))
+        if ((await Inspector.DescribeModelAsync(RunId)).Value is { } model)
         {
-            var spec = architecture.DefaultSpec(source.Info);
-            _classCount = spec.ClassCount;
-            _layers = [.. Launcher.ParameterNames(spec).Select(n => n[..n.LastIndexOf('.')]).Distinct()];
+            _datasets = model.Datasets;
+            _classCount = model.ClassCount;
+            _layers = model.Layers;
         }
     }
 
@@ -228,7 +219,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
                 break;
             case RunStatusChangedEvent e:
                 _run = await RunService.GetAsync(RunId) ?? _run;
-                if (!RunStatus.IsActive(e.Status))
+                if (!e.IsActive)
                 {
                     _progress = null;
                     _stopping = false;
@@ -251,11 +242,16 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         }
     }
 
-    private void CheckpointNow()
+    /// <summary>The API's "checkpoint now"; its refusal for a run that stopped meanwhile is put in the page's words.</summary>
+    private async Task CheckpointNowAsync()
     {
-        _message = RunQueue.RequestCheckpoint(RunId)
-            ? "A checkpoint will be written after the current batch."
-            : "The run is not training any more.";
+        var result = await RunService.RequestCheckpointAsync(RunId);
+        _message = result switch
+        {
+            { Succeeded: true } => "A checkpoint will be written after the current batch.",
+            { Status: 409 } => "The run is not training any more.",
+            _ => result.Problem,
+        };
     }
 
     /// <param name="epochs">The target epoch count; null keeps the run's (or one more than the checkpoint's).</param>
@@ -357,7 +353,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     /// </summary>
     private void SelectEpoch(int epoch)
     {
-        var kept = _checkpoints.Where(c => c.Status == "durable").ToList();
+        var kept = _checkpoints.Where(c => c.IsDurable).ToList();
         var exact = kept.Where(c => c.Epoch == epoch && c.Metrics.ContainsKey("valLoss")).MaxBy(c => c.Step);
         if (exact is not null)
         {
