@@ -66,6 +66,7 @@ public static class CoreServices
         services.AddSingleton<RunQueue>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunService>();
+        services.AddSingleton<RunCatalog>();
         services.AddSingleton<CheckpointVolume>();
         services.AddSingleton<CheckpointQueries>();
         services.AddSingleton<CheckpointLoader>();

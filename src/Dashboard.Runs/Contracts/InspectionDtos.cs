@@ -21,6 +21,9 @@ public sealed record DatasetDto(string Name, string DisplayName, string Descript
         new(info.Name, info.DisplayName, info.Description, info.SampleShape, info.ClassCount, info.SampleCount);
 }
 
+/// <summary>A model architecture a run may name.</summary>
+public sealed record ModelDto(string Name, string DisplayName);
+
 /// <summary>
 /// What the fine-tune form offers for a run's model: its parameter names (as freezing and exports name them), its class
 /// count, and the datasets a fine-tune may switch to.

@@ -18,6 +18,7 @@ public sealed class CheckpointInspector(
     CheckpointEvaluator evaluator,
     RunService runs,
     RunLauncher launcher,
+    RunCatalog catalog,
     DatasetRegistry datasets,
     ModelRegistry models)
 {
@@ -76,7 +77,7 @@ public sealed class CheckpointInspector(
             return ServiceResult<ModelDescriptionDto>.NotFound($"There is no run {runId}.");
         }
 
-        IReadOnlyList<DatasetDto> all = [.. datasets.All.Select(DatasetDto.From)];
+        var all = catalog.Datasets();
         if (!datasets.TryGet(run.Dataset, out var source) || !models.TryGet(run.Model, out var architecture))
         {
             return new(new ModelDescriptionDto([], 0, all));

@@ -1,6 +1,4 @@
 using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Management;
@@ -20,11 +18,9 @@ public sealed partial class NewRun : ComponentBase
     [Inject]
     public required RunService RunService { get; set; }
 
+    /// <summary>The datasets and models to offer, as DTOs: the page does not reach into the engine's registries.</summary>
     [Inject]
-    public required DatasetRegistry Datasets { get; set; }
-
-    [Inject]
-    public required ModelRegistry Models { get; set; }
+    public required RunCatalog Catalog { get; set; }
 
     [Inject]
     public required NavigationManager Navigation { get; set; }

@@ -27,13 +27,11 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private CheckpointDto? _selected;
     private int? _resumeEpochs;
     private string? _selectionNote;
-    private IReadOnlyList<DatasetDto> _datasets = [];
     private IReadOnlyList<OverlayCurve> _overlays = [];
     private IReadOnlyList<StepAncestor> _stepAncestors = [];
     private HashSet<int> _branchIds = [];
     private IDisposable? _branchSubscription;
-    private IReadOnlyList<string> _layers = [];
-    private int _classCount;
+    private ModelDescriptionDto? _model;
     private bool _perStep;
 
     [Parameter]
@@ -57,7 +55,6 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     [Inject]
     public required NavigationManager Navigation { get; set; }
 
-    /// <summary>Describes the run's model for the fine-tune form, as the API's fine-tune route checks it.</summary>
     [Inject]
     public required CheckpointInspector Inspector { get; set; }
 
@@ -78,22 +75,13 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             _metrics = [.. await RunService.MetricsAsync(RunId) ?? []];
             _checkpoints = [.. await RunService.CheckpointsAsync(RunId) ?? []];
             await RefreshBestAsync();
-            await DescribeModelAsync();
+
+            // What the fine-tune form offers: datasets, the model's freezable modules and its classes.
+            _model = (await Inspector.DescribeModelAsync(RunId)).Value;
             await LoadLineageAsync(_run);
         }
 
         _loaded = true;
-    }
-
-    /// <summary>What the fine-tune form offers: datasets, the model's freezable modules and its classes.</summary>
-    private async Task DescribeModelAsync()
-    {
-        if ((await Inspector.DescribeModelAsync(RunId)).Value is { } model)
-        {
-            _datasets = model.Datasets;
-            _classCount = model.ClassCount;
-            _layers = model.Layers;
-        }
     }
 
     private string CompareLink()
