@@ -45,6 +45,32 @@ public sealed class ImportService(
     }
 
     /// <summary>
+    /// Spools an upload and imports it, with the spool's refusals as answers rather than exceptions: 413 past
+    /// <see cref="MaxUploadBytes"/>, 507 when there is no room to hold it. A broken-off upload still throws its IOException.
+    /// </summary>
+    public async Task<ServiceResult<RunStartedDto>> ImportUploadAsync(Stream upload, string fileName, CancellationToken cancellationToken = default)
+    {
+        FileStream bundle;
+        try
+        {
+            bundle = await SpoolAsync(upload, cancellationToken);
+        }
+        catch (UploadTooLargeException)
+        {
+            return new(null, null, 413, $"Bundles may be at most {MaxUploadBytes / (1024 * 1024)} MiB.");
+        }
+        catch (UploadStorageFullException e)
+        {
+            return new(null, null, ServiceStatus.InsufficientStorage, e.Message);
+        }
+
+        await using (bundle)
+        {
+            return await ImportAsync(bundle, fileName, cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// Checking a bundle builds its model and holds its weights (up to hundreds of megabytes); more than this many at once
     /// are answered 429 rather than let memory grow with the number of clients.
     /// </summary>
