@@ -1,9 +1,9 @@
 using Dashboard.Data;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Checkpoints;
 using Dashboard.ServerProcess;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Dashboard.Engine.Policies;
 
 namespace Dashboard.TestSupport;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Dashboard.Data.Entities;
 
 namespace Dashboard.Runs.Contracts;
@@ -29,6 +30,18 @@ public sealed record CheckpointDto(
         c.Pinned,
         c.Status,
         DateTime.SpecifyKind(c.CreatedAt, DateTimeKind.Utc));
+
+    /// <summary>Offered for actions. Not in the JSON (nor the hub's messages): clients have <c>status</c>.</summary>
+    [JsonIgnore]
+    public bool IsDurable => Status == CheckpointStatus.Durable;
+
+    /// <summary>Still being written: not yet a checkpoint anyone can see or use.</summary>
+    [JsonIgnore]
+    public bool IsWriting => Status == CheckpointStatus.Writing;
+
+    /// <summary>Its files were not found; a re-audit may bring it back.</summary>
+    [JsonIgnore]
+    public bool IsMissing => Status == CheckpointStatus.Missing;
 }
 
 /// <summary>A checkpoint folder on disk with no row: <c>GET /api/checkpoints/orphans</c>.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Configuration;
 
@@ -52,6 +53,13 @@ public sealed record RunDto(
         JsonSerializer.Deserialize<string[]>(run.TagsJson, JsonDefaults.Options) ?? [],
         run.Notes,
         run.Archived);
+
+    /// <summary>Queued or training. Not in the JSON: clients have <c>status</c>; this spares pages the status names.</summary>
+    [JsonIgnore]
+    public bool IsActive => RunStatus.IsActive(Status);
+
+    [JsonIgnore]
+    public bool IsRunning => Status == RunStatus.Running;
 
     private static DateTime? Utc(DateTime? value) => value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : null;
 }

@@ -7,7 +7,11 @@ public abstract record TrainingEvent(int RunId);
 
 public sealed record EpochCompletedEvent(int RunId, MetricDto Metrics) : TrainingEvent(RunId);
 
-public sealed record RunStatusChangedEvent(int RunId, string Status) : TrainingEvent(RunId);
+public sealed record RunStatusChangedEvent(int RunId, string Status) : TrainingEvent(RunId)
+{
+    /// <summary>The run is queued or training (the hub sends only the status, so pages need no status names).</summary>
+    public bool IsActive => Dashboard.Data.Entities.RunStatus.IsActive(Status);
+}
 
 public sealed record CheckpointSavedEvent(int RunId, CheckpointDto Checkpoint) : TrainingEvent(RunId);
 

@@ -7,6 +7,7 @@ using Dashboard.Engine.Export;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Launching;
 using Microsoft.EntityFrameworkCore;
+using Dashboard.Engine.Policies;
 
 namespace Dashboard.Runs.Imports;
 
@@ -43,6 +44,32 @@ public sealed class ImportService(
         {
             logger.LogWarning(e.InnerException, "An upload could not be held in {Folder}: the disk is full.", spool.Folder);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Spools an upload and imports it, with the spool's refusals as answers rather than exceptions: 413 past
+    /// <see cref="MaxUploadBytes"/>, 507 when there is no room to hold it. A broken-off upload still throws its IOException.
+    /// </summary>
+    public async Task<ServiceResult<RunStartedDto>> ImportUploadAsync(Stream upload, string fileName, CancellationToken cancellationToken = default)
+    {
+        FileStream bundle;
+        try
+        {
+            bundle = await SpoolAsync(upload, cancellationToken);
+        }
+        catch (UploadTooLargeException)
+        {
+            return new(null, null, 413, $"Bundles may be at most {MaxUploadBytes / (1024 * 1024)} MiB.");
+        }
+        catch (UploadStorageFullException e)
+        {
+            return new(null, null, ServiceStatus.InsufficientStorage, e.Message);
+        }
+
+        await using (bundle)
+        {
+            return await ImportAsync(bundle, fileName, cancellationToken);
         }
     }
 

@@ -75,6 +75,22 @@ public sealed class RunService(
         return ServiceResult<RunDto>.Conflict($"Run {runId} is {run.Status}, not running.");
     }
 
+    /// <summary>
+    /// "Checkpoint now": a training run writes a manual checkpoint after its current batch (announced once durable).
+    /// Conflict when it is not training, since its newest checkpoint is then already its state.
+    /// </summary>
+    public async Task<ServiceResult<RunDto>> RequestCheckpointAsync(int runId, CancellationToken cancellationToken = default)
+    {
+        if (await GetAsync(runId, cancellationToken) is not { } run)
+        {
+            return ServiceResult<RunDto>.NotFound($"There is no run {runId}.");
+        }
+
+        return queue.RequestCheckpoint(runId)
+            ? new ServiceResult<RunDto>(run, Status: 202)
+            : ServiceResult<RunDto>.Conflict($"Run {runId} is not training; its newest checkpoint is already its state.");
+    }
+
     /// <summary>Changes the fields <paramref name="request"/> gives (name, tags, notes, archived) and answers the run.</summary>
     public async Task<ServiceResult<RunDto>> UpdateAsync(int runId, UpdateRunRequest request, CancellationToken cancellationToken = default)
     {

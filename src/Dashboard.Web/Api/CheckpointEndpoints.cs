@@ -1,11 +1,8 @@
-using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Evaluation;
 using Dashboard.Engine.Export;
 using Dashboard.Engine.Policies;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
-using Dashboard.Runs.Execution;
+using Dashboard.Runs.Evaluation;
 using Dashboard.Runs.Imports;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
@@ -30,17 +27,9 @@ public static class CheckpointEndpoints
             .Produces<CheckpointDto>();
 
         // "Checkpoint now": written after the current batch as kind manual; the hub announces it once durable.
-        runs.MapPost("/checkpoint", async (int runId, RunService runService, RunQueue queue, CancellationToken ct) =>
-        {
-            if (await runService.GetAsync(runId, ct) is null)
-            {
-                return ApiResults.Problem(StatusCodes.Status404NotFound, $"There is no run {runId}.");
-            }
-
-            return queue.RequestCheckpoint(runId)
-                ? TypedResults.Accepted($"/api/runs/{runId}/checkpoints")
-                : ApiResults.Problem(StatusCodes.Status409Conflict, $"Run {runId} is not training; its newest checkpoint is already its state.");
-        });
+        // "Checkpoint now": written after the current batch as kind manual; the hub announces it once durable.
+        runs.MapPost("/checkpoint", async (int runId, RunService service, CancellationToken ct) =>
+            ApiResults.ToHttp(await service.RequestCheckpointAsync(runId, ct), _ => TypedResults.Accepted($"/api/runs/{runId}/checkpoints")));
 
         // A bundle as the body (application/zip) or as the file of a multipart form. A declared length over the cap is refused
         // before reading; otherwise the upload is copied to a temporary file and cut off as soon as it passes the cap.
@@ -131,41 +120,19 @@ public static class CheckpointEndpoints
             .Accepts<FineTuneRequest>("application/json")
             .Produces<RunStartedDto>(StatusCodes.Status202Accepted);
 
-        checkpoints.MapPost("/evaluate", async (int id, CheckpointLoader service, CheckpointEvaluator evaluator, CancellationToken ct) =>
-        {
-            var (loaded, problem) = await LoadDurableAsync(id, service, ct);
-            return problem ?? TypedResults.Ok(await Task.Run(() => evaluator.EvaluateTestSplit(loaded!), ct));
-        }).Produces<EvaluationResult>();
+        checkpoints.MapPost("/evaluate", async (int id, CheckpointInspector service, CancellationToken ct) =>
+            ApiResults.ToHttp(await service.EvaluateAsync(id, ct), TypedResults.Ok))
+            .Produces<EvaluationDto>();
 
-        checkpoints.MapPost("/predict", async (int id, HttpRequest request, CheckpointLoader service, CheckpointEvaluator evaluator, CancellationToken ct) =>
+        checkpoints.MapPost("/predict", async (int id, HttpRequest request, CheckpointInspector service, CancellationToken ct) =>
         {
             var (body, error) = await ApiResults.ReadJsonAsync<PredictRequest>(request, optional: false, ct);
-            if (error is not null)
-            {
-                return error;
-            }
-
-            var (loaded, problem) = await LoadDurableAsync(id, service, ct);
-            if (problem is not null)
-            {
-                return problem;
-            }
-
-            var size = loaded!.Manifest.ModelSpec.InputShape.Aggregate(1, (a, b) => a * b);
-            if (body!.Input is not { } input || input.Length != size || input.Any(v => !float.IsFinite(v)))
-            {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    ["input"] = [$"Send {size} finite numbers (the model's input [{string.Join(", ", loaded.Manifest.ModelSpec.InputShape)}])."],
-                });
-            }
-
-            var prepared = loaded.Manifest.Config.Dataset == MnistDataset.DatasetName ? [.. input.Select(MnistDataset.Normalize)] : input;
-            var probabilities = evaluator.Predict(loaded, prepared);
-            return TypedResults.Ok(new PredictionDto(Array.IndexOf(probabilities, probabilities.Max()), probabilities));
+            return error ?? ApiResults.ToHttp(await service.PredictAsync(id, body!.Input, ct), TypedResults.Ok);
         }).Accepts<PredictRequest>("application/json").Produces<PredictionDto>();
 
-        checkpoints.MapGet("/export", ExportAsync).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
+        checkpoints.MapGet("/export", async (int id, string? format, CheckpointExports service, CancellationToken ct) =>
+            ApiResults.ToHttp(await service.ExportAsync(id, format, ct), file => TypedResults.File(file.Content, file.ContentType, file.FileName)))
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
 
         return app;
     }
@@ -257,62 +224,4 @@ public static class CheckpointEndpoints
 
     private static IResult FormUnreadable(string why) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["file"] = [$"The form could not be read: {why}"] });
-
-    private static async Task<IResult> ExportAsync(
-        int id,
-        string? format,
-        CheckpointLoader service,
-        CheckpointQueries queries,
-        RunService runs,
-        CheckpointExporter exporter,
-        CancellationToken ct)
-    {
-        format ??= CheckpointExporter.SafetensorsFormat;
-        if (!CheckpointExporter.Formats.Contains(format))
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["format"] = [$"Unknown format '{format}'. Use one of: {string.Join(", ", CheckpointExporter.Formats)}."],
-            });
-        }
-
-        var (loaded, problem) = await LoadDurableAsync(id, service, ct);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        var checkpoint = (await queries.GetAsync(id, ct))!;
-
-        var stem = $"run{checkpoint.RunId}-epoch{checkpoint.Epoch:D3}-checkpoint{checkpoint.Id}";
-        switch (format)
-        {
-            case CheckpointExporter.TorchSharpFormat:
-                return TypedResults.File(CheckpointExporter.ToTorchSharp(loaded!), "application/octet-stream", $"{stem}.bin");
-            case CheckpointExporter.BundleFormat:
-                var run = await runs.GetAsync(checkpoint.RunId, ct);
-                var history = (await runs.MetricsAsync(checkpoint.RunId, ct) ?? [])
-                    .Where(m => m.Epoch <= checkpoint.Epoch)
-                    .Select(m => (m.Epoch, (IReadOnlyDictionary<string, double>)new Dictionary<string, double>
-                    {
-                        ["loss"] = m.Loss,
-                        ["valLoss"] = m.ValLoss,
-                        ["accuracy"] = m.Accuracy ?? double.NaN,
-                        ["valAccuracy"] = m.ValAccuracy ?? double.NaN,
-                        ["learningRate"] = m.LearningRate,
-                    }))
-                    .ToList();
-                var context = new ExportContext(checkpoint.RunId, run?.Name ?? $"run {checkpoint.RunId}", checkpoint.Id, history);
-                return TypedResults.File(exporter.ToBundle(loaded!, context), "application/zip", $"{stem}.zip");
-            default:
-                return TypedResults.File(exporter.ToSafetensors(loaded!), "application/octet-stream", $"{stem}.safetensors");
-        }
-    }
-
-    /// <summary>Reads a checkpoint for an action, or the problem that prevents it: unknown, not durable, or failing its hashes.</summary>
-    private static async Task<(LoadedCheckpoint? Loaded, IResult? Problem)> LoadDurableAsync(int id, CheckpointLoader service, CancellationToken ct)
-    {
-        var result = await service.LoadDurableAsync(id, ct);
-        return result.Succeeded ? (result.Value, null) : (null, ApiResults.ToHttp(result, _ => TypedResults.Ok()));
-    }
 }

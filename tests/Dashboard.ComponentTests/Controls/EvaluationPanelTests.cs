@@ -93,7 +93,8 @@ public sealed class EvaluationPanelTests : DashboardTestContext
 
         await cut.Find("[data-testid=evaluate]").ClickAsync(new());
 
-        cut.WaitForAssertion(() => Assert.StartsWith("This checkpoint failed verification and is now marked corrupt", cut.Find(".notice.error").TextContent));
+        // The evaluate route's own refusal, naming the status the checkpoint now has.
+        cut.WaitForAssertion(() => Assert.StartsWith($"Checkpoint {checkpoint.Id} failed verification and is now marked missing", cut.Find(".notice.error").TextContent));
         Assert.Empty(cut.FindAll("[data-testid=test-accuracy]"));
         Assert.Equal("missing", (await Queries.GetAsync(checkpoint.Id))!.Status);
     }

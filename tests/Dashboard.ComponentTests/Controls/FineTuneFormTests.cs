@@ -107,7 +107,7 @@ public sealed class FineTuneFormTests : DashboardTestContext
         Render<FineTuneForm>(p => p
             .Add(f => f.CheckpointId, checkpoint.Id)
             .Add(f => f.ParentConfig, parent)
-            .Add(f => f.Datasets, [.. Services.GetRequiredService<DatasetRegistry>().All])
+            .Add(f => f.Datasets, [.. Services.GetRequiredService<DatasetRegistry>().All.Select(DatasetDto.From)])
             .Add(f => f.Layers, layers ?? [])
             .Add(f => f.ClassCount, 2)
             .Add(f => f.Submit, request => Services.GetRequiredService<RunLauncher>().FineTuneAsync(checkpoint.Id, request))

@@ -103,7 +103,7 @@ public sealed class StepLossChartTests : DashboardTestContext
         var traces = (await Plotly.WaitForPlotsAsync(3, WaitTimeout))[^1];
         double[] raw = [.. Enumerable.Range(1, 100).Select(Loss)];
         Assert.Equal(raw.Select(v => (double?)v), traces[StepLossChart.LossTrace].Y);
-        Assert.Equal(Dashboard.Engine.Metrics.Smoothing.Ema(raw, 0.9).Select(v => (double?)v), traces[StepLossChart.SmoothedTrace].Y);
+        Assert.Equal(Smoothing.Ema(raw, 0.9).Select(v => (double?)v), traces[StepLossChart.SmoothedTrace].Y);
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public sealed class StepLossChartTests : DashboardTestContext
         Assert.Equal($"run #{parentId} loss", parent.Name);
         Assert.Equal(expected.Points.Select(p => (double)p.Step), parent.X);
         Assert.True(parent.X[^1] <= Fork);
-        Assert.Equal(Dashboard.Engine.Metrics.Smoothing.Ema([.. expected.Points.Select(p => p.Loss)], 0.6).Select(v => (double?)v), parent.Y);
+        Assert.Equal(Smoothing.Ema([.. expected.Points.Select(p => p.Loss)], 0.6).Select(v => (double?)v), parent.Y);
         Assert.InRange(parent.Json["opacity"]!.GetValue<double>(), 0.1, 0.6);
         Assert.Equal(Fork + 1.0, traces[StepLossChart.LossTrace].X[0]);
         Assert.Equal(StepLossChart.FirstAncestorTrace + 1, traces.Count);

@@ -1,12 +1,12 @@
 using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Web.Components;
 using Dashboard.Web.Components.Controls;
 using static Dashboard.ComponentTests.Support.TestData;
+using Dashboard.Engine.Policies;
 
 namespace Dashboard.ComponentTests.Controls;
 

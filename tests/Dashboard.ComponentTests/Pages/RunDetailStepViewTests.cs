@@ -109,7 +109,9 @@ public sealed class RunDetailStepViewTests : DashboardTestContext
         var cut = Render<RunDetail>(parameters => parameters.Add(p => p.RunId, run.Id));
         cut.WaitForAssertion(() => Assert.StartsWith("Click a checkpoint's marker", cut.Find("[data-testid=chart-hint]").TextContent, StringComparison.Ordinal));
 
-        cut.Find("[data-testid=view-per-step]").Click();
+        // Awaited: the page loads on worker threads (the model is described off the render thread), so a click may
+        // reach a renderer still busy with the load's last render, and only its task tells when it was handled.
+        await cut.Find("[data-testid=view-per-step]").ClickAsync(new());
 
         var hint = cut.Find("[data-testid=chart-hint]").TextContent;
         Assert.StartsWith("Drag across the chart to zoom in", hint, StringComparison.Ordinal);
@@ -117,7 +119,7 @@ public sealed class RunDetailStepViewTests : DashboardTestContext
         Assert.Contains("lowest to highest loss", hint, StringComparison.Ordinal);
         Assert.DoesNotContain("Click", hint, StringComparison.Ordinal);
 
-        cut.Find("[data-testid=view-per-epoch]").Click();
+        await cut.Find("[data-testid=view-per-epoch]").ClickAsync(new());
 
         cut.WaitForAssertion(() => Assert.StartsWith("Click a checkpoint's marker", cut.Find("[data-testid=chart-hint]").TextContent, StringComparison.Ordinal));
     }

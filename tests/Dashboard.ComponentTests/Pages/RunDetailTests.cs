@@ -2,7 +2,6 @@ using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Policies;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;

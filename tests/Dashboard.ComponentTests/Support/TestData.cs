@@ -1,6 +1,6 @@
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.Engine.Policies;
 
 namespace Dashboard.ComponentTests.Support;
 

@@ -1,12 +1,12 @@
 using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
-using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Training.Optimizers;
 using Dashboard.Runs.Contracts;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Dashboard.Engine.Policies;
 
 namespace Dashboard.ComponentTests.Support;
 

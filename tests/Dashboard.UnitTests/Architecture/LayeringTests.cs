@@ -32,7 +32,7 @@ public sealed class LayeringTests
         Assert.True(violations.Count == 0, $"References to a layer above:{Environment.NewLine}{string.Join(Environment.NewLine, violations)}");
     }
 
-    [Fact(Skip = "Fails until the UI part of #11 lands: the components still import Dashboard.Data.Entities and Dashboard.Engine.Training; the lead removes this skip at merge.")]
+    [Fact]
     public void ComponentImports_BeyondConfigVocabulary_None()
     {
         AssertReadsTheRealTree();
@@ -42,7 +42,7 @@ public sealed class LayeringTests
         Assert.True(violations.Count == 0, $"Components importing entities or engine internals:{Environment.NewLine}{string.Join(Environment.NewLine, violations)}");
     }
 
-    [Fact(Skip = "Fails until the other parts of #11 land: CheckpointService.cs, CheckpointStore.cs and StepLossChart.razor.cs are being split; the lead removes this skip at merge.")]
+    [Fact]
     public void SourceFiles_UnderSrc_AtMost400Lines()
     {
         AssertReadsTheRealTree();

@@ -3,6 +3,7 @@ using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Training;
 using Dashboard.Engine.Training.Optimizers;
 using Dashboard.UnitTests.Support;
+using Dashboard.Engine.Policies;
 
 namespace Dashboard.UnitTests.Engine;
 

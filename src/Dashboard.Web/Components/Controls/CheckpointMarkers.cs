@@ -1,8 +1,7 @@
 using System.Globalization;
-using Dashboard.Data.Entities;
-using Dashboard.Engine.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Plotly.Blazor.Traces.ScatterLib.MarkerLib;
+using Dashboard.Engine.Policies;
 
 namespace Dashboard.Web.Components.Controls;
 
@@ -113,7 +112,7 @@ internal static class CheckpointMarkers
         checkpoint.Kind != CheckpointKind.Interrupt && checkpoint.Metrics.ContainsKey("valLoss");
 
     /// <summary>Only durable checkpoints can be used; the rest are drawn faded.</summary>
-    public static bool Usable(CheckpointDto checkpoint) => checkpoint.Status == CheckpointStatus.Durable;
+    public static bool Usable(CheckpointDto checkpoint) => checkpoint.IsDurable;
 
     /// <summary>
     /// The epoch for one taken at an epoch's end; inside an epoch, the completed epochs plus the share of the next
@@ -163,7 +162,7 @@ internal static class CheckpointMarkers
     }
 
     /// <summary>Every checkpoint but one still being written: removed and unusable ones stay, faded, so the record shows them.</summary>
-    public static bool Plottable(CheckpointDto checkpoint) => checkpoint.Status != CheckpointStatus.Writing;
+    public static bool Plottable(CheckpointDto checkpoint) => !checkpoint.IsWriting;
 
     /// <summary>
     /// Which marker traces must change for the browser to show <paramref name="checkpoints"/> as they are now: a marker

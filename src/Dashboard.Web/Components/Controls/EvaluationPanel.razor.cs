@@ -1,8 +1,5 @@
-using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Evaluation;
-using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Evaluation;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using Plotly.Blazor;
@@ -12,7 +9,7 @@ namespace Dashboard.Web.Components.Controls;
 
 public sealed partial class EvaluationPanel : ComponentBase, IAsyncDisposable
 {
-    private EvaluationResult? _result;
+    private EvaluationDto? _result;
     private PredictionDto? _prediction;
     private string? _error;
     private bool _evaluating;
@@ -29,11 +26,9 @@ public sealed partial class EvaluationPanel : ComponentBase, IAsyncDisposable
     [Parameter]
     public bool DrawDigits { get; set; }
 
+    /// <summary>The same checks and answers as the evaluate and predict routes.</summary>
     [Inject]
-    public required CheckpointLoader Checkpoints { get; set; }
-
-    [Inject]
-    public required CheckpointEvaluator Evaluator { get; set; }
+    public required CheckpointInspector Inspector { get; set; }
 
     [Inject]
     public required IJSRuntime JS { get; set; }
@@ -53,13 +48,14 @@ public sealed partial class EvaluationPanel : ComponentBase, IAsyncDisposable
         _error = null;
         try
         {
-            var checkpoint = await LoadAsync();
-            if (checkpoint is null)
+            var evaluation = await Inspector.EvaluateAsync(CheckpointId);
+            if (!evaluation.Succeeded)
             {
+                _error = Describe(evaluation);
                 return;
             }
 
-            _result = await Task.Run(() => Evaluator.EvaluateTestSplit(checkpoint));
+            _result = evaluation.Value!;
             var labels = Enumerable.Range(0, _result.Confusion.Length).Select(i => (object)i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
             _heatmap =
             [
@@ -88,14 +84,22 @@ public sealed partial class EvaluationPanel : ComponentBase, IAsyncDisposable
 
     private async Task PredictAsync()
     {
-        if (_pad is null || await LoadAsync() is not { } checkpoint)
+        if (_pad is null)
         {
             return;
         }
 
+        // The pad gives pixels in [0, 1]; the inspector normalises them as MNIST was for training, as the route does.
         var pixels = await _pad.InvokeAsync<float[]>("read", _canvas);
-        var probabilities = Evaluator.Predict(checkpoint, [.. pixels.Select(MnistDataset.Normalize)]);
-        _prediction = new PredictionDto(Array.IndexOf(probabilities, probabilities.Max()), probabilities);
+        var prediction = await Inspector.PredictAsync(CheckpointId, pixels);
+        if (prediction.Succeeded)
+        {
+            _prediction = prediction.Value;
+        }
+        else
+        {
+            _error = Describe(prediction);
+        }
     }
 
     private async Task ClearAsync()
@@ -107,18 +111,8 @@ public sealed partial class EvaluationPanel : ComponentBase, IAsyncDisposable
         }
     }
 
-    private async Task<LoadedCheckpoint?> LoadAsync()
-    {
-        try
-        {
-            return await Checkpoints.LoadAsync(CheckpointId);
-        }
-        catch (CheckpointCorruptException e)
-        {
-            _error = $"This checkpoint failed verification and is now marked corrupt: {e.Message}";
-            return null;
-        }
-    }
+    private static string Describe<T>(ServiceResult<T> refusal) =>
+        refusal.Problem ?? string.Join(" ", refusal.Errors?.SelectMany(e => e.Value) ?? []);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,6 +1,4 @@
 using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Training.Optimizers;
 using Dashboard.Runs.Contracts;
 using Microsoft.AspNetCore.Components;
 
@@ -13,7 +11,7 @@ public sealed partial class FineTuneForm : ComponentBase
     private IReadOnlyDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
     private int _epochs = 5;
     private double _learningRate;
-    private string _optimizer = OptimizerNames.Adam;
+    private string _optimizer = Vocabulary.DefaultOptimizer;
     private bool _resetOptimizer;
     private string _dataset = "";
     private bool _submitting;
@@ -25,7 +23,7 @@ public sealed partial class FineTuneForm : ComponentBase
     public TrainingConfig ParentConfig { get; set; } = new();
 
     [Parameter]
-    public IReadOnlyList<DatasetInfo> Datasets { get; set; } = [];
+    public IReadOnlyList<DatasetDto> Datasets { get; set; } = [];
 
     /// <summary>Freezable modules: parameter names without their .weight/.bias ending.</summary>
     [Parameter]

@@ -1,4 +1,4 @@
-using Dashboard.Engine.Metrics;
+using Dashboard.Web.Components.Controls;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.Components;

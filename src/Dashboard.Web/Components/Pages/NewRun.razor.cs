@@ -1,11 +1,10 @@
 using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Launching;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
+using Dashboard.Runs.Management;
 
 namespace Dashboard.Web.Components.Pages;
 
@@ -20,11 +19,9 @@ public sealed partial class NewRun : ComponentBase
     [Inject]
     public required RunLauncher Launcher { get; set; }
 
+    /// <summary>The datasets and models to offer, as DTOs: the page does not reach into the engine's registries.</summary>
     [Inject]
-    public required DatasetRegistry Datasets { get; set; }
-
-    [Inject]
-    public required ModelRegistry Models { get; set; }
+    public required RunCatalog Catalog { get; set; }
 
     [Inject]
     public required NavigationManager Navigation { get; set; }

@@ -1,11 +1,8 @@
-using Dashboard.Data.Entities;
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Evaluation;
 using Dashboard.Runs.Events;
-using Dashboard.Runs.Execution;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Dashboard.Web.Components.Controls;
@@ -29,12 +26,10 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private int? _selectedId;
     private int? _resumeEpochs;
     private string? _selectionNote;
-    private IReadOnlyList<DatasetInfo> _datasets = [];
     private IReadOnlyList<OverlayCurve> _overlays = [];
     private IReadOnlyList<StepAncestor> _stepAncestors = [];
     private HashSet<int> _branchIds = [];
-    private IReadOnlyList<string> _layers = [];
-    private int _classCount;
+    private ModelDescriptionDto? _model;
     private bool _perStep;
 
     [Parameter]
@@ -56,19 +51,10 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     public required RunLauncher Launcher { get; set; }
 
     [Inject]
-    public required FineTunePlanner FineTunes { get; set; }
-
-    [Inject]
     public required NavigationManager Navigation { get; set; }
 
     [Inject]
-    public required RunQueue RunQueue { get; set; }
-
-    [Inject]
-    public required DatasetRegistry Datasets { get; set; }
-
-    [Inject]
-    public required ModelRegistry Models { get; set; }
+    public required CheckpointInspector Inspector { get; set; }
 
     protected override async Task OnParametersSetAsync()
     {
@@ -87,23 +73,13 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             _metrics = [.. await RunService.MetricsAsync(RunId) ?? []];
             _checkpoints.Reset(await RunService.CheckpointsAsync(RunId) ?? []);
             await RefreshBestAsync();
-            DescribeModel(_run);
+
+            // What the fine-tune form offers: datasets, the model's freezable modules and its classes.
+            _model = (await Inspector.DescribeModelAsync(RunId)).Value;
             await LoadLineageAsync(_run);
         }
 
         _loaded = true;
-    }
-
-    /// <summary>What the fine-tune form offers: datasets, the model's freezable modules and its classes.</summary>
-    private void DescribeModel(RunDto run)
-    {
-        _datasets = [.. Datasets.All];
-        if (Datasets.TryGet(run.Dataset, out var source) && Models.TryGet(run.Model, out var architecture))
-        {
-            var spec = architecture.DefaultSpec(source.Info);
-            _classCount = spec.ClassCount;
-            _layers = [.. FineTunes.ParameterNames(spec).Select(n => n[..n.LastIndexOf('.')]).Distinct()];
-        }
     }
 
     private string CompareLink()
@@ -212,7 +188,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
                 break;
             case RunStatusChangedEvent e:
                 _run = await RunService.GetAsync(RunId) ?? _run;
-                if (!RunStatus.IsActive(e.Status))
+                if (!e.IsActive)
                 {
                     _progress = null;
                     _stopping = false;
@@ -235,11 +211,16 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         }
     }
 
-    private void CheckpointNow()
+    /// <summary>The API's "checkpoint now"; its refusal for a run that stopped meanwhile is put in the page's words.</summary>
+    private async Task CheckpointNowAsync()
     {
-        _message = RunQueue.RequestCheckpoint(RunId)
-            ? "A checkpoint will be written after the current batch."
-            : "The run is not training any more.";
+        var result = await RunService.RequestCheckpointAsync(RunId);
+        _message = result switch
+        {
+            { Succeeded: true } => "A checkpoint will be written after the current batch.",
+            { Status: 409 } => "The run is not training any more.",
+            _ => result.Problem,
+        };
     }
 
     /// <param name="epochs">The target epoch count; null keeps the run's (or one more than the checkpoint's).</param>
@@ -328,7 +309,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     /// </summary>
     private void SelectEpoch(int epoch)
     {
-        var kept = _checkpoints.Where(c => c.Status == "durable").ToList();
+        var kept = _checkpoints.Where(c => c.IsDurable).ToList();
         var exact = kept.Where(c => c.Epoch == epoch && c.Metrics.ContainsKey("valLoss")).MaxBy(c => c.Step);
         if (exact is not null)
         {

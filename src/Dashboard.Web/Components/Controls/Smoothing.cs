@@ -1,6 +1,6 @@
-namespace Dashboard.Engine.Metrics;
+namespace Dashboard.Web.Components.Controls;
 
-/// <summary>Curve smoothing as TensorBoard does it.</summary>
+/// <summary>Curve smoothing as TensorBoard does it: a way of drawing a curve, so it lives with the charts.</summary>
 public static class Smoothing
 {
     /// <summary>

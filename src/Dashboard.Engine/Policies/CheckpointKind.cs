@@ -1,4 +1,4 @@
-namespace Dashboard.Engine.Checkpoints;
+namespace Dashboard.Engine.Policies;
 
 /// <summary>Why a checkpoint was written; the names are the scripting contract's.</summary>
 public static class CheckpointKind

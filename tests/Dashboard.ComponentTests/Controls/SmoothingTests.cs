@@ -1,6 +1,6 @@
-using Dashboard.Engine.Metrics;
+using Dashboard.Web.Components.Controls;
 
-namespace Dashboard.UnitTests.Metrics;
+namespace Dashboard.ComponentTests.Controls;
 
 public sealed class SmoothingTests
 {

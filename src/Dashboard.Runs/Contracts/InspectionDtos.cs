@@ -1,0 +1,46 @@
+using Dashboard.Engine.Datasets;
+using Dashboard.Engine.Evaluation;
+using Dashboard.Engine.Training.Optimizers;
+
+namespace Dashboard.Runs.Contracts;
+
+/// <summary>
+/// Answer of <c>POST /api/checkpoints/{id}/evaluate</c>: the checkpoint on its dataset's held-out test split. The same
+/// fields as the engine's result, so the JSON is unchanged; pages get it without reaching into the engine.
+/// </summary>
+/// <param name="Confusion">Rows are true classes, columns predicted ones.</param>
+public sealed record EvaluationDto(string Dataset, int Samples, double Loss, double Accuracy, int[][] Confusion)
+{
+    public static EvaluationDto From(EvaluationResult r) => new(r.Dataset, r.Samples, r.Loss, r.Accuracy, r.Confusion);
+}
+
+/// <summary>A dataset a run or fine-tune may name, as the forms list it.</summary>
+public sealed record DatasetDto(string Name, string DisplayName, string Description, IReadOnlyList<int> SampleShape, int ClassCount, int SampleCount)
+{
+    public static DatasetDto From(DatasetInfo info) =>
+        new(info.Name, info.DisplayName, info.Description, info.SampleShape, info.ClassCount, info.SampleCount);
+}
+
+/// <summary>A model architecture a run may name.</summary>
+public sealed record ModelDto(string Name, string DisplayName);
+
+/// <summary>
+/// What the fine-tune form offers for a run's model: its parameter names (as freezing and exports name them), its class
+/// count, and the datasets a fine-tune may switch to.
+/// </summary>
+public sealed record ModelDescriptionDto(IReadOnlyList<string> ParameterNames, int ClassCount, IReadOnlyList<DatasetDto> Datasets)
+{
+    /// <summary>Freezable modules: the parameter names without their .weight/.bias ending, in model order.</summary>
+    public IReadOnlyList<string> Layers { get; } = [.. ParameterNames.Select(n => n.LastIndexOf('.') is > 0 and var dot ? n[..dot] : n).Distinct()];
+}
+
+/// <summary>A file an export answers with.</summary>
+public sealed record ExportFileDto(byte[] Content, string ContentType, string FileName);
+
+/// <summary>The names the contract's fields take, for pages, which see neither the engine nor the entities.</summary>
+public static class Vocabulary
+{
+    public static IReadOnlyList<string> Optimizers => OptimizerNames.All;
+
+    public const string DefaultOptimizer = OptimizerNames.Adam;
+}
