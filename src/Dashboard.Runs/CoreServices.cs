@@ -9,6 +9,7 @@ using Dashboard.Engine.Training;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
+using Dashboard.Runs.Exports;
 using Dashboard.Runs.Imports;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
@@ -72,6 +73,7 @@ public static class CoreServices
         services.AddSingleton<RunLauncher>();
         services.AddSingleton<RunDeletion>();
         services.AddSingleton<ImportService>();
+        services.AddSingleton<RunExports>();
         return services;
     }
 }
