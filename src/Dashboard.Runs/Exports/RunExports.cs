@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Dashboard.Data;
+using Dashboard.Engine.Export;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Exports;
@@ -75,4 +76,59 @@ public sealed class RunExports(IDbContextFactory<DashboardDbContext> dbFactory)
         json.WriteEndArray();
         await json.FlushAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Writes the run as a TensorBoard event file: the per-epoch scalars under <c>epoch/…</c> (named as the JSON fields;
+    /// an accuracy the run has not got is left out) and every step's loss under <c>step/loss</c>. Epoch scalars are put at
+    /// the run's step count when the epoch ended, so both curves share TensorBoard's step axis. Steps carry no time of their
+    /// own: each gets its epoch's end time (the run's creation for an epoch not yet recorded).
+    /// </summary>
+    /// <returns>False, writing nothing, when there is no such run.</returns>
+    public async Task<bool> WriteTensorBoardAsync(int runId, Stream output, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var created = await db.Runs.Where(r => r.Id == runId).Select(r => (DateTime?)r.CreatedAt).SingleOrDefaultAsync(cancellationToken);
+        if (created is null)
+        {
+            return false;
+        }
+
+        var metrics = await db.EpochMetrics.AsNoTracking().Where(m => m.RunId == runId).OrderBy(m => m.Epoch).ToListAsync(cancellationToken);
+        var runTime = UnixSeconds(created.Value);
+        var epochTimes = metrics.ToDictionary(m => m.Epoch, m => UnixSeconds(m.CreatedAt));
+        var writer = new TfEventWriter(output);
+        writer.WriteFileVersion(runTime);
+        foreach (var m in metrics)
+        {
+            var time = epochTimes[m.Epoch];
+            writer.WriteScalar("epoch/loss", m.Step, (float)m.Loss, time);
+            writer.WriteScalar("epoch/valLoss", m.Step, (float)m.ValLoss, time);
+            if (m.Accuracy is { } accuracy)
+            {
+                writer.WriteScalar("epoch/accuracy", m.Step, (float)accuracy, time);
+            }
+
+            if (m.ValAccuracy is { } valAccuracy)
+            {
+                writer.WriteScalar("epoch/valAccuracy", m.Step, (float)valAccuracy, time);
+            }
+
+            writer.WriteScalar("epoch/learningRate", m.Step, (float)m.LearningRate, time);
+        }
+
+        await foreach (var row in StepMetricReader.ReadAsync(db, runId, 0, long.MaxValue, cancellationToken))
+        {
+            writer.WriteScalar("step/loss", row.Step, (float)row.Loss, epochTimes.GetValueOrDefault(row.Epoch, runTime));
+            if (writer.ShouldFlush)
+            {
+                await writer.FlushAsync(cancellationToken);
+            }
+        }
+
+        await writer.FlushAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>SQLite hands dates back unspecified; they are stored in UTC.</summary>
+    private static double UnixSeconds(DateTime utc) => (DateTime.SpecifyKind(utc, DateTimeKind.Utc) - DateTime.UnixEpoch).TotalSeconds;
 }

@@ -10,6 +10,17 @@ namespace Dashboard.Web.Api;
 /// <summary>The file forms of <c>/metrics</c> and <c>/steps</c> (<c>?format=csv|json</c>), named for the run they are of.</summary>
 internal static class RunDownloads
 {
+    /// <summary><c>GET /api/runs/{id}/tensorboard</c>: the run as a TensorBoard event file, streamed as it is written.</summary>
+    public static IEndpointRouteBuilder MapRunDownloadEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/runs/{id:int}/tensorboard", async Task<Results<PushStreamHttpResult, ProblemHttpResult>> (int id, RunExports exports, CancellationToken ct) =>
+            await exports.ExistsAsync(id, ct)
+                ? TypedResults.Stream(stream => exports.WriteTensorBoardAsync(id, stream, ct), "application/octet-stream", $"run{id}.tfevents")
+                : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no run {id}."))
+            .WithTags("Runs");
+        return app;
+    }
+
     public const string Csv = "csv";
 
     public const string Json = "json";
