@@ -60,6 +60,13 @@ public sealed class TensorBoardApiTests(DashboardServerFixture fixture) : IClass
     }
 
     [Fact]
+    public void Crc32C_StandardCheckInput_GivesTheCastagnoliCheckValue()
+    {
+        // The reader's own CRC is checked against the published check value, not against the writer it judges.
+        Assert.Equal(0xE3069283u, TfEventReader.Crc32C("123456789"u8));
+    }
+
+    [Fact]
     public async Task GetTensorBoard_UnknownRun_Returns404Problem()
     {
         using var response = await _server.Client.GetAsync("api/runs/987654/tensorboard");

@@ -89,7 +89,7 @@ internal static class TfEventReader
         }
     }
 
-    private static uint MaskedCrc(ReadOnlySpan<byte> data)
+    public static uint Crc32C(ReadOnlySpan<byte> data)
     {
         var crc = 0xFFFFFFFFu;
         foreach (var b in data)
@@ -97,7 +97,12 @@ internal static class TfEventReader
             crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
         }
 
-        crc ^= 0xFFFFFFFFu;
+        return crc ^ 0xFFFFFFFFu;
+    }
+
+    private static uint MaskedCrc(ReadOnlySpan<byte> data)
+    {
+        var crc = Crc32C(data);
         return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
     }
 
