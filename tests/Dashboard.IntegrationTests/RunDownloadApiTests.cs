@@ -63,10 +63,13 @@ public sealed class RunDownloadApiTests(DashboardServerFixture fixture) : IClass
         var seeded = Enumerable.Range(1, 30_000).Select(s => new StepRow(s, 1 + (s / 7_000), random.NextDouble() * 3)).ToArray();
         var runId = await _server.SeedRunWithStepsAsync("download-steps", seeded);
 
-        using var csv = await _server.Client.GetAsync($"api/runs/{runId}/steps?format=csv");
-        using var json = await _server.Client.GetAsync($"api/runs/{runId}/steps?format=json");
+        using var csv = await _server.Client.GetAsync($"api/runs/{runId}/steps?format=csv", HttpCompletionOption.ResponseHeadersRead);
+        using var json = await _server.Client.GetAsync($"api/runs/{runId}/steps?format=json", HttpCompletionOption.ResponseHeadersRead);
 
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (csv.StatusCode, json.StatusCode));
+
+        // Streamed, not gathered first: an answer built whole in memory would know and send its length.
+        Assert.Equal((null, null), (csv.Content.Headers.ContentLength, json.Content.Headers.ContentLength));
         Assert.Equal($"run{runId}-steps.csv", csv.Content.Headers.ContentDisposition?.FileName);
         Assert.Equal($"run{runId}-steps.json", json.Content.Headers.ContentDisposition?.FileName);
         var lines = (await csv.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
