@@ -10,6 +10,7 @@ using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Evaluation;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
+using Dashboard.Runs.Exports;
 using Dashboard.Runs.Imports;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
@@ -77,6 +78,7 @@ public static class CoreServices
         services.AddSingleton<CheckpointExports>();
         services.AddSingleton<RunDeletion>();
         services.AddSingleton<ImportService>();
+        services.AddSingleton<RunExports>();
         return services;
     }
 }

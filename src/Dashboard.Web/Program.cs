@@ -61,6 +61,7 @@ app.MapOpenApi();
 app.MapHealthEndpoints();
 app.MapLoginEndpoints();
 app.MapRunEndpoints();
+app.MapRunDownloadEndpoints();
 app.MapCheckpointEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -1,9 +1,12 @@
 using System.Globalization;
 using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Exports;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace Dashboard.Web.Api;
 
@@ -71,13 +74,41 @@ public static class RunEndpoints
         runs.MapGet("/{id:int}", async Task<Results<Ok<RunDto>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
             await service.GetAsync(id, ct) is { } run ? TypedResults.Ok(run) : RunNotFound(id));
 
-        runs.MapGet("/{id:int}/metrics", async Task<Results<Ok<IReadOnlyList<MetricDto>>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
-            await service.MetricsAsync(id, ct) is { } metrics ? TypedResults.Ok(metrics) : RunNotFound(id));
+        // With a format, the same rows as a file to download (see RunDownloads).
+        runs.MapGet("/{id:int}/metrics", async Task<Results<Ok<IReadOnlyList<MetricDto>>, PushStreamHttpResult, ProblemHttpResult, ValidationProblem>> (
+            int id, string? format, RunService service, IOptions<JsonOptions> jsonOptions, CancellationToken ct) =>
+        {
+            var kind = format is null ? null : RunDownloads.ParseFormat(format);
+            if (format is not null && kind is null)
+            {
+                return RunDownloads.UnknownFormat(format);
+            }
+
+            if (await service.MetricsAsync(id, ct) is not { } metrics)
+            {
+                return RunNotFound(id);
+            }
+
+            return kind is null ? TypedResults.Ok(metrics) : RunDownloads.Metrics(id, metrics, kind, jsonOptions);
+        });
 
         // Strings rather than numbers, so that "from=abc" is a field error like any other rather than a bare 400.
-        runs.MapGet("/{id:int}/steps", async Task<Results<Ok<StepSeriesDto>, ProblemHttpResult, ValidationProblem>> (int id, string? from, string? to, string? buckets, RunService service, CancellationToken ct) =>
+        // With a format, every step in the range (never buckets) streamed as a file.
+        runs.MapGet("/{id:int}/steps", async Task<Results<Ok<StepSeriesDto>, PushStreamHttpResult, ProblemHttpResult, ValidationProblem>> (
+            int id, string? from, string? to, string? buckets, string? format, RunService service, RunExports exports, CancellationToken ct) =>
         {
             var errors = new Dictionary<string, string[]>();
+            var kind = format is null ? null : RunDownloads.ParseFormat(format);
+            if (format is not null && kind is null)
+            {
+                errors["format"] = [RunDownloads.UnknownFormatMessage(format)];
+            }
+
+            if (format is not null && buckets is not null)
+            {
+                errors["buckets"] = ["A download has every step: buckets applies only without a format."];
+            }
+
             var first = ParseStep(from, "from", 0, errors);
             var last = ParseStep(to, "to", long.MaxValue, errors);
             var count = 0;
@@ -98,6 +129,11 @@ public static class RunEndpoints
             if (errors.Count > 0)
             {
                 return TypedResults.ValidationProblem(errors);
+            }
+
+            if (kind is not null)
+            {
+                return await exports.ExistsAsync(id, ct) ? RunDownloads.Steps(id, first, last, kind, exports, ct) : RunNotFound(id);
             }
 
             return await service.StepsAsync(id, first, last, count, ct) is { } steps ? TypedResults.Ok(steps) : RunNotFound(id);
