@@ -3,7 +3,7 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Export;
 using Dashboard.Runs.Checkpoints;
-using Dashboard.Runs.Execution;
+using Dashboard.Runs.Launching;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -18,7 +18,7 @@ public sealed class StartupService(
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
     UploadSpool uploads,
-    RunQueue queue,
+    RunLauncher launcher,
     CheckpointVolume volume,
     IOptions<StorageOptions> storage,
     IOptions<TrainingOptions> training,
@@ -74,29 +74,10 @@ public sealed class StartupService(
         RemoveStaleUploads();
 
         // Resuming now would only fail each run on a checkpoint that is away; they stay interrupted until it is back.
-        if (training.Value.AutoResume && unusable is null)
+        var resumed = await launcher.RequeueAfterRestartAsync(resumeInterrupted: training.Value.AutoResume && unusable is null, cancellationToken);
+        if (resumed > 0)
         {
-            // Interrupted means the process went away (a crash, kill, preemption or shutdown), never a user's stop. Each
-            // continues from its newest durable checkpoint, recorded now so that checkpoint is kept until the run has a newer one.
-            var resumed = 0;
-            foreach (var run in await db.Runs.Where(r => r.Status == RunStatus.Interrupted).ToListAsync(cancellationToken))
-            {
-                run.Status = RunStatus.Queued;
-                run.FinishedAt = null;
-                run.StartCheckpointId = await CheckpointQueries.NewestDurableIdAsync(db, run.Id, cancellationToken) ?? run.StartCheckpointId;
-                resumed++;
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
-            if (resumed > 0)
-            {
-                logger.LogInformation("Resuming {Count} interrupted run(s) from their newest durable checkpoints.", resumed);
-            }
-        }
-
-        foreach (var runId in await db.Runs.Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.Id).Select(r => r.Id).ToListAsync(cancellationToken))
-        {
-            queue.Enqueue(runId);
+            logger.LogInformation("Resuming {Count} interrupted run(s) from their newest durable checkpoints.", resumed);
         }
     }
 

@@ -44,18 +44,9 @@ public sealed class CheckpointMaintenance(
     /// Pins or unpins a checkpoint. Under the mutation lock, like deletion and retention: a pin read between their check
     /// and their removal would otherwise leave a checkpoint both pinned and deleted.
     /// </summary>
-    public async Task<ServiceResult<CheckpointDto>> SetPinnedAsync(int checkpointId, bool pinned, CancellationToken cancellationToken = default)
-    {
-        await _mutations.WaitAsync(cancellationToken);
-        try
+    public Task<ServiceResult<CheckpointDto>> SetPinnedAsync(int checkpointId, bool pinned, CancellationToken cancellationToken = default) =>
+        ChangeAsync(checkpointId, async (db, row) =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            var row = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
-            if (row is null)
-            {
-                return ServiceResult<CheckpointDto>.NotFound($"There is no checkpoint {checkpointId}.");
-            }
-
             // Its files are gone for good; a pin would promise to keep what no longer exists. Unpinning is always allowed.
             if (pinned && row.Status == CheckpointStatus.Deleted)
             {
@@ -65,26 +56,12 @@ public sealed class CheckpointMaintenance(
             row.Pinned = pinned;
             await db.SaveChangesAsync(cancellationToken);
             return new(CheckpointDto.From(row), Status: 204);
-        }
-        finally
-        {
-            _mutations.Release();
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>Removes a checkpoint's files and keeps its row as <c>deleted</c>; refused while a job needs it.</summary>
-    public async Task<ServiceResult<CheckpointDto>> DeleteAsync(int checkpointId, CancellationToken cancellationToken = default)
-    {
-        await _mutations.WaitAsync(cancellationToken);
-        try
+    public Task<ServiceResult<CheckpointDto>> DeleteAsync(int checkpointId, CancellationToken cancellationToken = default) =>
+        ChangeAsync(checkpointId, async (db, row) =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            var row = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
-            if (row is null)
-            {
-                return ServiceResult<CheckpointDto>.NotFound($"There is no checkpoint {checkpointId}.");
-            }
-
             if (row.Status == CheckpointStatus.Writing)
             {
                 return ServiceResult<CheckpointDto>.Conflict($"Checkpoint {checkpointId} is still being written.");
@@ -109,12 +86,19 @@ public sealed class CheckpointMaintenance(
 
             await RemoveAsync(db, row, cancellationToken);
             return new(CheckpointDto.From(row), Status: 204);
-        }
-        finally
+        }, cancellationToken);
+
+    /// <summary>Under the mutation lock, hands the tracked row of a checkpoint to <paramref name="change"/>; NotFound without one.</summary>
+    private Task<ServiceResult<CheckpointDto>> ChangeAsync(
+        int checkpointId,
+        Func<DashboardDbContext, Checkpoint, Task<ServiceResult<CheckpointDto>>> change,
+        CancellationToken cancellationToken) =>
+        UnderMutationLockAsync(async () =>
         {
-            _mutations.Release();
-        }
-    }
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var row = await db.Checkpoints.SingleOrDefaultAsync(c => c.Id == checkpointId, cancellationToken);
+            return row is null ? ServiceResult<CheckpointDto>.NotFound($"There is no checkpoint {checkpointId}.") : await change(db, row);
+        }, cancellationToken);
 
     /// <summary>Lets go of the checkpoints the run's policy no longer keeps.</summary>
     public async Task ApplyRetentionAsync(int runId, CheckpointPolicy policy, CancellationToken cancellationToken = default)

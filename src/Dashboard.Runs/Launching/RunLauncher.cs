@@ -198,6 +198,37 @@ public sealed class RunLauncher(
     }
 
     /// <summary>
+    /// At start-up, before the job runner takes anything: hands every queued run back to the queue, after turning the
+    /// interrupted ones into queued ones when <paramref name="resumeInterrupted"/>. Interrupted means the process went away
+    /// (a crash, kill, preemption or shutdown), never a user's stop; each continues from its newest durable checkpoint,
+    /// recorded now so that checkpoint is kept until the run has a newer one. Returns how many interrupted runs resume.
+    /// </summary>
+    public async Task<int> RequeueAfterRestartAsync(bool resumeInterrupted, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var resumed = 0;
+        if (resumeInterrupted)
+        {
+            foreach (var run in await db.Runs.Where(r => r.Status == RunStatus.Interrupted).ToListAsync(cancellationToken))
+            {
+                run.Status = RunStatus.Queued;
+                run.FinishedAt = null;
+                run.StartCheckpointId = await CheckpointQueries.NewestDurableIdAsync(db, run.Id, cancellationToken) ?? run.StartCheckpointId;
+                resumed++;
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        foreach (var runId in await db.Runs.Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.Id).Select(r => r.Id).ToListAsync(cancellationToken))
+        {
+            queue.Enqueue(runId);
+        }
+
+        return resumed;
+    }
+
+    /// <summary>
     /// The create step of an import: the bundle's run is stored as completed, never queued and not yet announced. The
     /// caller writes its checkpoint, then calls <see cref="Announce"/>; if that fails it deletes the row again, so nobody
     /// has heard of a run that never had its checkpoint.
