@@ -8,6 +8,7 @@ using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Management;
+using Dashboard.Runs.Options;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -187,6 +188,8 @@ internal static class MetadataAtScale
         services.AddDbContextFactory<DashboardDbContext>(options => options.UseSqlite(SqliteSetup.ConnectionString(path)));
         services.AddSingleton(_ => Dashboard.Engine.Datasets.DatasetRegistry.CreateDefault());
         services.AddSingleton(_ => Dashboard.Engine.Models.ModelRegistry.CreateDefault());
+        // The queue sizes what it holds by the training slots; the defaults are the app's.
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new TrainingOptions()));
         services.AddSingleton<RunQueue>();
         services.AddSingleton(new TrainingEventBroadcaster(NullLogger<TrainingEventBroadcaster>.Instance));
         services.AddSingleton<RunService>();
