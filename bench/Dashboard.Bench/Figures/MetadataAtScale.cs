@@ -123,12 +123,12 @@ internal static class MetadataAtScale
         {
             var keep = i >= 2;
             var runId = random.Next(1, runs + 1);
-            await Time("list50", async () => (await service.ListPageAsync(AllRuns, 50, null, cancellationToken)).Count, Math.Min(50, runs), keep);
+            await Time("list50", async () => (await service.ListPageAsync(AllRuns, 50, null, cancellationToken: cancellationToken)).Count, Math.Min(50, runs), keep);
             await Time("metrics", async () => (await service.MetricsAsync(runId, cancellationToken))!.Count, MetricsPerRun, keep);
             await Time("checkpoints", async () => (await service.CheckpointsAsync(runId, cancellationToken))!.Count, CheckpointsPerRun, keep);
             if (i < 2 + Math.Min(reps, 7))
             {
-                await Time("listAll", async () => (await service.ListAsync(AllRuns, cancellationToken)).Count, runs, keep);
+                await Time("listAll", async () => (await service.ListAsync(AllRuns, cancellationToken: cancellationToken)).Count, runs, keep);
             }
         }
 

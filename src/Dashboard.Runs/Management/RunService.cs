@@ -133,20 +133,31 @@ public sealed class RunService(
         return new ServiceResult<RunDto>(RunDto.From(await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken)));
     }
 
-    /// <summary>Every run that passes <paramref name="filter"/> (by default: every run not archived), newest first.</summary>
-    public async Task<IReadOnlyList<RunDto>> ListAsync(RunFilter? filter = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Every run that passes <paramref name="filter"/> (by default: every run not archived), in <paramref name="order"/>
+    /// (by default newest first).
+    /// </summary>
+    public async Task<IReadOnlyList<RunDto>> ListAsync(RunFilter? filter = null, RunOrder? order = null, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var runs = await Filtered(db, filter ?? new RunFilter()).OrderByDescending(r => r.Id).ToListAsync(cancellationToken);
+        var runs = await (order ?? RunOrder.Default).Apply(Filtered(db, filter ?? new RunFilter()), DateTime.UtcNow).ToListAsync(cancellationToken);
         return runs.ConvertAll(RunDto.From);
     }
 
     /// <summary>
-    /// One page of the run list, newest first: at most <paramref name="limit"/> runs passing <paramref name="filter"/>
-    /// whose id is below <paramref name="before"/> (the last id of the previous page; null for the first page).
+    /// One page of the run list in <paramref name="order"/>: at most <paramref name="limit"/> runs passing
+    /// <paramref name="filter"/> whose id is below <paramref name="before"/> (the last id of the previous page; null for the
+    /// first page). <paramref name="before"/> needs the default order (see <see cref="RunOrder.PagesByIdCursor"/>).
     /// </summary>
-    public async Task<IReadOnlyList<RunDto>> ListPageAsync(RunFilter filter, int limit, int? before, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<RunDto>> ListPageAsync(
+        RunFilter filter, int limit, int? before, RunOrder? order = null, CancellationToken cancellationToken = default)
     {
+        order ??= RunOrder.Default;
+        if (before is not null && !order.PagesByIdCursor)
+        {
+            throw new ArgumentException("Paging by run id (before) only follows the default order, newest first.", nameof(before));
+        }
+
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var query = Filtered(db, filter);
         if (before is { } beforeId)
@@ -154,7 +165,7 @@ public sealed class RunService(
             query = query.Where(r => r.Id < beforeId);
         }
 
-        var runs = await query.OrderByDescending(r => r.Id).Take(limit).ToListAsync(cancellationToken);
+        var runs = await order.Apply(query, DateTime.UtcNow).Take(limit).ToListAsync(cancellationToken);
         return runs.ConvertAll(RunDto.From);
     }
 

@@ -23,10 +23,10 @@ public static class RunEndpoints
 
         // Without limit and before: every matching run, as always. With either: one page, newest first (before = last id
         // seen). limit, before and archived are read as text so that "?limit=ten" is a field error like any other, not a
-        // bare 400.
+        // bare 400. sort and order default to created, desc: the order the list always had.
         runs.MapGet("/", async Task<Results<Ok<IReadOnlyList<RunDto>>, ValidationProblem>> (
             string? status, string? dataset, string? model, string? tag, string? q, string? archived, string? limit, string? before,
-            RunService service, CancellationToken ct) =>
+            string? sort, string? order, RunService service, CancellationToken ct) =>
         {
             var errors = new Dictionary<string, string[]>();
             if (status is not null && !RunStatus.All.Contains(status))
@@ -60,6 +60,13 @@ public static class RunEndpoints
                 errors["before"] = ["before is a run id, a whole number of 1 or more."];
             }
 
+            var runOrder = ParseOrder(sort, order, errors);
+            if (runOrder is not null && before is not null && !runOrder.PagesByIdCursor && !errors.ContainsKey("before"))
+            {
+                errors["before"] = ["before pages by run id, so it only works with the default order (sort=created, order=desc); "
+                    + "with another sort, use limit alone or leave paging out."];
+            }
+
             if (errors.Count > 0)
             {
                 return TypedResults.ValidationProblem(errors);
@@ -67,8 +74,8 @@ public static class RunEndpoints
 
             var filter = new RunFilter(status, dataset, model, tag, q, includeArchived);
             return TypedResults.Ok(pageSize is null && beforeId is null
-                ? await service.ListAsync(filter, ct)
-                : await service.ListPageAsync(filter, pageSize ?? RunService.DefaultPageSize, beforeId, ct));
+                ? await service.ListAsync(filter, runOrder, ct)
+                : await service.ListPageAsync(filter, pageSize ?? RunService.DefaultPageSize, beforeId, runOrder, ct));
         });
 
         runs.MapGet("/{id:int}", async Task<Results<Ok<RunDto>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
@@ -209,6 +216,24 @@ public static class RunEndpoints
         {
             errors[field] = [$"{field} may have at most {max} characters."];
         }
+    }
+
+    /// <summary>The list's order from <c>?sort=&amp;order=</c> (exact spellings), or null after adding a field error.</summary>
+    private static RunOrder? ParseOrder(string? sort, string? order, Dictionary<string, string[]> errors)
+    {
+        var key = sort is null ? RunSortKey.Created : RunOrder.ParseSort(sort);
+        if (key is null)
+        {
+            errors["sort"] = [$"Unknown sort '{sort}'. Use one of: {string.Join(", ", RunOrder.SortNames)}."];
+        }
+
+        var descending = order is null ? true : RunOrder.ParseDescending(order);
+        if (descending is null)
+        {
+            errors["order"] = [$"Unknown order '{order}'. Use one of: {string.Join(", ", RunOrder.OrderNames)}."];
+        }
+
+        return key is { } k && descending is { } d ? new RunOrder(k, d) : null;
     }
 
     private static int? ParseOptional(string? value) =>
