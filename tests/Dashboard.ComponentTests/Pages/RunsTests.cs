@@ -147,6 +147,69 @@ public sealed class RunsTests : DashboardTestContext
         Assert.NotNull(created.Value);
     }
 
+    [Fact]
+    public async Task Render_SortInTheQuery_SortsTheRowsThatWay()
+    {
+        var start = DateTime.UtcNow.AddHours(-5);
+        var low = await Database.AddRunAsync("low", configure: r => (r.BestValLoss, r.StartedAt, r.FinishedAt) = (0.2, start, start.AddMinutes(30)));
+        var none = await Database.AddRunAsync("none", RunStatus.Queued);
+        var high = await Database.AddRunAsync("high", configure: r => (r.BestValLoss, r.StartedAt, r.FinishedAt) = (0.9, start, start.AddMinutes(10)));
+        var tie = await Database.AddRunAsync("tie", configure: r => (r.BestValLoss, r.StartedAt, r.FinishedAt) = (0.2, start, start.AddMinutes(20)));
+        var running = await Database.AddRunAsync("running", RunStatus.Running, configure: r => (r.BestValLoss, r.StartedAt) = (0.5, start));
+
+        NavigateTo("?sort=bestValLoss&order=asc");
+        var cut = Render<RunsPage>();
+
+        // Equal losses in id order, the run without a loss last.
+        cut.WaitForAssertion(() => Assert.Equal([low.Id, tie.Id, running.Id, high.Id, none.Id], RowIds(cut)));
+        Assert.Equal("bestValLoss", cut.Find("[data-testid=sort]").GetAttribute("value"));
+
+        NavigateTo("?sort=duration");
+        cut.WaitForAssertion(() => Assert.Equal([running.Id, low.Id, tie.Id, high.Id, none.Id], RowIds(cut)));
+        Assert.Contains("Descending", cut.Find("[data-testid=order-toggle]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OrderToggle_Clicked_PutsSortAndOrderInTheUrl()
+    {
+        var cut = Render<RunsPage>();
+
+        cut.Find("[data-testid=sort]").Change("duration");
+        await cut.Find("[data-testid=order-toggle]").ClickAsync(new());
+
+        var uri = Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().Uri;
+        Assert.Contains("sort=duration", uri, StringComparison.Ordinal);
+        Assert.Contains("order=asc", uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Render_UnknownSortInTheQuery_SaysSoAndListsNewestFirst()
+    {
+        var first = await Database.AddRunAsync("first");
+        var second = await Database.AddRunAsync("second");
+
+        NavigateTo("?sort=size");
+        var cut = Render<RunsPage>();
+
+        cut.WaitForAssertion(() => Assert.Equal([second.Id, first.Id], RowIds(cut)));
+        Assert.Contains("Unknown sort 'size'", cut.Find("[data-testid=sort-error]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EpochCompleted_InBestLossOrder_MovesTheRunToItsPlace()
+    {
+        var good = await Database.AddRunAsync("good", configure: r => r.BestValLoss = 0.3);
+        var run = await Database.AddRunAsync("training", RunStatus.Running);
+        NavigateTo("?sort=bestValLoss&order=asc");
+        var cut = Render<RunsPage>();
+        cut.WaitForAssertion(() => Assert.Equal([good.Id, run.Id], RowIds(cut)));
+
+        var metrics = await Database.AddEpochAsync(run.Id, 1, 0.2, 0.1, 0.9, 0.9);
+        Broadcaster.Publish(new EpochCompletedEvent(run.Id, metrics));
+
+        cut.WaitForAssertion(() => Assert.Equal([run.Id, good.Id], RowIds(cut)));
+    }
+
     private void NavigateTo(string query) => Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo(query);
 
     private static List<int> RowIds(IRenderedComponent<RunsPage> cut) =>

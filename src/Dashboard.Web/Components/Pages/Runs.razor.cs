@@ -12,6 +12,9 @@ public sealed partial class Runs : ComponentBase, IDisposable
     private string? _text;
     private string? _tag;
     private bool _archived;
+    private string _sort = "created";
+    private bool _descending = true;
+    private string? _orderError;
 
     /// <summary>The filter lives in the URL (<c>?q=&amp;tag=&amp;archived=true</c>) so a filtered list can be bookmarked and shared.</summary>
     [SupplyParameterFromQuery(Name = "q")]
@@ -22,6 +25,13 @@ public sealed partial class Runs : ComponentBase, IDisposable
 
     [SupplyParameterFromQuery(Name = "archived")]
     public bool? Archived { get; set; }
+
+    /// <summary>The order, in the API's spelling (<c>?sort=bestValLoss&amp;order=asc</c>); absent means newest first.</summary>
+    [SupplyParameterFromQuery(Name = "sort")]
+    public string? Sort { get; set; }
+
+    [SupplyParameterFromQuery(Name = "order")]
+    public string? Order { get; set; }
 
     [Inject]
     public required NavigationManager Navigation { get; set; }
@@ -38,22 +48,51 @@ public sealed partial class Runs : ComponentBase, IDisposable
 
     protected override void OnInitialized() => _subscription = Broadcaster.Subscribe(OnEventAsync);
 
+    /// <summary>The order the URL asks for, or newest first (with <see cref="_orderError"/> saying why) when it is not one.</summary>
+    private RunOrder ListOrder { get; set; } = RunOrder.Default;
+
     protected override async Task OnParametersSetAsync()
     {
         _text = Text;
         _tag = Tag;
         _archived = Archived == true;
-        _runs = [.. await RunService.ListAsync(Filter)];
+        var key = Sort is null ? RunSortKey.Created : RunOrder.ParseSort(Sort);
+        var descending = Order is null ? true : RunOrder.ParseDescending(Order);
+        _orderError = (key, descending) switch
+        {
+            (null, _) => $"Unknown sort '{Sort}'; use one of {string.Join(", ", RunOrder.SortNames)}. Showing newest first.",
+            (_, null) => $"Unknown order '{Order}'; use asc or desc. Showing newest first.",
+            _ => null,
+        };
+        ListOrder = key is { } k && descending is { } d ? new RunOrder(k, d) : RunOrder.Default;
+        _sort = RunOrder.NameOf(ListOrder.Sort);
+        _descending = ListOrder.Descending;
+        _runs = [.. await RunService.ListAsync(Filter, ListOrder)];
     }
 
     public void Dispose() => _subscription?.Dispose();
 
+    // Defaults stay out of the URL, so the plain list keeps its plain address.
     private void ApplyFilter() => Navigation.NavigateTo(Navigation.GetUriWithQueryParameters(new Dictionary<string, object?>
     {
         ["q"] = string.IsNullOrWhiteSpace(_text) ? null : _text.Trim(),
         ["tag"] = string.IsNullOrWhiteSpace(_tag) ? null : _tag.Trim(),
         ["archived"] = _archived ? true : null,
+        ["sort"] = _sort == RunOrder.NameOf(RunSortKey.Created) ? null : _sort,
+        ["order"] = _descending ? null : "asc",
     }));
+
+    private void OnSortChanged(ChangeEventArgs e)
+    {
+        _sort = e.Value as string ?? RunOrder.NameOf(RunSortKey.Created);
+        ApplyFilter();
+    }
+
+    private void ToggleOrder()
+    {
+        _descending = !_descending;
+        ApplyFilter();
+    }
 
     private string TagHref(string tag) => Navigation.GetUriWithQueryParameters(new Dictionary<string, object?> { ["tag"] = tag });
 
@@ -66,11 +105,28 @@ public sealed partial class Runs : ComponentBase, IDisposable
             && (string.IsNullOrEmpty(filter.Text) || run.Name.Contains(filter.Text, StringComparison.OrdinalIgnoreCase));
     }
 
+    private async Task ReloadAsync()
+    {
+        var runs = await RunService.ListAsync(Filter, ListOrder);
+        await InvokeAsync(() =>
+        {
+            _runs = [.. runs];
+            StateHasChanged();
+        });
+    }
+
     private async Task OnEventAsync(TrainingEvent trainingEvent)
     {
         // Status changes add runs and move them along; epoch events move the epoch and best loss. Progress is too chatty.
         if (trainingEvent is not (RunStatusChangedEvent or EpochCompletedEvent))
         {
+            return;
+        }
+
+        if (ListOrder != RunOrder.Default)
+        {
+            // In another order any change may move a run anywhere (a new best loss, a finish): the query places it.
+            await ReloadAsync();
             return;
         }
 
