@@ -1,9 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using Dashboard.Data;
+using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
 using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
+using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.IntegrationTests;
 
@@ -131,11 +134,67 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
     [InlineData("tag=has%20space", "tag")]
     [InlineData("tag=%22", "tag")]
     [InlineData("limit=0&tag=ok", "limit")]
-    public async Task GetRuns_InvalidFilter_Returns400NamingIt(string query, string field)
+    [InlineData("sort=size", "sort")]
+    [InlineData("sort=Created", "sort")]
+    [InlineData("sort=", "sort")]
+    [InlineData("order=up", "order")]
+    [InlineData("sort=size&order=up", "sort", "order")]
+    [InlineData("sort=duration&before=5", "before")]
+    [InlineData("sort=bestValLoss&limit=2&before=5", "before")]
+    [InlineData("order=asc&before=5", "before")]
+    public async Task GetRuns_InvalidFilter_Returns400NamingIt(string query, params string[] fields)
     {
         using var response = await _server.Client.GetAsync($"api/runs?{query}");
 
-        await ProblemAssert.IsValidationProblemAsync(response, field);
+        await ProblemAssert.IsValidationProblemAsync(response, fields);
+    }
+
+    [Fact]
+    public async Task GetRuns_SortByBestValLoss_OrdersByLossTiesByIdAndRunsWithoutOneLast()
+    {
+        var marker = $"srt{Guid.NewGuid():N}"[..12];
+        var start = DateTime.UtcNow.AddHours(-3);
+        var mid = await SeedRunAsync(marker, RunStatus.Completed, 0.5, start, start.AddMinutes(5));
+        var none = await SeedRunAsync(marker, RunStatus.Stopped, null, null, start);
+        var low = await SeedRunAsync(marker, RunStatus.Completed, 0.1, start, start.AddMinutes(9));
+        var tie = await SeedRunAsync(marker, RunStatus.Completed, 0.5, start, start.AddMinutes(1));
+        var high = await SeedRunAsync(marker, RunStatus.Failed, 2.5, start, start.AddMinutes(2));
+
+        Assert.Equal([low, mid, tie, high, none], await IdsAsync($"q={marker}&sort=bestValLoss&order=asc"));
+        Assert.Equal([high, tie, mid, low, none], await IdsAsync($"q={marker}&sort=bestValLoss&order=desc"));
+        Assert.Equal([high, tie, mid, low, none], await IdsAsync($"q={marker}&sort=bestValLoss"));
+        Assert.Equal([low, mid], await IdsAsync($"q={marker}&sort=bestValLoss&order=asc&limit=2"));
+    }
+
+    [Fact]
+    public async Task GetRuns_SortByDuration_CountsRunningToNowTiesByIdAndNeverStartedLast()
+    {
+        var marker = $"dur{Guid.NewGuid():N}"[..12];
+        var start = DateTime.UtcNow.AddHours(-3);
+        var ten = await SeedRunAsync(marker, RunStatus.Completed, 0.5, start, start.AddMinutes(10));
+        var never = await SeedRunAsync(marker, RunStatus.Stopped, null, null, start);
+        var running = await SeedRunAsync(marker, RunStatus.Running, 0.4, start.AddMinutes(-1), null);
+        var one = await SeedRunAsync(marker, RunStatus.Failed, null, start.AddHours(1), start.AddHours(1).AddMinutes(1));
+        var tenToo = await SeedRunAsync(marker, RunStatus.Stopped, 0.9, start.AddHours(2), start.AddHours(2).AddMinutes(10));
+
+        // The running run has trained over three hours by now, longer than any finished one.
+        Assert.Equal([running, tenToo, ten, one, never], await IdsAsync($"q={marker}&sort=duration"));
+        Assert.Equal([one, ten, tenToo, running, never], await IdsAsync($"q={marker}&sort=duration&order=asc"));
+    }
+
+    [Fact]
+    public async Task GetRuns_SortByCreated_DescIsTheDefaultAndAscIsOldestFirst()
+    {
+        var marker = $"crt{Guid.NewGuid():N}"[..12];
+        var start = DateTime.UtcNow.AddHours(-1);
+        var a = await SeedRunAsync(marker, RunStatus.Completed, 0.3, start, start.AddMinutes(1));
+        var b = await SeedRunAsync(marker, RunStatus.Completed, 0.1, start, start.AddMinutes(3));
+        var c = await SeedRunAsync(marker, RunStatus.Completed, 0.2, start, start.AddMinutes(2));
+
+        Assert.Equal([c, b, a], await IdsAsync($"q={marker}"));
+        Assert.Equal([c, b, a], await IdsAsync($"q={marker}&sort=created&order=desc"));
+        Assert.Equal([a, b, c], await IdsAsync($"q={marker}&sort=created&order=asc"));
+        Assert.Equal([b, a], await IdsAsync($"q={marker}&sort=created&limit=2&before={c}"));
     }
 
     [Fact]
@@ -152,6 +211,34 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         await _server.WaitForRunStatusAsync(run.Id, "completed");
         using var response = await PatchAsync(run.Id, new { tags });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return run.Id;
+    }
+
+    /// <summary>
+    /// Writes a run row straight into the server's SQLite file (as SQLite allows while the server has it open): a test
+    /// cannot make training take minutes or hours, nor hit a chosen loss. The status is never queued, so no executor
+    /// picks the row up.
+    /// </summary>
+    private async Task<int> SeedRunAsync(string name, string status, double? bestValLoss, DateTime? startedAt, DateTime? finishedAt)
+    {
+        var options = new DbContextOptionsBuilder<DashboardDbContext>().UseSqlite(SqliteSetup.ConnectionString(_server.DatabasePath)).Options;
+        await using var db = new DashboardDbContext(options);
+        var run = new Run
+        {
+            Name = name,
+            Status = status,
+            Dataset = "spirals",
+            Model = "mlp",
+            Epochs = 1,
+            ConfigJson = "{}",
+            BestValLoss = bestValLoss,
+            BestValLossEpoch = bestValLoss is null ? null : 1,
+            CreatedAt = DateTime.UtcNow,
+            StartedAt = startedAt,
+            FinishedAt = finishedAt,
+        };
+        db.Runs.Add(run);
+        await db.SaveChangesAsync();
         return run.Id;
     }
 
