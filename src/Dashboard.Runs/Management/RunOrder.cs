@@ -51,6 +51,20 @@ public sealed record RunOrder(RunSortKey Sort = RunSortKey.Created, bool Descend
         _ => null,
     };
 
+    /// <summary>
+    /// The order <c>?sort=&amp;order=</c> name (absent = the default), or null with a message for each bad one; the API and
+    /// the Runs page both read the URL through here, so they accept and refuse the same words.
+    /// </summary>
+    public static (RunOrder? Order, string? SortError, string? OrderError) Parse(string? sort, string? order)
+    {
+        var key = sort is null ? RunSortKey.Created : ParseSort(sort);
+        var descending = order is null ? true : ParseDescending(order);
+        return (
+            key is { } k && descending is { } d ? new RunOrder(k, d) : null,
+            key is null ? $"Unknown sort '{sort}'. Use one of: {string.Join(", ", SortNames)}." : null,
+            descending is null ? $"Unknown order '{order}'. Use one of: {string.Join(", ", OrderNames)}." : null);
+    }
+
     /// <summary>The name of <paramref name="sort"/> as <c>?sort=</c> spells it.</summary>
     public static string NameOf(RunSortKey sort) => SortNames[(int)sort];
 

@@ -218,22 +218,21 @@ public static class RunEndpoints
         }
     }
 
-    /// <summary>The list's order from <c>?sort=&amp;order=</c> (exact spellings), or null after adding a field error.</summary>
+    /// <summary>The list's order from <c>?sort=&amp;order=</c>, or null after adding a field error for each bad one.</summary>
     private static RunOrder? ParseOrder(string? sort, string? order, Dictionary<string, string[]> errors)
     {
-        var key = sort is null ? RunSortKey.Created : RunOrder.ParseSort(sort);
-        if (key is null)
+        var (runOrder, sortError, orderError) = RunOrder.Parse(sort, order);
+        if (sortError is not null)
         {
-            errors["sort"] = [$"Unknown sort '{sort}'. Use one of: {string.Join(", ", RunOrder.SortNames)}."];
+            errors["sort"] = [sortError];
         }
 
-        var descending = order is null ? true : RunOrder.ParseDescending(order);
-        if (descending is null)
+        if (orderError is not null)
         {
-            errors["order"] = [$"Unknown order '{order}'. Use one of: {string.Join(", ", RunOrder.OrderNames)}."];
+            errors["order"] = [orderError];
         }
 
-        return key is { } k && descending is { } d ? new RunOrder(k, d) : null;
+        return runOrder;
     }
 
     private static int? ParseOptional(string? value) =>

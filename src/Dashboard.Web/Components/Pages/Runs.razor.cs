@@ -56,15 +56,10 @@ public sealed partial class Runs : ComponentBase, IDisposable
         _text = Text;
         _tag = Tag;
         _archived = Archived == true;
-        var key = Sort is null ? RunSortKey.Created : RunOrder.ParseSort(Sort);
-        var descending = Order is null ? true : RunOrder.ParseDescending(Order);
-        _orderError = (key, descending) switch
-        {
-            (null, _) => $"Unknown sort '{Sort}'; use one of {string.Join(", ", RunOrder.SortNames)}. Showing newest first.",
-            (_, null) => $"Unknown order '{Order}'; use asc or desc. Showing newest first.",
-            _ => null,
-        };
-        ListOrder = key is { } k && descending is { } d ? new RunOrder(k, d) : RunOrder.Default;
+        var (order, sortError, orderError) = RunOrder.Parse(Sort, Order);
+        var message = sortError ?? orderError;
+        _orderError = message is null ? null : $"{message} Showing newest first.";
+        ListOrder = order ?? RunOrder.Default;
         _sort = RunOrder.NameOf(ListOrder.Sort);
         _descending = ListOrder.Descending;
         _runs = [.. await RunService.ListAsync(Filter, ListOrder)];
