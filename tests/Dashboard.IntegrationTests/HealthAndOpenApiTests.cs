@@ -52,7 +52,7 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
             .Order(StringComparer.Ordinal);
 
         Assert.Equal(
-            ["acceptMissing", "archived", "before", "buckets", "dataset", "force", "format", "from", "id", "limit", "mode", "model", "monitor", "q", "runId", "sha256", "status", "tag", "to"],
+            ["acceptMissing", "archived", "before", "buckets", "dataset", "force", "format", "from", "id", "limit", "mode", "model", "monitor", "order", "q", "runId", "sha256", "sort", "status", "tag", "to"],
             parameters);
     }
 }

@@ -81,11 +81,13 @@ public sealed record RunOrder(RunSortKey Sort = RunSortKey.Created, bool Descend
                 byLoss = Descending ? byLoss.ThenByDescending(r => r.BestValLoss) : byLoss.ThenBy(r => r.BestValLoss);
                 return Descending ? byLoss.ThenByDescending(r => r.Id) : byLoss.ThenBy(r => r.Id);
             case RunSortKey.Duration:
-                // Ticks becomes julianday() arithmetic in SQLite, so the subtraction runs in the query, not in memory.
+                // Ticks becomes julianday() arithmetic in SQLite, so the subtraction runs in the query, not in memory. Those are
+                // floating-point days: two equal durations at different times of day differ in their last bits, so the
+                // difference is rounded to whole milliseconds, or equal durations would not tie and fall back to the id.
                 var byDuration = query.OrderBy(r => r.StartedAt == null ? 1 : 0);
                 byDuration = Descending
-                    ? byDuration.ThenByDescending(r => (r.FinishedAt ?? now).Ticks - r.StartedAt!.Value.Ticks)
-                    : byDuration.ThenBy(r => (r.FinishedAt ?? now).Ticks - r.StartedAt!.Value.Ticks);
+                    ? byDuration.ThenByDescending(r => Math.Round((double)((r.FinishedAt ?? now).Ticks - r.StartedAt!.Value.Ticks) / TimeSpan.TicksPerMillisecond))
+                    : byDuration.ThenBy(r => Math.Round((double)((r.FinishedAt ?? now).Ticks - r.StartedAt!.Value.Ticks) / TimeSpan.TicksPerMillisecond));
                 return Descending ? byDuration.ThenByDescending(r => r.Id) : byDuration.ThenBy(r => r.Id);
             default:
                 return Descending ? query.OrderByDescending(r => r.Id) : query.OrderBy(r => r.Id);
