@@ -40,6 +40,34 @@ public sealed class RunCheckpoints : IReadOnlyList<CheckpointDto>
         }
     }
 
+    /// <summary>
+    /// The run's checkpoints as read from the database while the page subscribed first: what events brought meanwhile is
+    /// kept over what was read, since the read may have started before a checkpoint was stored or changed.
+    /// </summary>
+    public void Load(IEnumerable<CheckpointDto> checkpoints)
+    {
+        lock (_lock)
+        {
+            var heard = _all;
+            List<CheckpointDto> next = [.. checkpoints];
+            foreach (var checkpoint in heard)
+            {
+                var index = next.FindIndex(c => c.Id == checkpoint.Id);
+                if (index >= 0)
+                {
+                    next[index] = checkpoint;
+                }
+                else
+                {
+                    next.Add(checkpoint);
+                }
+            }
+
+            Volatile.Write(ref _all, [.. next]);
+            Interlocked.Increment(ref _version);
+        }
+    }
+
     /// <summary>A new checkpoint, in the order taken; one already known is left as it is (a replayed event).</summary>
     public bool Add(CheckpointDto checkpoint)
     {

@@ -30,6 +30,21 @@ public sealed class RunCheckpointsTests
     }
 
     [Fact]
+    public void Load_ReadThatStartedBeforeEventsWereHeard_KeepsWhatTheEventsBrought()
+    {
+        // The page subscribes, then reads; a checkpoint saved (and one pinned) while the read was in flight arrives as an
+        // event first, and the read, begun before, does not have it. Overwriting would lose the marker of that epoch.
+        var checkpoints = new RunCheckpoints();
+        checkpoints.Add(Checkpoint(4, 4, 0.38));
+        checkpoints.Update(Checkpoint(2, 2, 0.41, pinned: true));
+
+        checkpoints.Load([Checkpoint(1, 1, 0.62), Checkpoint(2, 2, 0.41), Checkpoint(3, 3, 0.39)]);
+
+        Assert.Equal([1, 2, 3, 4], checkpoints.Select(c => c.Id));
+        Assert.True(checkpoints.Find(2)!.Pinned);
+    }
+
+    [Fact]
     public void Update_KnownCheckpoint_ReplacesItInPlace()
     {
         var checkpoints = new RunCheckpoints([Checkpoint(1, 1, 0.9), Checkpoint(2, 2, 0.5)]);

@@ -64,14 +64,19 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         // events handled meanwhile (progress comes several times a second) would otherwise render it empty.
         _loaded = false;
 
-        // Subscribe before reading, so nothing published in between is lost; the chart ignores what it already has.
+        // Subscribe before reading, so nothing published in between is lost: events handled while the history is read
+        // (they run whenever a read awaits) are merged into it, not overwritten by a read that started before them.
+        _metrics = [];
+        _checkpoints.Reset([]);
         _subscription = Broadcaster.Subscribe(OnEventAsync, RunId);
         _run = await RunService.GetAsync(RunId);
         _notFound = _run is null;
         if (_run is not null)
         {
-            _metrics = [.. await RunService.MetricsAsync(RunId) ?? []];
-            _checkpoints.Reset(await RunService.CheckpointsAsync(RunId) ?? []);
+            var history = await RunService.MetricsAsync(RunId) ?? [];
+            var lastRead = history.Count > 0 ? history[^1].Epoch : 0;
+            _metrics = [.. history, .. _metrics.Where(m => m.Epoch > lastRead)];
+            _checkpoints.Load(await RunService.CheckpointsAsync(RunId) ?? []);
             await RefreshBestAsync();
 
             // What the fine-tune form offers: datasets, the model's freezable modules and its classes.
