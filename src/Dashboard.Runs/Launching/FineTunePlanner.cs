@@ -79,6 +79,13 @@ public sealed class FineTunePlanner(TrainingConfigValidator validator, DatasetRe
     /// <summary>The parameter names of a model, as freezing and exports name them.</summary>
     public IReadOnlyList<string> ParameterNames(ModelSpec spec)
     {
+        // The shape rule names every parameter as the built model does (ModelSizeTests hold them equal), without
+        // allocating the weights: the run page asks on every load.
+        if (ModelRegistry.ParameterShapes(spec) is { } shapes)
+        {
+            return [.. shapes.Select(p => p.Name)];
+        }
+
         using var model = models.Build(spec);
         return [.. model.named_parameters().Select(p => p.name)];
     }
