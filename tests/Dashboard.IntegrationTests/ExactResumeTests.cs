@@ -12,9 +12,20 @@ namespace Dashboard.IntegrationTests;
 /// Equal results alone would also come from a server that ignored the checkpoint and trained again from scratch, so each
 /// test also checks where the new process started: the checkpoint it continued from, and that checkpoint's step.
 /// </summary>
-public sealed class ExactResumeTests : IAsyncLifetime
+public sealed class ExactResumeTests : ExactResumeSuite;
+
+/// <summary>The tests of <see cref="ExactResumeTests"/> with the database on PostgreSQL, where a replayed step is an upsert.</summary>
+public sealed class ExactResumePostgresTests : ExactResumeSuite
+{
+    protected override bool OnPostgres => true;
+}
+
+/// <summary>The tests of <see cref="ExactResumeTests"/>, run once per storage provider by the classes above.</summary>
+public abstract class ExactResumeSuite : IAsyncLifetime
 {
     private const int Epochs = 6;
+
+    protected virtual bool OnPostgres => false;
 
     private DashboardServer? _server;
 
@@ -30,7 +41,7 @@ public sealed class ExactResumeTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AutoResume_AfterSigkillMidRun_EndsWithTheWeightsAndMetricsOfAnUninterruptedRun()
     {
         await StartAsync(autoResume: true);
@@ -54,7 +65,7 @@ public sealed class ExactResumeTests : IAsyncLifetime
         await AssertSameAsync(straight, finished);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ResumeRequest_AfterSigtermInANewProcess_EndsWithTheWeightsAndMetricsOfAnUninterruptedRun()
     {
         await StartAsync(autoResume: false);
@@ -94,12 +105,21 @@ public sealed class ExactResumeTests : IAsyncLifetime
     /// MNIST MLP with a step checkpoint every 20 batches, so a kill lands between checkpoints and often mid-epoch; the
     /// step schedule and early stopping (which never triggers) carry state that must survive too.
     /// </summary>
-    private async Task StartAsync(bool autoResume) => _server = await DashboardServer.StartAsync(new Dictionary<string, string>
+    private async Task StartAsync(bool autoResume)
     {
-        ["Training:MaxConcurrentRuns"] = "1",
-        ["Training:Device"] = "cpu",
-        ["Training:AutoResume"] = autoResume ? "true" : "false",
-    });
+        var settings = new Dictionary<string, string>
+        {
+            ["Training:MaxConcurrentRuns"] = "1",
+            ["Training:Device"] = "cpu",
+            ["Training:AutoResume"] = autoResume ? "true" : "false",
+        };
+        if (OnPostgres)
+        {
+            settings = new Dictionary<string, string>(settings.Concat(await PostgresTestSettings.RequireAsync()));
+        }
+
+        _server = await DashboardServer.StartAsync(settings);
+    }
 
     private static object Body(string name) => new
     {
