@@ -140,7 +140,8 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     /// <summary>
     /// A shell that waits for its stdin to close, then stops the postmaster by pid (SIGQUIT, PostgreSQL's immediate
-    /// shutdown; SIGKILL if it is still there after five seconds) and removes the folder. The pipe's other end is ours:
+    /// shutdown; SIGKILL if it is still there after five seconds; a zombie left unreaped by a container's init counts as
+    /// gone) and removes the folder. The pipe's other end is ours:
     /// if this process dies without disposing, the kernel closes it and the cluster goes too instead of lingering.
     /// </summary>
     private void StartWatchdog(int pid)
@@ -150,7 +151,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         start.ArgumentList.Add("""
             while read -r _line; do :; done
             kill -QUIT "$1" 2>/dev/null
-            i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+            i=0; while kill -0 "$1" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
             kill -KILL "$1" 2>/dev/null
             rm -rf "$2"
             """);
