@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Data;
@@ -12,7 +11,7 @@ public static class StepMetricReader
 {
     /// <summary>
     /// The run's steps in [<paramref name="from"/>, <paramref name="to"/>], in step order. The connection stays open while
-    /// the caller enumerates; one SELECT reads one snapshot of the table, so a writer adding steps meanwhile neither blocks
+    /// the caller enumerates; one SELECT reads one snapshot of the table (on SQLite in WAL mode and on PostgreSQL alike), so a writer adding steps meanwhile neither blocks
     /// it nor shows it half a batch.
     /// </summary>
     public static async IAsyncEnumerable<StepRow> ReadAsync(DashboardDbContext db, int runId, long from, long to,
@@ -21,11 +20,11 @@ public static class StepMetricReader
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            await using var command = ((SqliteConnection)db.Database.GetDbConnection()).CreateCommand();
-            command.CommandText = "SELECT Step, Epoch, Loss FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to ORDER BY Step";
-            command.Parameters.AddWithValue("$run", runId);
-            command.Parameters.AddWithValue("$from", from);
-            command.Parameters.AddWithValue("$to", to);
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = """SELECT "Step", "Epoch", "Loss" FROM "StepMetrics" WHERE "RunId" = @run AND "Step" BETWEEN @from AND @to ORDER BY "Step" """;
+            StepMetricSql.Add(command, "@run", runId);
+            StepMetricSql.Add(command, "@from", from);
+            StepMetricSql.Add(command, "@to", to);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {

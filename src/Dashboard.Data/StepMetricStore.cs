@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Data;
@@ -21,7 +21,7 @@ public readonly record struct StepPoint(long Step, double Loss, double Min, doub
 public sealed record StepSeries(long Total, long? First, long? Last, bool Downsampled, IReadOnlyList<StepPoint> Points);
 
 /// <summary>
-/// Per-step losses in SQLite, written and read with prepared statements on EF's connection rather than as tracked
+/// Per-step losses in SQLite or PostgreSQL (<see cref="StepMetricSql"/> holds what the two spell differently), written and read with prepared statements on EF's connection rather than as tracked
 /// entities: a run has 100,000s of them, more than change tracking is made for. Beside the rows the store keeps a roll-up
 /// per block of <see cref="BlockSize"/> steps (<see cref="Entities.StepMetricBlock"/>: first step, count, sum, lowest and
 /// highest loss), rebuilt from the rows in the same transaction as every change to them, so a wide range is bucketed from
@@ -48,23 +48,6 @@ public static class StepMetricStore
     /// </summary>
     private const int RollUpStepsPerBucket = 32;
 
-    /// <summary>Recomputes, from their rows, the blocks holding steps in [$lo, $hi]; a block left without rows gets no row here.</summary>
-    private static readonly string RebuildBlocksSql = $"""
-        INSERT OR REPLACE INTO StepMetricBlocks (RunId, Block, FirstStep, Count, Sum, Min, Max)
-        SELECT RunId, Step >> {BlockShift}, MIN(Step), COUNT(*), SUM(Loss), MIN(Loss), MAX(Loss) FROM StepMetrics
-        WHERE RunId = $run AND Step BETWEEN $lo AND $hi
-        GROUP BY Step >> {BlockShift}
-        """;
-
-    /// <summary>
-    /// The rows of the blocks listed in $blocks (a JSON array), within [$from, $to]. The CROSS JOIN keeps the list as the
-    /// outer loop, so each block is one short walk of the key.
-    /// </summary>
-    private static readonly string RowsOfBlocksSql = $"""
-        SELECT s.Step, s.Loss FROM json_each($blocks) AS b CROSS JOIN StepMetrics AS s
-        WHERE s.RunId = $run AND s.Step BETWEEN MAX(b.value << {BlockShift}, $from) AND MIN((b.value << {BlockShift}) + {BlockSize - 1}, $to)
-        """;
-
     /// <summary>
     /// Inserts the steps in one transaction; a step already stored (replayed after a resume) is replaced, so a run never
     /// holds a step twice. Non-finite losses are skipped: SQLite would store NaN as NULL, and the trainer stops before
@@ -78,33 +61,10 @@ public static class StepMetricStore
             return Task.CompletedTask;
         }
 
-        return InTransactionAsync(db, deferred: false, (connection, transaction) =>
+        var sql = StepMetricSql.For(db);
+        return InTransactionAsync(db, sql, readOnly: false, (connection, transaction) =>
         {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                INSERT INTO StepMetrics (RunId, Step, Epoch, Loss) VALUES ($run, $step, $epoch, $loss)
-                ON CONFLICT (RunId, Step) DO UPDATE SET Epoch = excluded.Epoch, Loss = excluded.Loss
-                """;
-            command.Parameters.AddWithValue("$run", runId);
-            var step = command.Parameters.AddWithValue("$step", 0L);
-            var epoch = command.Parameters.AddWithValue("$epoch", 0);
-            var loss = command.Parameters.AddWithValue("$loss", 0.0);
-            command.Prepare();
-            var (lowest, highest) = (long.MaxValue, long.MinValue);
-            foreach (var row in steps)
-            {
-                if (!double.IsFinite(row.Loss))
-                {
-                    continue;
-                }
-
-                step.Value = row.Step;
-                epoch.Value = row.Epoch;
-                loss.Value = row.Loss;
-                command.ExecuteNonQuery();
-                (lowest, highest) = (Math.Min(lowest, row.Step), Math.Max(highest, row.Step));
-            }
+            var (lowest, highest) = sql.Insert(connection, transaction, runId, steps);
 
             // A batch is a run of consecutive steps, so its span holds just the blocks it touched.
             if (lowest <= highest)
@@ -118,17 +78,17 @@ public static class StepMetricStore
 
     /// <summary>Removes the run's steps after <paramref name="step"/>: they are about to be trained again. Returns how many.</summary>
     public static Task<int> DeleteAfterAsync(DashboardDbContext db, int runId, long step, CancellationToken cancellationToken = default) =>
-        InTransactionAsync(db, deferred: false, (connection, transaction) =>
+        InTransactionAsync(db, StepMetricSql.For(db), readOnly: false, (connection, transaction) =>
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.Parameters.AddWithValue("$run", runId);
-            command.Parameters.AddWithValue("$step", step);
-            command.CommandText = "DELETE FROM StepMetrics WHERE RunId = $run AND Step > $step";
+            StepMetricSql.Add(command, "@run", runId);
+            StepMetricSql.Add(command, "@step", step);
+            command.CommandText = """DELETE FROM "StepMetrics" WHERE "RunId" = @run AND "Step" > @step""";
             var deleted = command.ExecuteNonQuery();
 
             // The step's own block may keep some of its rows: it is dropped with the ones after it and rebuilt.
-            command.CommandText = $"DELETE FROM StepMetricBlocks WHERE RunId = $run AND Block >= ($step >> {BlockShift})";
+            command.CommandText = $"""DELETE FROM "StepMetricBlocks" WHERE "RunId" = @run AND "Block" >= (@step >> {BlockShift})""";
             command.ExecuteNonQuery();
             RebuildBlocks(connection, transaction, runId, step, step);
             return deleted;
@@ -147,18 +107,19 @@ public static class StepMetricStore
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
 
         // One read transaction: every statement below sees the same rows and blocks, whatever a writer does meanwhile.
-        return InTransactionAsync(db, deferred: true, (connection, transaction) =>
+        var sql = StepMetricSql.For(db);
+        return InTransactionAsync(db, sql, readOnly: true, (connection, transaction) =>
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.Parameters.AddWithValue("$run", runId);
-            var lo = command.Parameters.AddWithValue("$from", from);
-            var hi = command.Parameters.AddWithValue("$to", to);
+            StepMetricSql.Add(command, "@run", runId);
+            var lo = StepMetricSql.Add(command, "@from", from);
+            var hi = StepMetricSql.Add(command, "@to", to);
 
             // Two subqueries, each one step down the key: MIN and MAX together, or beside COUNT, would walk the range.
             command.CommandText = """
-                SELECT (SELECT MIN(Step) FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to),
-                       (SELECT MAX(Step) FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to)
+                SELECT (SELECT MIN("Step") FROM "StepMetrics" WHERE "RunId" = @run AND "Step" BETWEEN @from AND @to),
+                       (SELECT MAX("Step") FROM "StepMetrics" WHERE "RunId" = @run AND "Step" BETWEEN @from AND @to)
                 """;
             long first, last;
             using (var reader = command.ExecuteReader())
@@ -176,7 +137,7 @@ public static class StepMetricStore
             var grid = new BucketGrid(first, last - first, buckets);
             if (last - first + 1 >= RollUpStepsPerBucket * (long)buckets)
             {
-                var (total, points) = ReadBlockBuckets(command, grid);
+                var (total, points) = ReadBlockBuckets(command, sql, grid);
                 if (total > buckets)
                 {
                     return new StepSeries(total, first, last, true, points);
@@ -186,7 +147,7 @@ public static class StepMetricStore
                 return new StepSeries(total, first, last, false, ReadSteps(command));
             }
 
-            command.CommandText = "SELECT COUNT(*) FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to";
+            command.CommandText = """SELECT COUNT(*) FROM "StepMetrics" WHERE "RunId" = @run AND "Step" BETWEEN @from AND @to""";
             var count = (long)command.ExecuteScalar()!;
             if (count <= buckets)
             {
@@ -194,12 +155,12 @@ public static class StepMetricStore
             }
 
             // Few steps per bucket: one GROUP BY over the rows, whose sort is cheap at this size.
-            command.Parameters.AddWithValue("$buckets", (long)buckets);
-            command.Parameters.AddWithValue("$span", grid.Span);
-            command.CommandText = """
-                SELECT MIN(Step), AVG(Loss), MIN(Loss), MAX(Loss), COUNT(*) FROM StepMetrics
-                WHERE RunId = $run AND Step BETWEEN $from AND $to
-                GROUP BY MIN($buckets - 1, (Step - $from) * $buckets / $span)
+            StepMetricSql.Add(command, "@buckets", (long)buckets);
+            StepMetricSql.Add(command, "@span", grid.Span);
+            command.CommandText = $"""
+                SELECT MIN("Step"), AVG("Loss"), MIN("Loss"), MAX("Loss"), COUNT(*) FROM "StepMetrics"
+                WHERE "RunId" = @run AND "Step" BETWEEN @from AND @to
+                GROUP BY {sql.Least}(@buckets - 1, ("Step" - @from) * @buckets / @span)
                 ORDER BY 1
                 """;
             var grouped = new List<StepPoint>(buckets);
@@ -207,7 +168,7 @@ public static class StepMetricStore
             {
                 while (reader.Read())
                 {
-                    grouped.Add(new StepPoint(reader.GetInt64(0), reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt32(4)));
+                    grouped.Add(new StepPoint(reader.GetInt64(0), reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), (int)reader.GetInt64(4)));
                 }
             }
 
@@ -216,10 +177,10 @@ public static class StepMetricStore
     }
 
     /// <summary>
-    /// Buckets [$from, $to] from the blocks wholly inside one bucket, and from the rows of the rest: the blocks a bucket
+    /// Buckets [@from, @to] from the blocks wholly inside one bucket, and from the rows of the rest: the blocks a bucket
     /// edge cuts and the two at the ends of the range, which may hold steps outside it.
     /// </summary>
-    private static (long Total, List<StepPoint> Points) ReadBlockBuckets(SqliteCommand command, BucketGrid grid)
+    private static (long Total, List<StepPoint> Points) ReadBlockBuckets(DbCommand command, StepMetricSql sql, BucketGrid grid)
     {
         var firstBlock = grid.First >> BlockShift;
         var lastBlock = (grid.First + grid.Span) >> BlockShift;
@@ -239,9 +200,12 @@ public static class StepMetricStore
         }
 
         var sums = new BucketSums(grid.Count);
-        command.CommandText = "SELECT Block, FirstStep, Count, Sum, Min, Max FROM StepMetricBlocks WHERE RunId = $run AND Block BETWEEN $firstBlock AND $lastBlock ORDER BY Block";
-        command.Parameters.AddWithValue("$firstBlock", firstBlock);
-        command.Parameters.AddWithValue("$lastBlock", lastBlock);
+        command.CommandText = """
+            SELECT "Block", "FirstStep", "Count", "Sum", "Min", "Max" FROM "StepMetricBlocks"
+            WHERE "RunId" = @run AND "Block" BETWEEN @firstBlock AND @lastBlock ORDER BY "Block"
+            """;
+        StepMetricSql.Add(command, "@firstBlock", firstBlock);
+        StepMetricSql.Add(command, "@lastBlock", lastBlock);
         using (var reader = command.ExecuteReader())
         {
             // Both in block order: the cut blocks' aggregates are passed over, their rows come next.
@@ -264,8 +228,8 @@ public static class StepMetricStore
             }
         }
 
-        command.CommandText = RowsOfBlocksSql;
-        command.Parameters.AddWithValue("$blocks", $"[{string.Join(',', cut)}]");
+        command.CommandText = sql.RowsOfBlocks;
+        sql.AddBlocks(command, cut);
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -279,10 +243,10 @@ public static class StepMetricStore
         return (sums.Total, sums.ToPoints());
     }
 
-    /// <summary>Every step in [$from, $to], in order.</summary>
-    private static List<StepPoint> ReadSteps(SqliteCommand command)
+    /// <summary>Every step in [@from, @to], in order.</summary>
+    private static List<StepPoint> ReadSteps(DbCommand command)
     {
-        command.CommandText = "SELECT Step, Loss FROM StepMetrics WHERE RunId = $run AND Step BETWEEN $from AND $to ORDER BY Step";
+        command.CommandText = """SELECT "Step", "Loss" FROM "StepMetrics" WHERE "RunId" = @run AND "Step" BETWEEN @from AND @to ORDER BY "Step" """;
         var points = new List<StepPoint>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -295,30 +259,30 @@ public static class StepMetricStore
     }
 
     /// <summary>Rebuilds the blocks holding steps <paramref name="lowest"/> to <paramref name="highest"/>, whole.</summary>
-    private static void RebuildBlocks(SqliteConnection connection, SqliteTransaction transaction, int runId, long lowest, long highest)
+    private static void RebuildBlocks(DbConnection connection, DbTransaction transaction, int runId, long lowest, long highest)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = RebuildBlocksSql;
-        command.Parameters.AddWithValue("$run", runId);
-        command.Parameters.AddWithValue("$lo", lowest >> BlockShift << BlockShift);
-        command.Parameters.AddWithValue("$hi", (highest >> BlockShift << BlockShift) + BlockSize - 1);
+        command.CommandText = StepMetricSql.RebuildBlocks;
+        StepMetricSql.Add(command, "@run", runId);
+        StepMetricSql.Add(command, "@lo", lowest >> BlockShift << BlockShift);
+        StepMetricSql.Add(command, "@hi", (highest >> BlockShift << BlockShift) + BlockSize - 1);
         command.ExecuteNonQuery();
     }
 
     /// <summary>
     /// Runs <paramref name="work"/> in one transaction on EF's connection and commits it. Microsoft.Data.Sqlite runs
     /// statements synchronously whatever the API, so the work is synchronous: the async forms would only add a task per
-    /// statement. A deferred transaction only reads until it writes, so readers do not queue behind each other. A
+    /// statement. On PostgreSQL a write is one statement and a read a handful, so the blocking is short there too. A
     /// cancellation is honoured before the commit: a write cancelled midway leaves nothing behind.
     /// </summary>
-    private static async Task<T> InTransactionAsync<T>(DashboardDbContext db, bool deferred, Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken)
+    private static async Task<T> InTransactionAsync<T>(DashboardDbContext db, StepMetricSql sql, bool readOnly, Func<DbConnection, DbTransaction, T> work, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            var connection = (SqliteConnection)db.Database.GetDbConnection();
-            using var transaction = connection.BeginTransaction(deferred);
+            var connection = db.Database.GetDbConnection();
+            using var transaction = sql.Begin(connection, readOnly);
             var result = work(connection, transaction);
             cancellationToken.ThrowIfCancellationRequested();
             transaction.Commit();
@@ -327,66 +291,6 @@ public static class StepMetricStore
         finally
         {
             await db.Database.CloseConnectionAsync();
-        }
-    }
-
-    /// <summary>
-    /// Equal spans of [<see cref="First"/>, <see cref="First"/> + <see cref="Span"/>] as <c>Downsampler</c> cuts them: step s
-    /// goes to bucket <c>min(Count - 1, (s - First) * Count / Span)</c>.
-    /// </summary>
-    private readonly record struct BucketGrid(long First, long Span, int Count)
-    {
-        public int Of(long step) => (int)Math.Min(Count - 1, (step - First) * Count / Span);
-
-        /// <summary>The lowest step of <paramref name="bucket"/>: the least s with (s - First) * Count / Span &gt;= bucket.</summary>
-        public long Start(long bucket) => First + ((bucket * Span) + Count - 1) / Count;
-    }
-
-    /// <summary>Per bucket: first step, count, sum, lowest and highest loss, added to in any order.</summary>
-    private sealed class BucketSums
-    {
-        private readonly long[] _first;
-        private readonly int[] _count;
-        private readonly double[] _sum;
-        private readonly double[] _min;
-        private readonly double[] _max;
-
-        public BucketSums(int buckets)
-        {
-            _first = new long[buckets];
-            _count = new int[buckets];
-            _sum = new double[buckets];
-            _min = new double[buckets];
-            _max = new double[buckets];
-            Array.Fill(_first, long.MaxValue);
-            Array.Fill(_min, double.PositiveInfinity);
-            Array.Fill(_max, double.NegativeInfinity);
-        }
-
-        public long Total { get; private set; }
-
-        public void Add(int bucket, long firstStep, int count, double sum, double min, double max)
-        {
-            _first[bucket] = Math.Min(_first[bucket], firstStep);
-            _count[bucket] += count;
-            _sum[bucket] += sum;
-            _min[bucket] = Math.Min(_min[bucket], min);
-            _max[bucket] = Math.Max(_max[bucket], max);
-            Total += count;
-        }
-
-        public List<StepPoint> ToPoints()
-        {
-            var points = new List<StepPoint>(_count.Length);
-            for (var i = 0; i < _count.Length; i++)
-            {
-                if (_count[i] > 0)
-                {
-                    points.Add(new StepPoint(_first[i], _sum[i] / _count[i], _min[i], _max[i], _count[i]));
-                }
-            }
-
-            return points;
         }
     }
 }

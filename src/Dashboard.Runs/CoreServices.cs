@@ -1,4 +1,5 @@
 using Dashboard.Data;
+using Dashboard.Data.Postgres;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
@@ -16,6 +17,7 @@ using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Dashboard.Runs;
@@ -26,22 +28,37 @@ public static class CoreServices
     /// The dashboard's services without its hosted ones (start-up, hub relay, job runner): what pages and routes inject.
     /// The host adds the hosted services; component tests use this alone, so nothing trains.
     /// </summary>
-    /// <param name="connectionString">The SQLite database; by default the file named by <see cref="StorageOptions"/>.</param>
+    /// <param name="connectionString">A SQLite database to use whatever the settings say; by default the database that
+    /// <see cref="StorageOptions"/> names (the SQLite file, or PostgreSQL when <c>Storage:Provider</c> is postgres).</param>
     public static IServiceCollection AddDashboardCore(this IServiceCollection services, string? connectionString = null)
     {
         // Relative data folders are taken from the content root (the repository root in a clone), not from whatever
         // directory `dotnet run` happens to start the process in.
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart().PostConfigure<IServiceProvider>((options, provider) =>
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
+            .Configure<IConfiguration>((options, configuration) => options.PostgresConnectionString = configuration.GetConnectionString("Postgres"))
+            .ValidateDataAnnotations().ValidateOnStart().PostConfigure<IServiceProvider>((options, provider) =>
         {
             if (provider.GetService<IHostEnvironment>() is { } environment)
             {
                 options.DataDirectory = Path.GetFullPath(options.DataDirectory, environment.ContentRootPath);
             }
         });
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
-        services.AddDbContextFactory<DashboardDbContext>((provider, options) => options.UseSqlite(
-            connectionString ?? SqliteSetup.ConnectionString(provider.GetRequiredService<IOptions<StorageOptions>>().Value.DatabasePath)));
+        // Storage:Provider picks the database; callers see the same IDbContextFactory<DashboardDbContext> either way.
+        services.AddDbContextFactory<DashboardDbContext>((provider, options) =>
+        {
+            var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+            if (connectionString is null && storage.UsesPostgres)
+            {
+                options.UsePostgresStorage(storage.PostgresConnectionString!);
+            }
+            else
+            {
+                options.UseSqlite(connectionString ?? SqliteSetup.ConnectionString(storage.DatabasePath));
+            }
+        });
 
         services.AddSingleton(provider =>
         {

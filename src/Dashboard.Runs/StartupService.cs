@@ -28,7 +28,7 @@ public sealed class StartupService(
     {
         Directory.CreateDirectory(storage.Value.DataDirectoryPath);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        await SqliteSetup.MigrateAsync(db, cancellationToken);
+        await DatabaseSetup.MigrateAsync(db, cancellationToken);
 
         // A run still marked running was on a thread of a process that is gone.
         var interrupted = await db.Runs

@@ -11,11 +11,26 @@ namespace Dashboard.IntegrationTests;
 /// already running), and one job for a double-clicked Resume however many requests arrive at once.
 /// </summary>
 [Collection(TrainedServerCollection.Name)]
-public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
+public sealed class CheckpointRouteTests(TrainedServerFixture fixture) : CheckpointRouteSuite(fixture);
+
+/// <summary>The tests of <see cref="CheckpointRouteTests"/> with the server's database on PostgreSQL.</summary>
+[Collection(PostgresTrainedServerCollection.Name)]
+public sealed class CheckpointRoutePostgresTests(PostgresTrainedServerFixture fixture) : CheckpointRouteSuite(fixture);
+
+/// <summary>The tests of <see cref="CheckpointRouteTests"/>, run once per storage provider by the classes above.</summary>
+public abstract class CheckpointRouteSuite
 {
     private const int Unknown = 424242;
 
-    private readonly DashboardServer _server = fixture.Server;
+    private readonly TrainedServerFixture _fixture;
+    private readonly DashboardServer _server;
+
+    protected CheckpointRouteSuite(TrainedServerFixture fixture)
+    {
+        fixture.SkipWhenUnavailable();
+        _fixture = fixture;
+        _server = fixture.Server;
+    }
 
     /// <summary>(method, path, JSON body or null): every route that takes an id, with a body it would otherwise accept.</summary>
     public static TheoryData<string, string, string?> UnknownIdRoutes { get; } = new()
@@ -36,7 +51,7 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
         { "POST", $"api/checkpoints/{Unknown}/predict", """{ "input": [0.5, 0.5] }""" },
     };
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(UnknownIdRoutes))]
     public async Task Route_UnknownId_Returns404ProblemNamingTheId(string method, string path, string? json)
     {
@@ -46,7 +61,7 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
         Assert.Contains(Unknown.ToString(System.Globalization.CultureInfo.InvariantCulture), problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("GET", "api/checkpoints/abc")]
     [InlineData("POST", "api/checkpoints/abc/resume")]
     [InlineData("GET", "api/checkpoints/99999999999/export")]
@@ -62,7 +77,7 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PostAdopt_NoOrphanWithThatHash_Returns404Problem()
     {
         var hash = new string('0', 64);
@@ -73,16 +88,16 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
         Assert.Contains(hash, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CheckpointNow_FinishedRun_Returns409Problem()
     {
-        using var response = await _server.Client.PostEmptyAsync($"api/runs/{fixture.Run.Id}/checkpoint");
+        using var response = await _server.Client.PostEmptyAsync($"api/runs/{_fixture.Run.Id}/checkpoint");
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict);
-        Assert.Equal(fixture.Checkpoints.Select(c => c.Id), (await _server.GetCheckpointsAsync(fixture.Run.Id)).Select(c => c.Id));
+        Assert.Equal(_fixture.Checkpoints.Select(c => c.Id), (await _server.GetCheckpointsAsync(_fixture.Run.Id)).Select(c => c.Id));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Delete_PinnedCheckpoint_Returns409UntilUnpinned_ThenTheDeletedOneRefusesEveryAction()
     {
         var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: "conflict-pinned"));
@@ -129,7 +144,7 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
         Assert.Equal(runsBefore, await _server.RunIdsAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ConcurrentResumes_NewestCheckpointOfAFinishedRun_ContinueThatRunOnceAndRefuseTheRest()
     {
         // No epoch-end checkpoints and an improvement nobody reaches: while it continues, this stays the run's newest.
@@ -169,7 +184,7 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
         AssertTrainedOnce(await _server.GetMetricsAsync(run.Id), firstEpoch: 1);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(2)]
     [InlineData(8)]
     public async Task ConcurrentResumes_OlderCheckpoint_StartOneBranchAndRefuseTheRest(int copies)
@@ -209,7 +224,7 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
         AssertTrainedOnce(await _server.GetMetricsAsync(branch.Id), firstEpoch: first.Epoch + 1);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Delete_NewestCheckpointOfARunQueuedToResumeItself_Returns409AndTheRunGoesOnFromIt()
     {
         var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: "queued-self-resume"));
@@ -241,7 +256,7 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
         Assert.Equal(3, metrics.Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Resume_StartCheckpointLostWhileQueued_FailsTheRunNamingItAndKeepsItsMetrics()
     {
         var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: "queued-start-lost"));
@@ -272,7 +287,7 @@ public sealed class CheckpointRouteTests(TrainedServerFixture fixture)
         Assert.Equal(before, await _server.GetMetricsAsync(run.Id));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetBestAndLatest_RunWithoutCheckpoints_Return404Problem()
     {
         // Stopped while it waited behind another run: it never trained, so it has no checkpoint at all.

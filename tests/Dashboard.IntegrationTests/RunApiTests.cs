@@ -8,11 +8,24 @@ using Dashboard.TestSupport;
 namespace Dashboard.IntegrationTests;
 
 /// <summary><c>/api/runs</c> as a script uses it: create, list, read, stop, and the errors it gets wrong input.</summary>
-public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<DashboardServerFixture>
-{
-    private readonly DashboardServer _server = fixture.Server;
+public sealed class RunApiTests(DashboardServerFixture fixture) : RunApiSuite<DashboardServerFixture>(fixture);
 
-    [Fact]
+/// <summary>The tests of <see cref="RunApiTests"/> with the server's database on PostgreSQL.</summary>
+public sealed class RunApiPostgresTests(PostgresServerFixture fixture) : RunApiSuite<PostgresServerFixture>(fixture);
+
+/// <summary>The tests of <see cref="RunApiTests"/>, run once per storage provider by the classes above.</summary>
+public abstract class RunApiSuite<TFixture> : IClassFixture<TFixture>
+    where TFixture : DashboardServerFixture
+{
+    private readonly DashboardServer _server;
+
+    protected RunApiSuite(TFixture fixture)
+    {
+        fixture.SkipWhenUnavailable();
+        _server = fixture.Server;
+    }
+
+    [SkippableFact]
     public async Task PostRuns_ValidBody_Returns201WithLocationAndTheQueuedRun()
     {
         using var response = await _server.Client.PostAsJsonAsync("api/runs", new
@@ -48,7 +61,7 @@ public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<
         Assert.Equal([1, 2], (await _server.GetMetricsAsync(run.Id)).Select(m => m.Epoch));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRunEndpoints_CompletedRun_AnswerWithTheContractFieldNames()
     {
         var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: "api-fields"));
@@ -79,7 +92,7 @@ public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<
         Assert.All(checkpoints, c => Assert.Null(CheckpointDisk.Problem(_server.CheckpointDirectory, c)));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRuns_NoFilter_ListsNewestFirst()
     {
         var older = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 1, name: "api-list-older"));
@@ -95,7 +108,7 @@ public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<
         await _server.WaitForRunStatusAsync(newer.Id, "completed");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRuns_StatusCompleted_ListsOnlyCompletedRuns()
     {
         var completed = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 1, name: "api-filter-completed"));
@@ -120,7 +133,7 @@ public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRuns_UnknownStatus_Returns400ProblemNamingStatus()
     {
         using var response = await _server.Client.GetAsync("api/runs?status=bogus");
@@ -128,7 +141,7 @@ public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<
         await ProblemAssert.IsValidationProblemAsync(response, "status");
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("api/runs/424242")]
     [InlineData("api/runs/424242/metrics")]
     [InlineData("api/runs/424242/checkpoints")]
@@ -140,7 +153,7 @@ public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<
         Assert.Contains("424242", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task StopRun_UnknownRun_Returns404Problem()
     {
         using var response = await _server.StopRunAsync(424242);
@@ -148,7 +161,7 @@ public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task StopRun_CompletedRun_Returns409Problem()
     {
         var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 1, name: "api-stop-completed"));
@@ -160,7 +173,7 @@ public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<
         Assert.Equal("completed", (await _server.GetRunAsync(run.Id)).Status);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task StopRun_RunningRun_Returns202AndRunEndsStoppedWithDurableInterruptCheckpoint()
     {
         var run = await _server.CreateRunAsync(RunBodies.LongCnn(epochs: 50, name: "api-stop-running"));
@@ -189,7 +202,7 @@ public sealed class RunApiTests(DashboardServerFixture fixture) : IClassFixture<
         Assert.Equal(stopped.CurrentEpoch, (await _server.GetMetricsAsync(run.Id)).Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task StopRun_QueuedRun_EndsStoppedWithoutEverTraining()
     {
         var holder = await _server.CreateRunAsync(RunBodies.SlotHolder("api-stop-queued-holder"));

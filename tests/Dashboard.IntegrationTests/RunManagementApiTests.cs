@@ -6,14 +6,26 @@ using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
 using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
-using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.IntegrationTests;
 
-/// <summary><c>PATCH /api/runs/{id}</c> and the run list's filters, against the real server and its SQLite file.</summary>
-public sealed class RunManagementApiTests(DashboardServerFixture fixture) : IClassFixture<DashboardServerFixture>
+/// <summary><c>PATCH /api/runs/{id}</c> and the run list's filters, against the real server and its database.</summary>
+public sealed class RunManagementApiTests(DashboardServerFixture fixture) : RunManagementApiSuite<DashboardServerFixture>(fixture);
+
+/// <summary>The tests of <see cref="RunManagementApiTests"/> with the server's database on PostgreSQL.</summary>
+public sealed class RunManagementApiPostgresTests(PostgresServerFixture fixture) : RunManagementApiSuite<PostgresServerFixture>(fixture);
+
+/// <summary>The tests of <see cref="RunManagementApiTests"/>, run once per storage provider by the classes above.</summary>
+public abstract class RunManagementApiSuite<TFixture> : IClassFixture<TFixture>
+    where TFixture : DashboardServerFixture
 {
-    private readonly DashboardServer _server = fixture.Server;
+    private readonly DashboardServer _server;
+
+    protected RunManagementApiSuite(TFixture fixture)
+    {
+        fixture.SkipWhenUnavailable();
+        _server = fixture.Server;
+    }
 
     /// <summary>(body, the one field its error must be keyed by).</summary>
     public static TheoryData<string, string> InvalidBodies { get; } = new()
@@ -38,7 +50,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         { """[]""", "body" },
     };
 
-    [Fact]
+    [SkippableFact]
     public async Task PatchRun_AllFields_Returns200AndTheStoredRun()
     {
         var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 1, name: "patch-all"));
@@ -58,7 +70,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PatchRun_OneField_LeavesTheOthersAsTheyWere()
     {
         var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 1, name: "patch-one"));
@@ -73,7 +85,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         Assert.Equal(["keep"], stored.Tags!);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(InvalidBodies))]
     public async Task PatchRun_InvalidBody_Returns400NamingTheFieldAndChangesNothing(string body, string field)
     {
@@ -88,7 +100,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         Assert.Empty(stored.Tags!);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PatchRun_UnknownRun_Returns404Problem()
     {
         using var response = await PatchAsync(424242, new { name = "x" });
@@ -97,7 +109,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         Assert.Contains("424242", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PatchRun_NotJson_Returns415Problem()
     {
         using var response = await _server.Client.PatchAsync("api/runs/1", new StringContent("name=x", Encoding.UTF8, "text/plain"));
@@ -105,7 +117,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRuns_Filters_CombineWithAndAndHideArchivedUnlessAsked()
     {
         // A marker unique to this test keeps runs other tests of the class create out of the answers.
@@ -129,7 +141,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         Assert.Equal([a], await IdsAsync($"q={marker}&tag=shared&limit=1&before={b}"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("archived=yes", "archived")]
     [InlineData("tag=has%20space", "tag")]
     [InlineData("tag=%22", "tag")]
@@ -149,7 +161,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         await ProblemAssert.IsValidationProblemAsync(response, fields);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRuns_SortByBestValLoss_OrdersByLossTiesByIdAndRunsWithoutOneLast()
     {
         var marker = $"srt{Guid.NewGuid():N}"[..12];
@@ -166,7 +178,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         Assert.Equal([low, mid], await IdsAsync($"q={marker}&sort=bestValLoss&order=asc&limit=2"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRuns_SortByDuration_CountsRunningToNowTiesByIdAndNeverStartedLast()
     {
         var marker = $"dur{Guid.NewGuid():N}"[..12];
@@ -182,7 +194,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         Assert.Equal([one, ten, tenToo, running, never], await IdsAsync($"q={marker}&sort=duration&order=asc"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRuns_SortByCreated_DescIsTheDefaultAndAscIsOldestFirst()
     {
         var marker = $"crt{Guid.NewGuid():N}"[..12];
@@ -197,7 +209,7 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
         Assert.Equal([b, a], await IdsAsync($"q={marker}&sort=created&limit=2&before={c}"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRuns_OverlongText_Returns400NamingQ()
     {
         using var response = await _server.Client.GetAsync($"api/runs?q={new string('q', 201)}");
@@ -215,14 +227,13 @@ public sealed class RunManagementApiTests(DashboardServerFixture fixture) : ICla
     }
 
     /// <summary>
-    /// Writes a run row straight into the server's SQLite file (as SQLite allows while the server has it open): a test
+    /// Writes a run row straight into the server's database (as both providers allow while the server has it open): a test
     /// cannot make training take minutes or hours, nor hit a chosen loss. The status is never queued, so no executor
     /// picks the row up.
     /// </summary>
     private async Task<int> SeedRunAsync(string name, string status, double? bestValLoss, DateTime? startedAt, DateTime? finishedAt)
     {
-        var options = new DbContextOptionsBuilder<DashboardDbContext>().UseSqlite(SqliteSetup.ConnectionString(_server.DatabasePath)).Options;
-        await using var db = new DashboardDbContext(options);
+        await using var db = new DashboardDbContext(_server.DatabaseOptions());
         var run = new Run
         {
             Name = name,

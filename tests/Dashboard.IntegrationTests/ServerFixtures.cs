@@ -19,7 +19,39 @@ public class DashboardServerFixture : IAsyncLifetime
         ["Training:Device"] = "cpu",
     };
 
-    public virtual async Task InitializeAsync() => _server = await DashboardServer.StartAsync(Settings);
+    /// <summary>True for a fixture whose server keeps its database on PostgreSQL (a fresh database of the shared cluster).</summary>
+    protected virtual bool OnPostgres => false;
+
+    /// <summary>
+    /// Why the server was not started (no PostgreSQL here), or null when it was. Set only outside CI: under CI=true a
+    /// missing PostgreSQL fails the fixture, so a machine that cannot run these tests is noticed.
+    /// </summary>
+    public string? SkipReason { get; private set; }
+
+    public virtual async Task InitializeAsync()
+    {
+        var settings = Settings;
+        if (OnPostgres)
+        {
+            if (PostgresServer.Unavailable is { } reason)
+            {
+                if (SmallVolume.InContinuousIntegration)
+                {
+                    throw new InvalidOperationException($"{reason} CI=true is set, so the PostgreSQL tests must run here.");
+                }
+
+                SkipReason = reason;
+                return;
+            }
+
+            settings = new Dictionary<string, string>(Settings.Concat(await PostgresServer.SettingsAsync()));
+        }
+
+        _server = await DashboardServer.StartAsync(settings);
+    }
+
+    /// <summary>Ends a test of a PostgreSQL class as skipped, with the reason, when the fixture could not start its server.</summary>
+    public void SkipWhenUnavailable() => Skip.If(SkipReason is not null, SkipReason);
 
     public async Task DisposeAsync()
     {
@@ -41,7 +73,7 @@ public sealed class RequestOnlyCollection : ICollectionFixture<DashboardServerFi
 /// One server with one small finished run, shared by the classes that exercise the checkpoint routes. Tests read its
 /// checkpoints and may branch from them, but never delete, pin or damage them: those tests train runs of their own.
 /// </summary>
-public sealed class TrainedServerFixture : DashboardServerFixture
+public class TrainedServerFixture : DashboardServerFixture
 {
     public const int Epochs = 3;
 
@@ -64,6 +96,11 @@ public sealed class TrainedServerFixture : DashboardServerFixture
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         await base.InitializeAsync();
+        if (SkipReason is not null)
+        {
+            return;
+        }
+
         var run = await Server.CreateRunAsync(RunBodies.Spirals(Epochs, "trained-fixture"));
         _run = await Server.WaitForRunStatusAsync(run.Id, "completed");
         _checkpoints = await Server.GetCheckpointsAsync(run.Id);
@@ -87,4 +124,46 @@ public sealed class TrainedServerFixture : DashboardServerFixture
 public sealed class TrainedServerCollection : ICollectionFixture<TrainedServerFixture>
 {
     public const string Name = "Server with a trained run";
+}
+
+/// <summary>A <see cref="DashboardServerFixture"/> whose server keeps its database on PostgreSQL.</summary>
+public sealed class PostgresServerFixture : DashboardServerFixture
+{
+    protected override bool OnPostgres => true;
+}
+
+/// <summary>A <see cref="TrainedServerFixture"/> whose server keeps its database on PostgreSQL.</summary>
+public sealed class PostgresTrainedServerFixture : TrainedServerFixture
+{
+    protected override bool OnPostgres => true;
+}
+
+/// <summary>The checkpoint route tests on PostgreSQL share one trained server, like their SQLite counterparts.</summary>
+[CollectionDefinition(Name)]
+public sealed class PostgresTrainedServerCollection : ICollectionFixture<PostgresTrainedServerFixture>
+{
+    public const string Name = "PostgreSQL server with a trained run";
+}
+
+/// <summary>PostgreSQL settings for a test that starts servers of its own.</summary>
+public static class PostgresTestSettings
+{
+    /// <summary>
+    /// <see cref="PostgresServer.SettingsAsync"/> (a fresh database of the shared cluster), or the test ends: skipped with
+    /// the reason where PostgreSQL is not installed, failed under CI=true. Callers are [SkippableFact]s.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, string>> RequireAsync()
+    {
+        if (PostgresServer.Unavailable is { } reason)
+        {
+            if (SmallVolume.InContinuousIntegration)
+            {
+                throw new InvalidOperationException($"{reason} CI=true is set, so the PostgreSQL tests must run here.");
+            }
+
+            throw new SkipException(reason);
+        }
+
+        return await PostgresServer.SettingsAsync();
+    }
 }

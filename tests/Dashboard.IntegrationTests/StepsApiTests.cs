@@ -10,13 +10,26 @@ using static Dashboard.IntegrationTests.HubRecorder;
 namespace Dashboard.IntegrationTests;
 
 /// <summary><c>GET /api/runs/{id}/steps</c>: a run's per-step loss, whole or downsampled on the server, and its live summary.</summary>
-public sealed class StepsApiTests(DashboardServerFixture fixture) : IClassFixture<DashboardServerFixture>
+public sealed class StepsApiTests(DashboardServerFixture fixture) : StepsApiSuite<DashboardServerFixture>(fixture);
+
+/// <summary>The tests of <see cref="StepsApiTests"/> with the server's database on PostgreSQL.</summary>
+public sealed class StepsApiPostgresTests(PostgresServerFixture fixture) : StepsApiSuite<PostgresServerFixture>(fixture);
+
+/// <summary>The tests of <see cref="StepsApiTests"/>, run once per storage provider by the classes above.</summary>
+public abstract class StepsApiSuite<TFixture> : IClassFixture<TFixture>
+    where TFixture : DashboardServerFixture
 {
     private const int SeededSteps = 200_000;
 
-    private readonly DashboardServer _server = fixture.Server;
+    private readonly DashboardServer _server;
 
-    [Fact]
+    protected StepsApiSuite(TFixture fixture)
+    {
+        fixture.SkipWhenUnavailable();
+        _server = fixture.Server;
+    }
+
+    [SkippableFact]
     public async Task GetSteps_TrainedSpiralsRun_ReturnsEveryStepOnceAndProgressSummarisesThem()
     {
         await using var hub = await ConnectAsync(_server);
@@ -59,7 +72,7 @@ public sealed class StepsApiTests(DashboardServerFixture fixture) : IClassFixtur
         Assert.Equal(steps.Points.Max(p => p.Loss), buckets.Points.Max(p => p.Max));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSteps_200kSeededSteps_AnswersWithinTheBucketsKeepingTheExtremesQuickly()
     {
         var random = new Random(5);
@@ -88,7 +101,7 @@ public sealed class StepsApiTests(DashboardServerFixture fixture) : IClassFixtur
         Assert.Equal(seeded[99_999..100_999].Select(s => (s.Step, s.Loss)), zoomed.Points.Select(p => (p.Step, p.Loss)));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("?from=-1", "from")]
     [InlineData("?from=abc", "from")]
     [InlineData("?to=1.5", "to")]
@@ -104,7 +117,7 @@ public sealed class StepsApiTests(DashboardServerFixture fixture) : IClassFixtur
         await ProblemAssert.IsValidationProblemAsync(response, fields);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetSteps_UnknownRun_Returns404Problem()
     {
         using var response = await _server.Client.GetAsync("api/runs/987654/steps");

@@ -47,6 +47,9 @@ public sealed partial class DashboardServer : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The configuration keys the child was started with (its database provider among them).</summary>
+    public IReadOnlyDictionary<string, string> Settings => _settings;
+
     /// <summary>The temporary folder: the child's working directory, and the parent of <see cref="DataDirectory"/>.</summary>
     public string RootDirectory { get; }
 

@@ -204,7 +204,10 @@ public sealed class CheckpointMaintenance(
                 Sha256 = match.Sha256,
                 Kind = loaded.Manifest.Kind,
                 Status = CheckpointStatus.Durable,
-                CreatedAt = loaded.Manifest.CreatedAtUtc,
+                // A manifest found on disk may spell its time without a zone; PostgreSQL takes only UTC-kind times.
+                CreatedAt = loaded.Manifest.CreatedAtUtc.Kind == DateTimeKind.Local
+                    ? loaded.Manifest.CreatedAtUtc.ToUniversalTime()
+                    : DateTime.SpecifyKind(loaded.Manifest.CreatedAtUtc, DateTimeKind.Utc),
             };
             db.Checkpoints.Add(row);
             await db.SaveChangesAsync(cancellationToken);

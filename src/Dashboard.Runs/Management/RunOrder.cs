@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Dashboard.Data.Entities;
 
 namespace Dashboard.Runs.Management;
@@ -72,7 +73,8 @@ public sealed record RunOrder(RunSortKey Sort = RunSortKey.Created, bool Descend
     /// Orders <paramref name="query"/> in SQL. The missing-value flag is the first key so those runs stay last whatever the
     /// direction; the id is the last so equal values still come in one stable order.
     /// </summary>
-    public IOrderedQueryable<Run> Apply(IQueryable<Run> query, DateTime now)
+    /// <param name="onPostgres">The query runs on PostgreSQL, which subtracts timestamps itself; SQLite needs Ticks.</param>
+    public IOrderedQueryable<Run> Apply(IQueryable<Run> query, DateTime now, bool onPostgres)
     {
         switch (Sort)
         {
@@ -81,16 +83,23 @@ public sealed record RunOrder(RunSortKey Sort = RunSortKey.Created, bool Descend
                 byLoss = Descending ? byLoss.ThenByDescending(r => r.BestValLoss) : byLoss.ThenBy(r => r.BestValLoss);
                 return Descending ? byLoss.ThenByDescending(r => r.Id) : byLoss.ThenBy(r => r.Id);
             case RunSortKey.Duration:
-                // Ticks becomes julianday() arithmetic in SQLite, so the subtraction runs in the query, not in memory. Those are
-                // floating-point days: two equal durations at different times of day differ in their last bits, so the
-                // difference is rounded to whole milliseconds, or equal durations would not tie and fall back to the id.
                 var byDuration = query.OrderBy(r => r.StartedAt == null ? 1 : 0);
-                byDuration = Descending
-                    ? byDuration.ThenByDescending(r => Math.Round((double)((r.FinishedAt ?? now).Ticks - r.StartedAt!.Value.Ticks) / TimeSpan.TicksPerMillisecond))
-                    : byDuration.ThenBy(r => Math.Round((double)((r.FinishedAt ?? now).Ticks - r.StartedAt!.Value.Ticks) / TimeSpan.TicksPerMillisecond));
+                var milliseconds = onPostgres ? PostgresMilliseconds(now) : SqliteMilliseconds(now);
+                byDuration = Descending ? byDuration.ThenByDescending(milliseconds) : byDuration.ThenBy(milliseconds);
                 return Descending ? byDuration.ThenByDescending(r => r.Id) : byDuration.ThenBy(r => r.Id);
             default:
                 return Descending ? query.OrderByDescending(r => r.Id) : query.OrderBy(r => r.Id);
         }
     }
+
+    // Ticks becomes julianday() arithmetic in SQLite, so the subtraction runs in the query, not in memory. Those are
+    // floating-point days: two equal durations at different times of day differ in their last bits, so the difference is
+    // rounded to whole milliseconds, or equal durations would not tie and fall back to the id.
+    private static Expression<Func<Run, double>> SqliteMilliseconds(DateTime now) =>
+        r => Math.Round((double)((r.FinishedAt ?? now).Ticks - r.StartedAt!.Value.Ticks) / TimeSpan.TicksPerMillisecond);
+
+    // PostgreSQL has no translation of Ticks; it subtracts two timestamps into an exact interval, whose epoch is seconds.
+    // Rounded like SQLite's, so both providers order equal durations by id.
+    private static Expression<Func<Run, double>> PostgresMilliseconds(DateTime now) =>
+        r => Math.Round(((r.FinishedAt ?? now) - r.StartedAt!.Value).TotalMilliseconds);
 }

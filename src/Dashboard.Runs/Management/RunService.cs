@@ -140,7 +140,7 @@ public sealed class RunService(
     public async Task<IReadOnlyList<RunDto>> ListAsync(RunFilter? filter = null, RunOrder? order = null, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var runs = await (order ?? RunOrder.Default).Apply(Filtered(db, filter ?? new RunFilter()), DateTime.UtcNow).ToListAsync(cancellationToken);
+        var runs = await (order ?? RunOrder.Default).Apply(Filtered(db, filter ?? new RunFilter()), DateTime.UtcNow, db.Database.IsPostgres()).ToListAsync(cancellationToken);
         return runs.ConvertAll(RunDto.From);
     }
 
@@ -165,7 +165,7 @@ public sealed class RunService(
             query = query.Where(r => r.Id < beforeId);
         }
 
-        var runs = await order.Apply(query, DateTime.UtcNow).Take(limit).ToListAsync(cancellationToken);
+        var runs = await order.Apply(query, DateTime.UtcNow, db.Database.IsPostgres()).Take(limit).ToListAsync(cancellationToken);
         return runs.ConvertAll(RunDto.From);
     }
 
@@ -205,7 +205,8 @@ public sealed class RunService(
 
         if (!string.IsNullOrEmpty(filter.Text))
         {
-            // lower() on both sides: case-insensitive for ASCII, which is what SQLite's lower() folds.
+            // lower() on both sides: case-insensitive for ASCII, which is what SQLite's lower() folds (PostgreSQL's folds
+            // more); Contains becomes instr() or strpos(), neither of which has wildcards.
             var text = filter.Text.ToLowerInvariant();
             query = query.Where(r => r.Name.ToLower().Contains(text));
         }

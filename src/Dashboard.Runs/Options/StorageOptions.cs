@@ -7,9 +7,26 @@ public sealed class StorageOptions
 {
     public const string Section = "Storage";
 
+    /// <summary>The <see cref="Provider"/> that keeps everything in one SQLite file under <see cref="DataDirectory"/>.</summary>
+    public const string Sqlite = "sqlite";
+
+    /// <summary>The <see cref="Provider"/> that keeps the database on a PostgreSQL server (<see cref="PostgresConnectionString"/>).</summary>
+    public const string Postgres = "postgres";
+
+    /// <summary><see cref="Sqlite"/> (the default) or <see cref="Postgres"/>, in any case; checked on start.</summary>
+    public string Provider { get; set; } = Sqlite;
+
+    /// <summary>
+    /// <c>ConnectionStrings:Postgres</c>, copied here when the options are built so the validator sees it beside
+    /// <see cref="Provider"/>; only read when the provider is <see cref="Postgres"/>.
+    /// </summary>
+    public string? PostgresConnectionString { get; set; }
+
+    public bool UsesPostgres => string.Equals(Provider?.Trim(), Postgres, StringComparison.OrdinalIgnoreCase);
+
     public string DataDirectory { get; set; } = "data/runtime";
 
-    /// <summary>SQLite file, relative to <see cref="DataDirectory"/> unless absolute.</summary>
+    /// <summary>SQLite file (with the SQLite provider), relative to <see cref="DataDirectory"/> unless absolute.</summary>
     public string DatabaseFile { get; set; } = "dashboard.db";
 
     /// <summary>Checkpoint folder, relative to <see cref="DataDirectory"/> unless absolute.</summary>
