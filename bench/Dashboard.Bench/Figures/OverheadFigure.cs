@@ -64,7 +64,8 @@ internal static class OverheadFigure
                 sides.DashboardOverBare.Add(Stats.Median(dashboard) / Stats.Median(bare));
                 sides.DashboardOverTrainer.Add(Stats.Median(dashboard) / Stats.Median(trainer));
                 sides.TrainerOverBare.Add(Stats.Median(trainer) / Stats.Median(bare));
-                if (anchor is not null)
+                // PyTorch trains this CNN several times slower than TorchSharp here, so --quick anchors the small size only.
+                if (anchor is not null && (settings.Full || size == sizes[0]))
                 {
                     var pytorch = anchor.SamplesPerSecond(train, validation, size.Epochs, TrainerWorker.BatchSize, threads).Skip(1).ToList();
                     sides.PyTorch.AddRange(pytorch);
@@ -219,6 +220,7 @@ internal static class OverheadFigure
             return result;
         }
 
+        measured = [.. measured.Where(m => m.Sides.TrainerOverPyTorch.Count > 0)];
         var all = measured.SelectMany(m => m.Sides.TrainerOverPyTorch).ToList();
         result.Ratio = Stats.Median(all);
         result.Verdict = FigureResult.Judge(result.Ratio >= 0.95);
