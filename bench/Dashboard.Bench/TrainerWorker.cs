@@ -25,6 +25,7 @@ internal sealed class TrainerWorker : IAsyncDisposable
     public const double LearningRate = 0.001;
 
     private readonly Process _process;
+    private readonly Queue<string> _errors = new();
 
     private TrainerWorker(Process process) => _process = process;
 
@@ -55,7 +56,34 @@ internal sealed class TrainerWorker : IAsyncDisposable
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add(Flag);
         start.Environment["DOTNET_NOLOGO"] = "1";
-        return new TrainerWorker(Process.Start(start) ?? throw new InvalidOperationException("The trainer worker did not start."));
+        var process = Process.Start(start) ?? throw new InvalidOperationException("The trainer worker did not start.");
+        var worker = new TrainerWorker(process);
+
+        // Read as it comes: an undrained pipe that fills up would block the worker mid-epoch and count as training time.
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                lock (worker._errors)
+                {
+                    worker._errors.Enqueue(line);
+                    while (worker._errors.Count > 50)
+                    {
+                        worker._errors.Dequeue();
+                    }
+                }
+            }
+        };
+        process.BeginErrorReadLine();
+        return worker;
+    }
+
+    private string ErrorTail()
+    {
+        lock (_errors)
+        {
+            return string.Join(Environment.NewLine, _errors);
+        }
     }
 
     /// <summary>Trains one run in the worker; returns its per-epoch samples/s (every epoch, the first included).</summary>
@@ -66,7 +94,8 @@ internal sealed class TrainerWorker : IAsyncDisposable
         var line = await _process.StandardOutput.ReadLineAsync(cancellationToken);
         if (line is null)
         {
-            throw new InvalidOperationException($"The trainer worker exited: {await _process.StandardError.ReadToEndAsync(cancellationToken)}");
+            await _process.WaitForExitAsync(cancellationToken);
+            throw new InvalidOperationException($"The trainer worker exited: {ErrorTail()}");
         }
 
         return JsonSerializer.Deserialize<double[]>(line) ?? throw new InvalidOperationException($"The trainer worker answered '{line}'.");
