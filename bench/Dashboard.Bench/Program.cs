@@ -24,6 +24,11 @@ public static class BenchProgram
 
     public static async Task<int> Main(string[] args)
     {
+        if (args is [TrainerWorker.Flag])
+        {
+            return await TrainerWorker.ServeAsync();
+        }
+
         var full = false;
         var keep = false;
         var only = new HashSet<string>(StringComparer.Ordinal);
@@ -164,7 +169,7 @@ public static class BenchProgram
         }
     }
 
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         var configured = typeof(BenchProgram).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == "RepoRoot")?.Value;
         return configured is { Length: > 0 } && Directory.Exists(configured) ? configured : Directory.GetCurrentDirectory();

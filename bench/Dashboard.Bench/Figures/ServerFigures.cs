@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Models;
-using Dashboard.Engine.Training;
 using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.Bench.Figures;
@@ -16,9 +12,7 @@ namespace Dashboard.Bench.Figures;
 /// </summary>
 internal static class ServerFigures
 {
-    private const int Seed = 42;
-    private const int BatchSize = 64;
-    private const double LearningRate = 0.001;
+    private const int Seed = TrainerWorker.Seed;
 
     public static async Task<IReadOnlyList<FigureResult>> RunAsync(BenchSettings settings, CancellationToken cancellationToken)
     {
@@ -27,9 +21,16 @@ internal static class ServerFigures
         int? resumable = null;
         if (settings.Runs("1"))
         {
-            var (overhead, lastRun) = await Guard("1", "Instrumentation overhead", () => OverheadAsync(server, settings, cancellationToken));
-            results.Add(overhead);
-            resumable = lastRun == 0 ? null : lastRun;
+            try
+            {
+                var (overhead, lastRun) = await OverheadFigure.RunAsync(server, PyTorchAnchor.Find(BenchProgram.RepoRoot()), settings, cancellationToken);
+                results.AddRange(overhead);
+                resumable = lastRun == 0 ? null : lastRun;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                results.Add(BenchProgram.Failure("1", "Instrumentation overhead", e));
+            }
         }
 
         if (settings.Runs("3"))
@@ -58,136 +59,16 @@ internal static class ServerFigures
         }
     }
 
-    private static TrainingConfig OverheadConfig(BenchSettings settings) => new()
-    {
-        Dataset = "mnist",
-        Model = "cnn",
-        Epochs = settings.Pick(5, 6),
-        BatchSize = BatchSize,
-        LearningRate = LearningRate,
-        Optimizer = OptimizerNames.Adam,
-        Seed = Seed,
-        ValidationSplit = 0.1,
-        SampleLimit = settings.Pick<int?>(2000, null),
-    };
-
-    private static object RunBody(TrainingConfig config, string name) => new
-    {
-        name,
-        dataset = config.Dataset,
-        model = config.Model,
-        epochs = config.Epochs,
-        batchSize = config.BatchSize,
-        learningRate = config.LearningRate,
-        optimizer = config.Optimizer,
-        seed = config.Seed,
-        validationSplit = config.ValidationSplit,
-        sampleLimit = config.SampleLimit,
-    };
-
-    /// <summary>
-    /// Figure 1: per-epoch samples/s of a full dashboard run (default checkpoint policy: one every epoch; metrics to
-    /// SQLite; 10 hub clients joined) over a bare loop's, interleaved bare, dashboard, bare, dashboard…; epoch 1 excluded.
-    /// </summary>
-    private static async Task<(FigureResult, int)> OverheadAsync(DashboardServer server, BenchSettings settings, CancellationToken cancellationToken)
-    {
-        var config = OverheadConfig(settings);
-        var device = DeviceSelector.Resolve(DeviceSelector.Auto);
-        await using var clients = await HubClients.ConnectAsync(server.HubUrl, 10, cancellationToken);
-        var bare = new List<double>();
-        var engine = new List<double>();
-        var dashboard = new List<double>();
-        var dashboardWall = new List<double>();
-        var pairs = new List<double>();
-        var lastRun = 0;
-        var reps = settings.Pick(3, 5);
-
-        // A warm-up pair, reported but not counted: a fresh server's first run trains its first epochs about a third
-        // slower while .NET compiles the dashboard's code paths (EF queries, hub serialisation, the observer) and tiers
-        // up the hot ones, all on the two cores torch uses. Epoch 1 alone does not cover it; every later run is warm.
-        var (coldBare, _, _, coldMetrics) = await PairAsync(config with { Epochs = 3 }, "bench-overhead-warm-up");
-        var coldRatio = Stats.Median(EpochsAfterFirst(coldMetrics)) / Stats.Median(coldBare);
-
-        var messagesBefore = clients.Messages;
-        for (var rep = 1; rep <= reps; rep++)
-        {
-            var (bareEpochs, engineEpochs, run, metrics) = await PairAsync(config, $"bench-overhead-{rep}");
-            bare.AddRange(bareEpochs);
-            engine.AddRange(engineEpochs);
-            lastRun = run;
-            var perEpoch = EpochsAfterFirst(metrics);
-            dashboard.AddRange(perEpoch);
-            pairs.Add(Stats.Median(perEpoch) / Stats.Median(bareEpochs));
-
-            // Wall clock between epoch reports: also counts what happens outside the trainer's epoch timer (the metric
-            // row, the epoch-end snapshot capture and hand-off).
-            var created = metrics.Select(m => m!["createdAt"]!.GetValue<DateTime>()).ToList();
-            var train = metrics[0]!["samplesPerSecond"]!.GetValue<double>() * metrics[0]!["durationMs"]!.GetValue<double>() / 1000;
-            for (var i = 2; i < created.Count; i++)
-            {
-                dashboardWall.Add(train / (created[i] - created[i - 1]).TotalSeconds);
-            }
-        }
-
-        // One pair: the bare loop, then the real trainer in this process with an observer that does nothing (attribution
-        // only), then the same run on the server; each side's per-epoch samples/s after its first epoch.
-        async Task<(List<double> Bare, List<double> Engine, int RunId, JsonArray Metrics)> PairAsync(TrainingConfig pairConfig, string name)
-        {
-            var bareEpochs = BareLoop.SamplesPerSecond(pairConfig, device).Skip(1).ToList();
-            var engineObserver = new EpochRecorder();
-            await new Trainer(DatasetRegistry.CreateDefault(), ModelRegistry.CreateDefault())
-                .RunAsync(new TrainingRequest(pairConfig, device), engineObserver, cancellationToken);
-            var runId = await server.CreateRunAsync(RunBody(pairConfig, name), cancellationToken);
-            await clients.JoinRunAsync(runId, cancellationToken);
-            await server.WaitForRunAsync(runId, TimeSpan.FromMinutes(20), cancellationToken);
-            return (bareEpochs, [.. engineObserver.SamplesPerSecond.Skip(1)], runId, await server.MetricsAsync(runId, cancellationToken));
-        }
-
-        static List<double> EpochsAfterFirst(JsonArray metrics) =>
-            [.. metrics.Select(m => m!).Where(m => m["epoch"]!.GetValue<int>() > 1).Select(m => m["samplesPerSecond"]!.GetValue<double>())];
-
-        var result = new FigureResult
-        {
-            Id = "1",
-            Name = string.Create(CultureInfo.InvariantCulture,
-                $"Instrumentation overhead: CNN on MNIST ({(config.SampleLimit is { } l ? $"{l:N0} samples" : "all 10,000 samples")}, batch {BatchSize}, {config.Epochs} epochs × {reps} interleaved pairs)"),
-            RatioMeaning = "= median per-epoch samples/s of the dashboard run (server's own figure; SQLite, 10 hub clients, checkpoint every epoch) / median per-epoch samples/s of the bare TorchSharp loop, runs interleaved after a warm-up pair",
-            Target = "≥ 0.97",
-            Ratio = Stats.Median(dashboard) / Stats.Median(bare),
-        };
-        result.Verdict = FigureResult.Judge(result.Ratio >= 0.97);
-        var wallRatio = Stats.Median(dashboardWall) / Stats.Median(bare);
-        result.Absolute = string.Create(CultureInfo.InvariantCulture,
-            $"dashboard {Stats.Median(dashboard):F0} samples/s, bare {Stats.Median(bare):F0} samples/s (medians of epochs 2+ over {dashboard.Count} + {bare.Count} epochs); median of the per-pair ratios {Stats.Median(pairs):F3}; by wall clock between epoch reports {wallRatio:F3}; the trainer alone in-process (no-op observer) {Stats.Median(engine) / Stats.Median(bare):F3}; a fresh server's first (warm-up, not counted) run {coldRatio:F3}");
-        result.Details["warmUpRatio"] = Stats.Round(coldRatio);
-        result.Details["medianPairRatio"] = Stats.Round(Stats.Median(pairs));
-        result.Details["engineOnlyRatio"] = Stats.Round(Stats.Median(engine) / Stats.Median(bare));
-        result.Details["engineOnlySamplesPerSecond"] = Stats.Round(engine, 1);
-        result.Details["bareSamplesPerSecond"] = Stats.Round(bare, 1);
-        result.Details["dashboardSamplesPerSecond"] = Stats.Round(dashboard, 1);
-        result.Details["pairRatios"] = Stats.Round(pairs);
-        result.Details["wallClockRatio"] = Stats.Round(wallRatio);
-        result.Details["dashboardWallSamplesPerSecond"] = Stats.Round(dashboardWall, 1);
-        result.Details["hubMessagesReceivedBy10Clients"] = clients.Messages - messagesBefore;
-        if (result.Verdict == FigureResult.Missed)
-        {
-            result.Note = string.Create(CultureInfo.InvariantCulture,
-                $"missed: per-pair ratios {string.Join(", ", pairs.Select(p => p.ToString("F3", CultureInfo.InvariantCulture)))}; on {Environment.ProcessorCount} cores the background checkpoint write (SHA-256, fsync), the SQLite writes and the hub sends share the CPU with torch's {TorchSharp.torch.get_num_threads()} intra-op threads; other load on the machine adds noise of the same order");
-        }
-
-        return (result, lastRun);
-    }
-
     /// <summary>
     /// Figure 3: from POST /api/checkpoints/{id}/resume to the first finished training step, seen by a hub client as the
     /// first EpochProgress of the resumed epoch (the trainer reports its first batch at once), against one epoch's time.
     /// </summary>
     private static async Task<FigureResult> ResumeAsync(DashboardServer server, int? runId, BenchSettings settings, CancellationToken cancellationToken)
     {
-        var config = OverheadConfig(settings) with { Epochs = 2 };
+        var config = TrainerWorker.Config(2, settings.Pick<int?>(2000, null));
         if (runId is not { } run)
         {
-            run = await server.CreateRunAsync(RunBody(config, "bench-resume"), cancellationToken);
+            run = await server.CreateRunAsync(OverheadFigure.RunBody(config, "bench-resume"), cancellationToken);
             await server.WaitForRunAsync(run, TimeSpan.FromMinutes(20), cancellationToken);
         }
 
@@ -303,7 +184,7 @@ internal static class ServerFigures
                     latencies.Add((at - created).TotalMilliseconds);
                 }
             };
-            var id = await server.CreateRunAsync(RunBody(config, $"bench-live-{clientCount}"), cancellationToken);
+            var id = await server.CreateRunAsync(OverheadFigure.RunBody(config, $"bench-live-{clientCount}"), cancellationToken);
             Volatile.Write(ref runId, id);
             await clients.JoinRunAsync(id, cancellationToken);
             await server.WaitForRunAsync(id, TimeSpan.FromMinutes(10), cancellationToken);
@@ -352,25 +233,5 @@ internal static class ServerFigures
             + (result.Verdict == FigureResult.Missed ? string.Create(CultureInfo.InvariantCulture,
                 $"; missed: with 100 clients the bench's own 100 connections, the server and training share {Environment.ProcessorCount} cores, and each epoch fans out ~3 hub messages × 100 clients") : "");
         return result;
-    }
-
-    /// <summary>An observer that keeps each epoch's samples/s and ignores everything else.</summary>
-    private sealed class EpochRecorder : ITrainingObserver
-    {
-        public List<double> SamplesPerSecond { get; } = [];
-
-        public ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-        public void OnProgress(BatchProgress progress)
-        {
-        }
-
-        public ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
-        {
-            SamplesPerSecond.Add(metrics.SamplesPerSecond);
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask OnCheckpointAsync(Dashboard.Engine.Checkpoints.CheckpointSnapshot snapshot, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }

@@ -17,8 +17,9 @@ namespace Dashboard.Runs.Execution;
 /// fetched again over the API. Checkpoint files are written in the background while training goes on; at most one write
 /// per run is in flight, so a slow disk makes training wait instead of piling snapshots up in memory.
 /// Per-step losses are buffered on the training thread and written in batches, one background write at a time, started
-/// by each progress report (a few times a second) and finished before an epoch's metrics, a checkpoint or the run's end
-/// are recorded; a progress report goes out once the steps it summarises are stored.
+/// by each progress report (a few times a second). Epoch rows and checkpoint rows are written in the background too, each
+/// after the steps before it, so the training thread never waits for SQLite; a progress report goes out once the steps
+/// it summarises are stored, and the run's end waits for every write (<see cref="DrainAsync"/>).
 /// </summary>
 public sealed class PersistingObserver(
     RunContext run,
@@ -36,6 +37,7 @@ public sealed class PersistingObserver(
 
     // Touched only on the training thread (the engine's calls, then DrainAsync after the engine returns).
     private List<StepRow> _steps = new(StepBufferCapacity);
+    private List<StepRow>? _writtenSteps;
     private StepSummary _summary;
     private long _lastStep;
     private Task _stepWrite = Task.CompletedTask;
@@ -89,11 +91,19 @@ public sealed class PersistingObserver(
             progress.Epoch, run.Config.Epochs, progress.Batch, progress.BatchCount, progress.SamplesPerSecond, remainingBatches / batchesPerSecond, _lastStep, steps));
     }
 
-    public async ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
+    public ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
     {
-        // Every step of the epoch is stored before the epoch is announced, so a client that re-reads /steps then has them.
-        await FlushStepsAsync();
+        // Every step of the epoch is stored before the epoch is announced, so a client that re-reads /steps then has them:
+        // the epoch's row is the next write after them, in the background, so the next epoch starts without waiting for
+        // SQLite. A failure surfaces on the training thread at the next report, checkpoint or the drain, as for steps.
+        var stepsStored = HandOffSteps(progress: null);
+        _stepWrite = RecordEpochAsync(stepsStored, metrics);
+        return ValueTask.CompletedTask;
+    }
 
+    private async Task RecordEpochAsync(Task stepsStored, EpochMetrics metrics)
+    {
+        await stepsStored;
         var row = new EpochMetric
         {
             RunId = run.RunId,
@@ -108,9 +118,9 @@ public sealed class PersistingObserver(
             SamplesPerSecond = metrics.SamplesPerSecond,
             CreatedAt = DateTime.UtcNow,
         };
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await using var db = await dbFactory.CreateDbContextAsync();
         db.EpochMetrics.Add(row);
-        var entity = await db.Runs.SingleAsync(r => r.Id == run.RunId, cancellationToken);
+        var entity = await db.Runs.SingleAsync(r => r.Id == run.RunId);
         entity.CurrentEpoch = metrics.Epoch;
         if (entity.BestValLoss is null || metrics.ValLoss < entity.BestValLoss)
         {
@@ -118,7 +128,7 @@ public sealed class PersistingObserver(
             entity.BestValLossEpoch = metrics.Epoch;
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        await db.SaveChangesAsync();
         broadcaster.Publish(new EpochCompletedEvent(run.RunId, MetricDto.From(row)));
     }
 
@@ -127,9 +137,33 @@ public sealed class PersistingObserver(
         // Back-pressure, and a failed write fails the run here rather than going unnoticed.
         await _pendingWrite;
 
-        // Steps up to a checkpoint are stored before it, so resuming from it never leaves a gap in the per-step curve.
-        await FlushStepsAsync();
+        // Steps up to a checkpoint are stored before its row, so resuming from it never leaves a gap in the per-step
+        // curve. Both happen on the background write, in that order: the training thread hands them over and goes on
+        // with the next batch instead of waiting for SQLite.
+        var stepsStored = HandOffSteps(progress: null);
+        _pendingWrite = Task.Run(() => RecordAndWriteAsync(stepsStored, snapshot), CancellationToken.None);
+    }
 
+    private async Task RecordAndWriteAsync(Task stepsStored, CheckpointSnapshot snapshot)
+    {
+        Checkpoint row;
+        try
+        {
+            await stepsStored;
+            row = await InsertCheckpointRowAsync(snapshot);
+        }
+        catch
+        {
+            // Nothing was written; training must stop as for a failed write, not go on into the same failure.
+            await _writeFailed.CancelAsync();
+            throw;
+        }
+
+        await WriteAsync(row, snapshot);
+    }
+
+    private async Task<Checkpoint> InsertCheckpointRowAsync(CheckpointSnapshot snapshot)
+    {
         var position = snapshot.Position;
         var row = new Checkpoint
         {
@@ -142,13 +176,10 @@ public sealed class PersistingObserver(
             Status = CheckpointStatus.Writing,
             CreatedAt = DateTime.UtcNow,
         };
-        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
-        {
-            db.Checkpoints.Add(row);
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
-        _pendingWrite = Task.Run(() => WriteAsync(row, snapshot), CancellationToken.None);
+        await using var db = await dbFactory.CreateDbContextAsync();
+        db.Checkpoints.Add(row);
+        await db.SaveChangesAsync();
+        return row;
     }
 
     /// <summary>Stores the last steps and waits for the checkpoint write in flight; the run's final status is set only after this.</summary>
@@ -169,21 +200,40 @@ public sealed class PersistingObserver(
     {
         // Completed by now; a failed write surfaces here, on the training thread, and fails the run.
         _stepWrite.GetAwaiter().GetResult();
+        HandOffSteps(progress);
+    }
+
+    /// <summary>
+    /// Starts a write of the buffered steps after the one in flight, without waiting for either; returns the task that
+    /// completes once every step handed over so far is stored.
+    /// </summary>
+    private Task HandOffSteps(ProgressDto? progress)
+    {
         if (_steps.Count == 0 && progress is null)
         {
-            return;
+            return _stepWrite;
         }
 
         var steps = _steps;
-        _steps = new List<StepRow>(StepBufferCapacity);
-        _stepWrite = Task.Run(() => WriteStepsAsync(steps, progress), CancellationToken.None);
+
+        // Once every write has finished, the last one's buffer is free again: steady training allocates no buffers.
+        _steps = _stepWrite.IsCompleted && _writtenSteps is { } free ? free : new List<StepRow>(StepBufferCapacity);
+        _steps.Clear();
+        _writtenSteps = steps;
+        var previous = _stepWrite;
+        // A failed write is chained too, so its failure reaches whoever waits next instead of being skipped.
+        _stepWrite = previous.IsCompletedSuccessfully
+            ? Task.Run(() => WriteStepsAsync(steps, progress), CancellationToken.None)
+            : WriteStepsAfterAsync(previous, steps, progress);
+        return _stepWrite;
     }
 
-    private async Task FlushStepsAsync()
+    private async Task FlushStepsAsync() => await HandOffSteps(progress: null);
+
+    private async Task WriteStepsAfterAsync(Task previous, List<StepRow> steps, ProgressDto? progress)
     {
-        await _stepWrite;
-        StartStepWrite(progress: null);
-        await _stepWrite;
+        await previous;
+        await WriteStepsAsync(steps, progress);
     }
 
     private async Task WriteStepsAsync(List<StepRow> steps, ProgressDto? progress)
