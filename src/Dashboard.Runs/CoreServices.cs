@@ -13,6 +13,7 @@ using Dashboard.Runs.Execution;
 using Dashboard.Runs.Exports;
 using Dashboard.Runs.Imports;
 using Dashboard.Runs.Launching;
+using Dashboard.Runs.Logging;
 using Dashboard.Runs.Management;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
@@ -39,6 +40,7 @@ public static class CoreServices
             }
         });
         services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RunLogOptions>().BindConfiguration(RunLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddDbContextFactory<DashboardDbContext>((provider, options) => options.UseSqlite(
             connectionString ?? SqliteSetup.ConnectionString(provider.GetRequiredService<IOptions<StorageOptions>>().Value.DatabasePath)));
@@ -64,6 +66,7 @@ public static class CoreServices
         });
 
         services.AddSingleton<TrainingEventBroadcaster>();
+        services.AddSingleton<RunLog>();
         services.AddSingleton<RunQueue>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunService>();
