@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Dashboard.Data.Entities;
 
 namespace Dashboard.Runs.Contracts;
@@ -10,6 +11,13 @@ public sealed record RunLogLineDto(long Id, DateTime Time, string Level, string 
 {
     public static RunLogLineDto From(RunLogEntry line) =>
         new(line.Id, DateTime.SpecifyKind(line.Time, DateTimeKind.Utc), line.Level, line.Message);
+
+    /// <summary>Not in the JSON (clients have <c>level</c>); spares pages the level names.</summary>
+    [JsonIgnore]
+    public bool IsError => Level == RunLogLevel.Error;
+
+    [JsonIgnore]
+    public bool IsWarning => Level == RunLogLevel.Warning;
 }
 
 /// <summary>Which lines of a run's log to read: those after a line id, of at least a level.</summary>
