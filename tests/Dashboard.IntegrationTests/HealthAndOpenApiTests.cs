@@ -34,6 +34,7 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
         Assert.Contains("/api/runs", paths);
         Assert.Contains("/api/runs/{id}", paths);
         Assert.Contains("/api/runs/{id}/stop", paths);
+        Assert.Contains("/api/runs/{id}/log", paths);
         Assert.Contains("/healthz", paths);
     }
 
