@@ -53,7 +53,7 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
             .Order(StringComparer.Ordinal);
 
         Assert.Equal(
-            ["acceptMissing", "archived", "before", "buckets", "dataset", "force", "format", "from", "id", "limit", "mode", "model", "monitor", "order", "q", "runId", "sha256", "sort", "status", "tag", "to"],
+            ["acceptMissing", "after", "archived", "before", "buckets", "dataset", "force", "format", "from", "id", "level", "limit", "mode", "model", "monitor", "order", "q", "runId", "sha256", "sort", "status", "tag", "to"],
             parameters);
     }
 }
