@@ -15,6 +15,8 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
 
     public DbSet<StepMetricBlock> StepMetricBlocks => Set<StepMetricBlock>();
 
+    public DbSet<RunLogEntry> RunLogEntries => Set<RunLogEntry>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Run>(run =>
@@ -51,6 +53,14 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
         {
             block.HasKey(b => new { b.RunId, b.Block });
             block.HasOne<Run>().WithMany().HasForeignKey(b => b.RunId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        // Read by run in line order, and counted by run to cap a run's log: (run, id) serves both.
+        modelBuilder.Entity<RunLogEntry>(line =>
+        {
+            line.Property(l => l.Level).HasMaxLength(10);
+            line.HasIndex(l => new { l.RunId, l.Id });
+            line.HasOne<Run>().WithMany().HasForeignKey(l => l.RunId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<Checkpoint>(checkpoint =>

@@ -14,6 +14,7 @@ using Dashboard.Runs.Execution;
 using Dashboard.Runs.Exports;
 using Dashboard.Runs.Imports;
 using Dashboard.Runs.Launching;
+using Dashboard.Runs.Logging;
 using Dashboard.Runs.Management;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
@@ -45,6 +46,7 @@ public static class CoreServices
         });
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RunLogOptions>().BindConfiguration(RunLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Storage:Provider picks the database; callers see the same IDbContextFactory<DashboardDbContext> either way.
         services.AddDbContextFactory<DashboardDbContext>((provider, options) =>
@@ -81,6 +83,7 @@ public static class CoreServices
         });
 
         services.AddSingleton<TrainingEventBroadcaster>();
+        services.AddSingleton<RunLog>();
         services.AddSingleton<RunQueue>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunService>();

@@ -62,6 +62,7 @@ app.MapHealthEndpoints();
 app.MapLoginEndpoints();
 app.MapRunEndpoints();
 app.MapRunDownloadEndpoints();
+app.MapRunLogEndpoints();
 app.MapCheckpointEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -34,6 +34,7 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
         Assert.Contains("/api/runs", paths);
         Assert.Contains("/api/runs/{id}", paths);
         Assert.Contains("/api/runs/{id}/stop", paths);
+        Assert.Contains("/api/runs/{id}/log", paths);
         Assert.Contains("/healthz", paths);
     }
 
@@ -52,7 +53,7 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
             .Order(StringComparer.Ordinal);
 
         Assert.Equal(
-            ["acceptMissing", "archived", "before", "buckets", "dataset", "force", "format", "from", "id", "limit", "mode", "model", "monitor", "order", "q", "runId", "sha256", "sort", "status", "tag", "to"],
+            ["acceptMissing", "after", "archived", "before", "buckets", "dataset", "force", "format", "from", "id", "level", "limit", "mode", "model", "monitor", "order", "q", "runId", "sha256", "sort", "status", "tag", "to"],
             parameters);
     }
 }

@@ -226,6 +226,34 @@ namespace Dashboard.Data.Migrations
                     b.ToTable("Runs");
                 });
 
+            modelBuilder.Entity("Dashboard.Data.Entities.RunLogEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Level")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("RunId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("Time")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "Id");
+
+                    b.ToTable("RunLogEntries");
+                });
+
             modelBuilder.Entity("Dashboard.Data.Entities.StepMetric", b =>
                 {
                     b.Property<int>("RunId")
@@ -307,6 +335,15 @@ namespace Dashboard.Data.Migrations
                         .WithMany()
                         .HasForeignKey("StartCheckpointId")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("Dashboard.Data.Entities.RunLogEntry", b =>
+                {
+                    b.HasOne("Dashboard.Data.Entities.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Dashboard.Data.Entities.StepMetric", b =>

@@ -5,6 +5,7 @@ using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Policies;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
+using Dashboard.Runs.Logging;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Checkpoints;
@@ -19,7 +20,8 @@ public sealed class CheckpointMaintenance(
     CheckpointVolume volume,
     CheckpointQueries queries,
     CheckpointLoader loader,
-    TrainingEventBroadcaster broadcaster)
+    TrainingEventBroadcaster broadcaster,
+    RunLog runLog)
 {
     private readonly SemaphoreSlim _mutations = new(1, 1);
 
@@ -132,6 +134,7 @@ public sealed class CheckpointMaintenance(
             foreach (var row in rows.Where(r => doomed.Contains(r.Id)))
             {
                 await RemoveAsync(db, row, cancellationToken);
+                runLog.Info(runId, $"Removed {row.Kind} checkpoint #{row.Id} (epoch {row.Epoch}, step {row.Step}, {Bytes(row.SizeBytes)}) by retention.");
             }
         }
         finally
@@ -257,6 +260,9 @@ public sealed class CheckpointMaintenance(
 
         return bad;
     }
+
+    /// <summary>A size as the run log shows it.</summary>
+    internal static string Bytes(long bytes) => bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.0} MiB" : $"{bytes / 1024.0:0.0} KiB";
 
     private async Task RemoveAsync(DashboardDbContext db, Checkpoint row, CancellationToken cancellationToken)
     {

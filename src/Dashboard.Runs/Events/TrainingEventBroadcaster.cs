@@ -21,6 +21,9 @@ public sealed record CheckpointSavedEvent(int RunId, CheckpointDto Checkpoint) :
 /// </summary>
 public sealed record CheckpointRemovedEvent(int RunId, CheckpointDto Checkpoint) : TrainingEvent(RunId);
 
+/// <summary>A line was added to the run's log (sent once it is stored).</summary>
+public sealed record RunLogEvent(int RunId, RunLogLineDto Line) : TrainingEvent(RunId);
+
 public sealed record ProgressEvent(int RunId, ProgressDto Progress) : TrainingEvent(RunId);
 
 /// <summary>

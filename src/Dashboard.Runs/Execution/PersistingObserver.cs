@@ -8,6 +8,7 @@ using Dashboard.Engine.Training;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
+using Dashboard.Runs.Logging;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Execution;
@@ -26,7 +27,8 @@ public sealed class PersistingObserver(
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
     CheckpointMaintenance checkpoints,
-    TrainingEventBroadcaster broadcaster) : ITrainingObserver, IDisposable
+    TrainingEventBroadcaster broadcaster,
+    RunLog runLog) : ITrainingObserver, IDisposable
 {
     /// <summary>Room for a few seconds of fast steps; the buffer is handed to the writer whole and a fresh one started.</summary>
     private const int StepBufferCapacity = 1024;
@@ -40,6 +42,7 @@ public sealed class PersistingObserver(
     private List<StepRow>? _writtenSteps;
     private StepSummary _summary;
     private long _lastStep;
+    private double? _learningRate;
     private Task _stepWrite = Task.CompletedTask;
 
     /// <summary>
@@ -130,6 +133,14 @@ public sealed class PersistingObserver(
 
         await db.SaveChangesAsync();
         broadcaster.Publish(new EpochCompletedEvent(run.RunId, MetricDto.From(row)));
+
+        // The schedule sets the rate after an epoch; the next epoch's metrics are the first to carry the new one.
+        if (_learningRate is { } previous && previous != metrics.LearningRate)
+        {
+            runLog.Info(run.RunId, $"Learning rate changed from {previous:G4} to {metrics.LearningRate:G4} for epoch {metrics.Epoch}.");
+        }
+
+        _learningRate = metrics.LearningRate;
     }
 
     public async ValueTask OnCheckpointAsync(CheckpointSnapshot snapshot, CancellationToken cancellationToken)
@@ -290,6 +301,7 @@ public sealed class PersistingObserver(
             // The store has removed the unfinished folder. On a full disk, or when no name could be made, nothing was
             // written at all, so nothing is corrupt; the row says the files are not there.
             row.Status = CheckpointStore.IsDiskFull(e) || e is CheckpointNameException ? CheckpointStatus.Missing : CheckpointStatus.Corrupt;
+            runLog.Error(run.RunId, $"Writing the {row.Kind} checkpoint at epoch {row.Epoch} (step {row.Step}) failed: {e.Message}");
             await db.SaveChangesAsync();
             await _writeFailed.CancelAsync();
             throw;
@@ -297,6 +309,7 @@ public sealed class PersistingObserver(
 
         await db.SaveChangesAsync();
         broadcaster.Publish(new CheckpointSavedEvent(run.RunId, CheckpointDto.From(row)));
+        runLog.Info(run.RunId, $"Wrote {row.Kind} checkpoint #{row.Id} at epoch {row.Epoch}, step {row.Step} ({CheckpointMaintenance.Bytes(row.SizeBytes)}).");
         await checkpoints.ApplyRetentionAsync(run.RunId, run.Config.Checkpoint);
     }
 }

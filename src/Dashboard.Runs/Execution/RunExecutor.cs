@@ -6,6 +6,7 @@ using Dashboard.Engine.Training;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
+using Dashboard.Runs.Logging;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,7 @@ public sealed class RunExecutor(
     CheckpointMaintenance maintenance,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
+    RunLog runLog,
     IOptions<TrainingOptions> options,
     ILogger<RunExecutor> logger)
 {
@@ -65,7 +67,9 @@ public sealed class RunExecutor(
             }
 
             logger.LogInformation("Run {RunId} trains on {Device} with {Threads} torch thread(s) per operation.", runId, device, threads);
-            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId), dbFactory, store, maintenance, broadcaster);
+            runLog.Info(runId, $"Started on {device} with {threads} torch thread(s) per operation, on host {Environment.MachineName}.");
+            LogStart(runId, resumeFrom, initFrom, resumeFromId, run.ParentCheckpointId);
+            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId), dbFactory, store, maintenance, broadcaster, runLog);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping, observer.WriteFailed);
             var outcome = await Task.Run(
                 () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom), observer, linked.Token),
@@ -78,6 +82,7 @@ public sealed class RunExecutor(
                 _ when active.StopRequested.IsCancellationRequested => RunStatus.Stopped,
                 _ => RunStatus.Interrupted,
             };
+            LogOutcome(runId, outcome, status, config);
             ending = (status, null);
         }
         catch (CheckpointStorageFullException e)
@@ -86,12 +91,14 @@ public sealed class RunExecutor(
             // its newest durable checkpoint once someone has made room. Stopped, not interrupted, so a restart does not
             // resume it into the same full disk.
             logger.LogWarning("Run {RunId} stopped: {Message}", runId, e.Message);
+            runLog.Warning(runId, $"Stopped: {e.Message}");
             await SettleAsync(observer);
             ending = (RunStatus.Stopped, e.Message);
         }
         catch (Exception e)
         {
             logger.LogError(e, "Run {RunId} failed.", runId);
+            runLog.Error(runId, $"Failed: {e.Message}", e);
             await SettleAsync(observer);
             ending = (RunStatus.Failed, e.Message);
         }
@@ -109,6 +116,47 @@ public sealed class RunExecutor(
         if (ending is { } end)
         {
             await SetStatusAsync(runId, end.Status, end.Error);
+        }
+    }
+
+    /// <summary>Where the run's weights come from, in its log.</summary>
+    private void LogStart(int runId, LoadedCheckpoint? resumeFrom, LoadedCheckpoint? initFrom, int? resumeFromId, int? parentCheckpointId)
+    {
+        if (resumeFrom is not null)
+        {
+            var position = resumeFrom.Manifest.Position;
+            var what = resumeFromId == parentCheckpointId && resumeFrom.Manifest.Lineage?.RunId != runId ? "Branched" : "Resumed";
+            runLog.Info(runId, $"{what} from checkpoint #{resumeFromId} at epoch {position.CompletedEpochs}, step {position.GlobalStep}.");
+        }
+        else if (initFrom is not null)
+        {
+            runLog.Info(runId, $"Fine-tuning from the weights of checkpoint #{parentCheckpointId} (epoch {initFrom.Manifest.Position.CompletedEpochs} of run #{initFrom.Manifest.Lineage?.RunId}).");
+        }
+    }
+
+    /// <summary>How training ended, in the run's log; the reason a stop was asked for is the stop's own line.</summary>
+    private void LogOutcome(int runId, TrainingOutcome outcome, string status, TrainingConfig config)
+    {
+        switch (outcome)
+        {
+            case TrainingOutcome.EarlyStopped:
+                var stopping = config.EarlyStopping!;
+                runLog.Info(runId, $"Stopped early: {stopping.Monitor} did not improve for {stopping.Patience} epoch(s). Completed.");
+                break;
+            case TrainingOutcome.Completed:
+                runLog.Info(runId, $"Completed all {config.Epochs} epochs.");
+                break;
+            default:
+                if (status == RunStatus.Stopped)
+                {
+                    runLog.Info(runId, "Stopped on request after the current batch.");
+                }
+                else
+                {
+                    runLog.Warning(runId, "Interrupted: the dashboard is shutting down; the run resumes from its newest checkpoint when it starts again.");
+                }
+
+                break;
         }
     }
 

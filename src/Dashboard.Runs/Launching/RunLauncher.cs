@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
@@ -7,6 +8,7 @@ using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
+using Dashboard.Runs.Logging;
 using Dashboard.Runs.Management;
 using Microsoft.EntityFrameworkCore;
 
@@ -24,7 +26,8 @@ public sealed class RunLauncher(
     TrainingConfigValidator validator,
     FineTunePlanner fineTunes,
     RunQueue queue,
-    TrainingEventBroadcaster broadcaster)
+    TrainingEventBroadcaster broadcaster,
+    RunLog runLog)
 {
     /// <summary>A new run from scratch (<c>POST /api/runs</c> and the New-run page), queued at once.</summary>
     public async Task<ServiceResult<RunDto>> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
@@ -214,6 +217,7 @@ public sealed class RunLauncher(
                 run.Status = RunStatus.Queued;
                 run.FinishedAt = null;
                 run.StartCheckpointId = await CheckpointQueries.NewestDurableIdAsync(db, run.Id, cancellationToken) ?? run.StartCheckpointId;
+                runLog.Info(run.Id, $"Interrupted when the dashboard last stopped; queued again to resume from checkpoint #{run.StartCheckpointId?.ToString(CultureInfo.InvariantCulture) ?? "(none: from scratch)"}.");
                 resumed++;
             }
 
@@ -262,10 +266,30 @@ public sealed class RunLauncher(
     public void Announce(Run run, VerifiedCheckpoint? start = null)
     {
         broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
+        runLog.Info(run.Id, AnnouncedMessage(run, start));
         if (run.Status == RunStatus.Queued)
         {
             queue.Enqueue(run.Id, start);
         }
+    }
+
+    /// <summary>The run log's first line for a run: how it came to be, and where it will start from.</summary>
+    private static string AnnouncedMessage(Run run, VerifiedCheckpoint? start)
+    {
+        if (run.Status != RunStatus.Queued)
+        {
+            return $"Created as {run.Status} ({run.Name}).";
+        }
+
+        if (start is null)
+        {
+            return "Queued to train from scratch.";
+        }
+
+        var at = $"checkpoint #{start.CheckpointId} (epoch {start.Loaded.Manifest.Position.CompletedEpochs}, step {start.Loaded.Manifest.Position.GlobalStep})";
+        return run.ParentCheckpointId != start.CheckpointId ? $"Queued to resume from {at}."
+            : RunConfigCodec.Read(run.ConfigJson)?.FineTune is not null ? $"Queued to fine-tune from {at} of run #{run.ParentRunId}."
+            : $"Queued as a branch from {at} of run #{run.ParentRunId}.";
     }
 
     /// <summary>Stores a new child run as queued, announces it, and hands it to the job runner with its verified start.</summary>

@@ -11,7 +11,7 @@ namespace Dashboard.Runs.Management;
 public sealed record RunDeletionPlan(int RunId, string Name, int Checkpoints, int PinnedCheckpoints, int Epochs);
 
 /// <summary>
-/// Deletes a run with its metrics, steps, checkpoints and checkpoint files. Refused while the run is queued or running,
+/// Deletes a run with its metrics, steps, log, checkpoints and checkpoint files. Refused while the run is queued or running,
 /// while it has pinned checkpoints (unless forced), and while other runs were branched or fine-tuned from it: those
 /// children name its checkpoints as their parents, and deleting would either break that lineage or delete them too, so the
 /// caller is told which runs to delete first.
@@ -112,6 +112,7 @@ public sealed class RunDeletion(
             await db.StepMetrics.Where(s => s.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             await db.StepMetricBlocks.Where(b => b.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             await db.EpochMetrics.Where(m => m.RunId == runId).ExecuteDeleteAsync(cancellationToken);
+            await db.RunLogEntries.Where(l => l.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             await db.Checkpoints.Where(c => c.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             // The status condition again, inside the transaction: a row queued since the check above is not deleted.
             var deleted = await db.Runs

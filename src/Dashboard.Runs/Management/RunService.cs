@@ -3,6 +3,7 @@ using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
+using Dashboard.Runs.Logging;
 using Dashboard.Runs.Execution;
 using Microsoft.EntityFrameworkCore;
 
@@ -26,7 +27,8 @@ public sealed record RunFilter(
 public sealed class RunService(
     IDbContextFactory<DashboardDbContext> dbFactory,
     RunQueue queue,
-    TrainingEventBroadcaster broadcaster)
+    TrainingEventBroadcaster broadcaster,
+    RunLog runLog)
 {
     public const int MaxNameLength = 200;
 
@@ -52,6 +54,7 @@ public sealed class RunService(
 
         if (queue.RequestStop(runId))
         {
+            runLog.Info(runId, "Stop requested: the run stops after the current batch, saving a checkpoint.");
             return new ServiceResult<RunDto>(RunDto.From(run), Status: 202);
         }
 
@@ -64,11 +67,13 @@ public sealed class RunService(
         if (claimed == 1)
         {
             broadcaster.Publish(new RunStatusChangedEvent(runId, RunStatus.Stopped));
+            runLog.Info(runId, "Stopped while queued, before it trained.");
             return new ServiceResult<RunDto>(RunDto.From(await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken)), Status: 202);
         }
 
         if (queue.RequestStop(runId))
         {
+            runLog.Info(runId, "Stop requested: the run stops after the current batch, saving a checkpoint.");
             return new ServiceResult<RunDto>(RunDto.From(run), Status: 202);
         }
 

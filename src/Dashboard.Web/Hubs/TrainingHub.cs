@@ -20,6 +20,9 @@ public interface ITrainingClient
 
     /// <summary>Batch progress of the current epoch, a few times a second.</summary>
     Task EpochProgress(int runId, ProgressDto progress);
+
+    /// <summary>A line added to the run's log, once it is stored (the same fields as a line of <c>/api/runs/{id}/log</c>).</summary>
+    Task RunLog(int runId, RunLogLineDto line);
 }
 
 /// <summary><c>/hubs/training</c>: clients follow a run (or all runs) and receive its events, once each.</summary>
@@ -96,6 +99,7 @@ public sealed class HubRelay(TrainingEventBroadcaster broadcaster, IHubContext<T
             CheckpointSavedEvent e => clients.CheckpointSaved(e.RunId, e.Checkpoint),
             ProgressEvent e => clients.EpochProgress(e.RunId, e.Progress),
             CheckpointRemovedEvent e => clients.CheckpointRemoved(e.RunId, e.Checkpoint),
+            RunLogEvent e => clients.RunLog(e.RunId, e.Line),
             _ => Task.CompletedTask,
         };
     }
