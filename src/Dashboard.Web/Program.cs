@@ -63,6 +63,7 @@ app.MapLoginEndpoints();
 app.MapRunEndpoints();
 app.MapRunDownloadEndpoints();
 app.MapCheckpointEndpoints();
+app.MapDatasetEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -11,11 +11,11 @@ namespace Dashboard.Runs.Exports;
 /// </summary>
 public static class RunCsv
 {
-    public const string MetricsHeader = "epoch,step,loss,valLoss,accuracy,valAccuracy,learningRate,durationMs,samplesPerSecond,createdAt";
+    public const string MetricsHeader = "epoch,step,loss,valLoss,accuracy,valAccuracy,learningRate,durationMs,samplesPerSecond,createdAt,mae,valMae";
 
     public const string StepsHeader = "step,epoch,loss";
 
-    /// <summary>One epoch's row; an absent accuracy (a regression run) is an empty cell, as it is null in JSON.</summary>
+    /// <summary>One epoch's row; an absent accuracy (a regression run) or MAE (a classification run) is an empty cell.</summary>
     public static string MetricLine(MetricDto m) => string.Join(',',
         m.Epoch.ToString(CultureInfo.InvariantCulture),
         m.Step.ToString(CultureInfo.InvariantCulture),
@@ -26,7 +26,9 @@ public static class RunCsv
         Number(m.LearningRate),
         Number(m.DurationMs),
         Number(m.SamplesPerSecond),
-        m.CreatedAt?.ToString("O", CultureInfo.InvariantCulture) ?? "");
+        m.CreatedAt?.ToString("O", CultureInfo.InvariantCulture) ?? "",
+        m.Mae is { } mae ? Number(mae) : "",
+        m.ValMae is { } valMae ? Number(valMae) : "");
 
     public static string StepLine(StepRow row) => string.Create(CultureInfo.InvariantCulture, $"{row.Step},{row.Epoch},{Number(row.Loss)}");
 
