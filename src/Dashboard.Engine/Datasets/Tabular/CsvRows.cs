@@ -9,6 +9,8 @@ namespace Dashboard.Engine.Datasets.Tabular;
 /// </summary>
 public static class CsvRows
 {
+    private const string EmptyFile = "The file is empty: a CSV table needs a header row and data rows.";
+
     /// <summary>A cell counts as missing when it is empty or blank.</summary>
     public static bool IsMissing(string cell) => string.IsNullOrWhiteSpace(cell);
 
@@ -22,6 +24,10 @@ public static class CsvRows
         {
             // The delimiter is fixed: auto-detection would read a semicolon file "successfully" as something else.
             reader = CsvDataReader.Create(text, new CsvDataReaderOptions { HasHeaders = true, Delimiter = ',', MaxBufferSize = 1 << 20 });
+        }
+        catch (CsvMissingHeadersException)
+        {
+            throw new CsvTableException(EmptyFile);
         }
         catch (Exception e) when (e is DecoderFallbackException or CsvFormatException or CsvRecordTooLargeException)
         {
@@ -79,7 +85,7 @@ public static class CsvRows
         var count = reader.FieldCount;
         if (count == 0)
         {
-            throw new CsvTableException("The file is empty: a CSV table needs a header row and data rows.");
+            throw new CsvTableException(EmptyFile);
         }
 
         if (count == 1)
