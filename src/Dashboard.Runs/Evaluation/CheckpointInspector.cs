@@ -44,10 +44,10 @@ public sealed class CheckpointInspector(
     /// size of finite numbers; the checkpoint is checked first, since its model tells that size.
     /// </summary>
     public async Task<ServiceResult<PredictionDto>> PredictAsync(int checkpointId, float[]? input, CancellationToken cancellationToken = default) =>
-        await PredictAsync(checkpointId, new PredictRequest(input), cancellationToken);
+        await PredictFromRequestAsync(checkpointId, new PredictRequest(input), cancellationToken);
 
     /// <summary>As above, or with a raw table row (<see cref="PredictRequest.Row"/>) for a checkpoint trained on a CSV table.</summary>
-    public async Task<ServiceResult<PredictionDto>> PredictAsync(int checkpointId, PredictRequest request, CancellationToken cancellationToken = default)
+    public async Task<ServiceResult<PredictionDto>> PredictFromRequestAsync(int checkpointId, PredictRequest request, CancellationToken cancellationToken = default)
     {
         var loaded = await loader.LoadDurableAsync(checkpointId, cancellationToken);
         if (!loaded.Succeeded)
