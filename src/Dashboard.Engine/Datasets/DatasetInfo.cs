@@ -4,7 +4,7 @@ namespace Dashboard.Engine.Datasets;
 /// <param name="Name">Registry key, lower case.</param>
 /// <param name="SampleShape">Shape of one sample, e.g. [1, 28, 28] for a grey image or [2] for a point.</param>
 /// <param name="ClassCount">Classes, or 1 for regression (the model's one output).</param>
-/// <param name="Task">"classification" or "regression" (<see cref="Tabular.TaskKinds"/>).</param>
+/// <param name="Task">"classification" or "regression" (<see cref="TaskKinds"/>).</param>
 /// <param name="Kind">Where the data comes from: "builtin" or "csv" (<see cref="DatasetKinds"/>).</param>
 public sealed record DatasetInfo(
     string Name,
@@ -13,14 +13,15 @@ public sealed record DatasetInfo(
     IReadOnlyList<int> SampleShape,
     int ClassCount,
     int SampleCount,
-    string Task = Tabular.TaskKinds.Classification,
+    string Task = TaskKinds.Classification,
     string Kind = DatasetKinds.Builtin)
 {
     public bool IsImage => SampleShape.Count == 3;
 
-    public bool IsRegression => Task == Tabular.TaskKinds.Regression;
+    public bool IsRegression => Task == TaskKinds.Regression;
 }
 
+/// <summary>Where a dataset comes from.</summary>
 public static class DatasetKinds
 {
     public const string Builtin = "builtin";
@@ -54,4 +55,13 @@ public interface IDatasetSource
 
     /// <summary>Loads every sample. Implementations cache, so repeated calls are cheap.</summary>
     RawDataset Load();
+}
+
+/// <summary>What a run learns from a dataset: a class per row, or a number per row.</summary>
+public static class TaskKinds
+{
+    public const string Classification = "classification";
+    public const string Regression = "regression";
+
+    public static IReadOnlyList<string> All { get; } = [Classification, Regression];
 }

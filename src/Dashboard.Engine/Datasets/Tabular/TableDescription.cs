@@ -1,14 +1,5 @@
 namespace Dashboard.Engine.Datasets.Tabular;
 
-/// <summary>What a run learns from a table: a class per row, or a number per row.</summary>
-public static class TaskKinds
-{
-    public const string Classification = "classification";
-    public const string Regression = "regression";
-
-    public static IReadOnlyList<string> All { get; } = [Classification, Regression];
-}
-
 /// <summary>How a column's cells become model inputs.</summary>
 public static class ColumnKinds
 {

@@ -1,4 +1,5 @@
 using System.Text;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Datasets.Tabular;
 using Dashboard.UnitTests.Support;
 
