@@ -76,6 +76,8 @@ public sealed class DatasetApiTests(DatasetApiTests.SmallUploadsServer fixture) 
         Assert.True(metrics[^1].ValMae < metrics[0].ValMae / 2, $"valMae {metrics[0].ValMae} → {metrics[^1].ValMae}");
         var raw = await Client.GetStringAsync($"api/runs/{run.Id}/metrics");
         Assert.Contains("\"valMae\"", raw, StringComparison.Ordinal);
+        var csv = await Client.GetStringAsync($"api/runs/{run.Id}/metrics?format=csv");
+        Assert.EndsWith(",mae,valMae", csv.Split('\n')[0], StringComparison.Ordinal);
 
         var latest = await Client.GetFromJsonAsync<CheckpointDto>($"api/runs/{run.Id}/checkpoints/latest", JsonDefaults.Options);
         using var predicted = await Client.PostAsJsonAsync($"api/checkpoints/{latest!.Id}/predict", new { row = new { x1 = 10, x2 = "1.5", city = "south" } });

@@ -32,3 +32,6 @@ public sealed record DatasetSummaryDto(
 /// <summary>The form fields of <c>POST /api/datasets</c> besides the file.</summary>
 /// <param name="Features">Comma-separated column names; empty takes all but the target.</param>
 public sealed record DatasetUploadForm(string? Name, string? Target, string? Task, string? Features, bool Impute);
+
+/// <summary>The first rows of an uploaded table with each column's detected kind ("numeric" or "categorical").</summary>
+public sealed record DatasetPreviewDto(IReadOnlyList<string> Columns, IReadOnlyList<string[]> Rows, IReadOnlyList<string> Kinds);

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Dashboard.Data;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Datasets.Tabular;
+using Dashboard.Engine.Export;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
@@ -18,6 +19,7 @@ namespace Dashboard.Runs.Datasets;
 /// </summary>
 public sealed partial class DatasetLibrary(
     DatasetRegistry registry,
+    UploadSpool spool,
     IDbContextFactory<DashboardDbContext> dbFactory,
     IOptions<StorageOptions> storage,
     ILogger<DatasetLibrary> logger)
@@ -66,6 +68,31 @@ public sealed partial class DatasetLibrary(
         }
 
         return loaded;
+    }
+
+    /// <summary>
+    /// Copies an upload to a temporary file (deleted when the stream is disposed), cut off past Storage:MaxDatasetBytes.
+    /// </summary>
+    /// <exception cref="UploadTooLargeException">The upload is larger than the cap.</exception>
+    public Task<FileStream> SpoolAsync(Stream upload, CancellationToken cancellationToken = default) =>
+        spool.WriteAsync(upload, storage.Value.MaxDatasetBytes, cancellationToken);
+
+    /// <summary>The first rows of a spooled table and each column's detected kind, or why the table cannot be read.</summary>
+    public async Task<ServiceResult<DatasetPreviewDto>> PreviewAsync(Stream csv, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var preview = await Task.Run(() => CsvPreview.Read(csv, Limits), cancellationToken);
+            return new(new DatasetPreviewDto(preview.Columns, preview.Rows, preview.Kinds));
+        }
+        catch (CsvTableException e)
+        {
+            return ServiceResult<DatasetPreviewDto>.Invalid(new Dictionary<string, string[]> { ["file"] = [e.Message] });
+        }
+        finally
+        {
+            csv.Position = 0;
+        }
     }
 
     public IReadOnlyList<DatasetSummaryDto> List() =>

@@ -25,7 +25,7 @@ public static class DatasetEndpoints
 
         // Multipart: file, name, target, task?, features?, impute?. The file goes straight to a spool file and is cut off
         // once it passes Storage:MaxDatasetBytes; nothing of it is buffered in memory.
-        datasets.MapPost("", async (HttpRequest request, DatasetLibrary library, UploadSpool spool, IOptions<StorageOptions> storage, CancellationToken ct) =>
+        datasets.MapPost("", async (HttpRequest request, DatasetLibrary library, IOptions<StorageOptions> storage, CancellationToken ct) =>
         {
             var maxBytes = storage.Value.MaxDatasetBytes;
             if (request.ContentLength > maxBytes + FormOverheadBytes)
@@ -63,7 +63,7 @@ public static class DatasetEndpoints
                             return Invalid("file", "Upload exactly one CSV file.");
                         }
 
-                        file = await spool.WriteAsync(section.Body, maxBytes, ct);
+                        file = await library.SpoolAsync(section.Body, ct);
                         continue;
                     }
 

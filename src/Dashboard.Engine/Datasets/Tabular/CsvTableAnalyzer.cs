@@ -61,8 +61,8 @@ public static class CsvTableAnalyzer
             throw new CsvTableException("Name at least one feature column, each once, and not the target.", "features");
         }
 
-        var columns = names.Select((name, i) => new ColumnState(name, i, Numeric: sample.All(r => CsvRows.IsMissing(r.Cells[i]) || TryNumber(r.Cells[i], out _))
-            && sample.Any(r => !CsvRows.IsMissing(r.Cells[i])), Used: name == request.Target || features.Contains(name), IsTarget: name == request.Target)).ToArray();
+        var columns = names.Select((name, i) => new ColumnState(name, i, Numeric: IsNumericSample(sample.Select(r => r.Cells[i])),
+            Used: name == request.Target || features.Contains(name), IsTarget: name == request.Target)).ToArray();
         foreach (var record in sample)
         {
             Observe(columns, record, request, limits);
@@ -156,6 +156,28 @@ public static class CsvTableAnalyzer
             ? new TableColumn(target.Name, ColumnKinds.Numeric, [])
             : target.ToColumn() with { Kind = ColumnKinds.Categorical, Mode = null };
         return new TableDescription(request.Name, sha256, task, targetColumn, described, request.Impute, rows);
+    }
+
+    /// <summary>The typing rule: numeric when the sample has a value and every non-empty cell is a number.</summary>
+    public static bool IsNumericSample(IEnumerable<string> cells)
+    {
+        var any = false;
+        foreach (var cell in cells)
+        {
+            if (CsvRows.IsMissing(cell))
+            {
+                continue;
+            }
+
+            if (!TryNumber(cell.Trim(), out _))
+            {
+                return false;
+            }
+
+            any = true;
+        }
+
+        return any;
     }
 
     public static bool TryNumber(string cell, out double value) =>
