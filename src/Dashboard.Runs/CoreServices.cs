@@ -8,6 +8,7 @@ using Dashboard.Engine.Export;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
 using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Datasets;
 using Dashboard.Runs.Evaluation;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
@@ -65,8 +66,11 @@ public static class CoreServices
         services.AddSingleton(provider =>
         {
             var mnist = provider.GetRequiredService<IOptions<TrainingOptions>>().Value.MnistPath;
-            return DatasetRegistry.CreateDefault(string.IsNullOrWhiteSpace(mnist) ? null : Path.GetFullPath(mnist));
+            var registry = DatasetRegistry.CreateDefault(string.IsNullOrWhiteSpace(mnist) ? null : Path.GetFullPath(mnist));
+            DatasetLibrary.LoadStored(registry, provider.GetRequiredService<IOptions<StorageOptions>>().Value, provider.GetRequiredService<ILogger<DatasetLibrary>>());
+            return registry;
         });
+        services.AddSingleton<DatasetLibrary>();
         services.AddSingleton(_ => ModelRegistry.CreateDefault());
         services.AddSingleton<TrainingConfigValidator>();
         services.AddSingleton<Trainer>();

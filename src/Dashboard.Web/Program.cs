@@ -64,6 +64,7 @@ app.MapRunEndpoints();
 app.MapRunDownloadEndpoints();
 app.MapRunLogEndpoints();
 app.MapCheckpointEndpoints();
+app.MapDatasetEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -18,6 +18,12 @@ public sealed class EpochMetric
 
     public double? ValAccuracy { get; set; }
 
+    /// <summary>Regression runs: mean absolute error on the training batches of the epoch.</summary>
+    public double? Mae { get; set; }
+
+    /// <summary>Regression runs: mean absolute error on the validation split.</summary>
+    public double? ValMae { get; set; }
+
     public double LearningRate { get; set; }
 
     public double DurationMs { get; set; }

@@ -98,6 +98,9 @@ namespace Dashboard.Data.Migrations
                     b.Property<double>("Loss")
                         .HasColumnType("REAL");
 
+                    b.Property<double?>("Mae")
+                        .HasColumnType("REAL");
+
                     b.Property<int>("RunId")
                         .HasColumnType("INTEGER");
 
@@ -111,6 +114,9 @@ namespace Dashboard.Data.Migrations
                         .HasColumnType("REAL");
 
                     b.Property<double>("ValLoss")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("ValMae")
                         .HasColumnType("REAL");
 
                     b.HasKey("Id");

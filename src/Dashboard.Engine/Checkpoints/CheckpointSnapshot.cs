@@ -15,7 +15,8 @@ public sealed record TrainingPosition(
     double EpochLossSum,
     long EpochCorrect,
     long EpochSamples,
-    double EpochElapsedMs);
+    double EpochElapsedMs,
+    double EpochAbsErrorSum = 0);
 
 /// <summary>
 /// Loop state beyond weights and optimizer: the best monitored value (for "best" checkpoints), the schedule and early

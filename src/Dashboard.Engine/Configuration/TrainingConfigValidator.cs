@@ -99,17 +99,22 @@ public sealed class TrainingConfigValidator(DatasetRegistry datasets, ModelRegis
             Add("batchSize", "The batch size must be at least 1.");
         }
 
-        ValidatePolicies(config, Add);
+        ValidatePolicies(config, dataset, Add);
         return errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
     }
 
-    private static void ValidatePolicies(TrainingConfig config, Action<string, string> add)
+    private static void ValidatePolicies(TrainingConfig config, DatasetInfo? dataset, Action<string, string> add)
     {
+        // A run logs accuracy or MAE, never both: a monitor of the other would never see a value.
+        var absent = dataset is null ? [] : dataset.IsRegression ? MonitorMode.ClassificationOnly : MonitorMode.RegressionOnly;
+        var logged = MonitorMode.LoggedMetrics.Except(absent).ToArray();
         void Monitor(string field, string? monitor, string? mode)
         {
-            if (monitor is null || !MonitorMode.LoggedMetrics.Contains(monitor))
+            if (monitor is null || !logged.Contains(monitor))
             {
-                add(field + ".monitor", $"'{monitor}' is not a logged metric. Monitor one of: {string.Join(", ", MonitorMode.LoggedMetrics)}.");
+                add(field + ".monitor", absent.Contains(monitor)
+                    ? $"'{monitor}' is not logged by {(dataset!.IsRegression ? "regression" : "classification")} runs. Monitor one of: {string.Join(", ", logged)}."
+                    : $"'{monitor}' is not a logged metric. Monitor one of: {string.Join(", ", logged)}.");
             }
 
             if (mode is null || !MonitorMode.All.Contains(mode))

@@ -3,20 +3,45 @@ namespace Dashboard.Engine.Datasets;
 /// <summary>What a model needs to know about a dataset before seeing it.</summary>
 /// <param name="Name">Registry key, lower case.</param>
 /// <param name="SampleShape">Shape of one sample, e.g. [1, 28, 28] for a grey image or [2] for a point.</param>
+/// <param name="ClassCount">Classes, or 1 for regression (the model's one output).</param>
+/// <param name="Task">"classification" or "regression" (<see cref="TaskKinds"/>).</param>
+/// <param name="Kind">Where the data comes from: "builtin" or "csv" (<see cref="DatasetKinds"/>).</param>
 public sealed record DatasetInfo(
     string Name,
     string DisplayName,
     string Description,
     IReadOnlyList<int> SampleShape,
     int ClassCount,
-    int SampleCount)
+    int SampleCount,
+    string Task = TaskKinds.Classification,
+    string Kind = DatasetKinds.Builtin)
 {
     public bool IsImage => SampleShape.Count == 3;
+
+    public bool IsRegression => Task == TaskKinds.Regression;
+}
+
+/// <summary>Where a dataset comes from.</summary>
+public static class DatasetKinds
+{
+    public const string Builtin = "builtin";
+    public const string Csv = "csv";
 }
 
 /// <summary>Samples of a dataset in host memory, in the source's own order.</summary>
-/// <param name="Features">Sample after sample, row-major, already scaled to the model's input range.</param>
-public sealed record RawDataset(float[] Features, long[] Labels, IReadOnlyList<int> SampleShape, int ClassCount)
+/// <param name="Features">Sample after sample, row-major, already scaled to the model's input range (but see <paramref name="StandardizedSlots"/>).</param>
+/// <param name="Targets">Regression: the value to predict per sample (the labels are then unused zeros).</param>
+/// <param name="StandardizedSlots">
+/// Positions within a sample that the splitter standardises with the training split's mean and standard deviation (a NaN
+/// there, a missing value, becomes that mean), so that no statistic sees validation or test samples.
+/// </param>
+public sealed record RawDataset(
+    float[] Features,
+    long[] Labels,
+    IReadOnlyList<int> SampleShape,
+    int ClassCount,
+    float[]? Targets = null,
+    IReadOnlyList<int>? StandardizedSlots = null)
 {
     public int Count => Labels.Length;
 
@@ -30,4 +55,13 @@ public interface IDatasetSource
 
     /// <summary>Loads every sample. Implementations cache, so repeated calls are cheap.</summary>
     RawDataset Load();
+}
+
+/// <summary>What a run learns from a dataset: a class per row, or a number per row.</summary>
+public static class TaskKinds
+{
+    public const string Classification = "classification";
+    public const string Regression = "regression";
+
+    public static IReadOnlyList<string> All { get; } = [Classification, Regression];
 }

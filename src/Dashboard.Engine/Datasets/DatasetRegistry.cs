@@ -1,11 +1,15 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 
 namespace Dashboard.Engine.Datasets;
 
-/// <summary>The datasets runs can name, keyed case-insensitively by <see cref="DatasetInfo.Name"/>.</summary>
+/// <summary>
+/// The datasets runs can name, keyed case-insensitively by <see cref="DatasetInfo.Name"/>. The built-in ones are fixed;
+/// uploaded ones are added and removed while the server runs, so lookups are thread-safe.
+/// </summary>
 public sealed class DatasetRegistry
 {
-    private readonly Dictionary<string, IDatasetSource> _sources = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, IDatasetSource> _sources = new(StringComparer.OrdinalIgnoreCase);
 
     public DatasetRegistry(IEnumerable<IDatasetSource> sources)
     {
@@ -21,6 +25,13 @@ public sealed class DatasetRegistry
     /// <summary>The built-in datasets: MNIST from <paramref name="mnistPath"/> (default: beside the engine) and the spirals.</summary>
     public static DatasetRegistry CreateDefault(string? mnistPath = null) =>
         new([new MnistDataset(mnistPath ?? MnistDataset.DefaultPath), new SpiralsDataset()]);
+
+    /// <summary>Adds an uploaded dataset; false when the name is taken.</summary>
+    public bool TryAdd(IDatasetSource source) => _sources.TryAdd(source.Info.Name, source);
+
+    /// <summary>Removes an uploaded dataset; built-in ones stay.</summary>
+    public bool TryRemove(string name) =>
+        _sources.TryGetValue(name, out var source) && source.Info.Kind != DatasetKinds.Builtin && _sources.TryRemove(name, out _);
 
     public IEnumerable<DatasetInfo> All => _sources.Values.Select(s => s.Info).OrderBy(i => i.Name, StringComparer.Ordinal);
 

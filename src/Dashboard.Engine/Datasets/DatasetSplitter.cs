@@ -27,8 +27,16 @@ public static class DatasetSplitter
     public static DatasetSplits Split(RawDataset data, double validationFraction, int? sampleLimit, Device device, IReadOnlyCollection<int>? classes = null)
     {
         var (test, validation, train) = Indices(data, validationFraction, sampleLimit, classes);
-        return new DatasetSplits(Take(data, train, device), Take(data, validation, device), Take(data, test, device));
+        var standardization = Standardization.FromTraining(data, train);
+        return new DatasetSplits(
+            Take(data, train, device, standardization),
+            Take(data, validation, device, standardization),
+            Take(data, test, device, standardization));
     }
+
+    /// <summary>The statistics a run on these settings standardises with: what a raw row for prediction must get too.</summary>
+    public static Standardization StandardizationFor(RawDataset data, double validationFraction, int? sampleLimit, IReadOnlyCollection<int>? classes = null) =>
+        Standardization.FromTraining(data, Indices(data, validationFraction, sampleLimit, classes).Train);
 
     /// <summary>The sample indices of each split, in split order.</summary>
     public static (int[] Test, int[] Validation, int[] Train) Indices(RawDataset data, double validationFraction, int? sampleLimit, IReadOnlyCollection<int>? classes = null)
@@ -41,7 +49,7 @@ public static class DatasetSplitter
         return (Keep(0, testCount), Keep(testCount, validationCount), Keep(testCount + validationCount, trainCount));
     }
 
-    private static DatasetSplit Take(RawDataset data, ReadOnlySpan<int> indices, Device device)
+    private static DatasetSplit Take(RawDataset data, ReadOnlySpan<int> indices, Device device, Standardization standardization)
     {
         var sampleSize = data.SampleSize;
         var features = new float[indices.Length * sampleSize];
@@ -49,12 +57,24 @@ public static class DatasetSplitter
         for (var i = 0; i < indices.Length; i++)
         {
             Array.Copy(data.Features, indices[i] * sampleSize, features, i * sampleSize, sampleSize);
+            standardization.Apply(features.AsSpan(i * sampleSize, sampleSize));
             labels[i] = data.Labels[indices[i]];
         }
 
         long[] shape = [indices.Length, .. data.SampleShape.Select(d => (long)d)];
-        return new DatasetSplit(
-            tensor(features, shape, ScalarType.Float32, device),
-            tensor(labels, [indices.Length], ScalarType.Int64, device));
+        var inputs = tensor(features, shape, ScalarType.Float32, device);
+        if (data.Targets is { } values)
+        {
+            // Regression: one float target per sample, shaped [n, 1] like the model's single output.
+            var targets = new float[indices.Length];
+            for (var i = 0; i < indices.Length; i++)
+            {
+                targets[i] = values[indices[i]];
+            }
+
+            return new DatasetSplit(inputs, tensor(targets, [indices.Length, 1], ScalarType.Float32, device));
+        }
+
+        return new DatasetSplit(inputs, tensor(labels, [indices.Length], ScalarType.Int64, device));
     }
 }

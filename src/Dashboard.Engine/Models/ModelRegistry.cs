@@ -77,9 +77,10 @@ public sealed class ModelRegistry
             return "inputShape must have 1 to 3 dimensions of 1 to 4096.";
         }
 
-        if (spec.ClassCount is < 2 or > 10_000)
+        // One output is a regression model.
+        if (spec.ClassCount is < 1 or > 10_000)
         {
-            return "classCount must be between 2 and 10,000.";
+            return "classCount must be between 1 and 10,000.";
         }
 
         // A spec read from JSON can hold an explicit null where the type promises a list.

@@ -10,7 +10,13 @@ public static class MonitorMode
     public static IReadOnlyList<string> All { get; } = [Min, Max, Auto];
 
     /// <summary>The metrics the engine logs every epoch; any of them can be monitored.</summary>
-    public static IReadOnlyList<string> LoggedMetrics { get; } = ["loss", "valLoss", "accuracy", "valAccuracy", "learningRate"];
+    public static IReadOnlyList<string> LoggedMetrics { get; } = ["loss", "valLoss", "accuracy", "valAccuracy", "mae", "valMae", "learningRate"];
+
+    /// <summary>Metrics only classification runs log.</summary>
+    public static IReadOnlyList<string> ClassificationOnly { get; } = ["accuracy", "valAccuracy"];
+
+    /// <summary>Metrics only regression runs log.</summary>
+    public static IReadOnlyList<string> RegressionOnly { get; } = ["mae", "valMae"];
 
     public static string Resolve(string mode, string monitor) => mode switch
     {

@@ -8,21 +8,32 @@ public sealed record EpochMetrics(
     long Step,
     double Loss,
     double ValLoss,
-    double Accuracy,
-    double ValAccuracy,
+    double? Accuracy,
+    double? ValAccuracy,
     double LearningRate,
     double DurationMs,
-    double SamplesPerSecond)
+    double SamplesPerSecond,
+    double? Mae = null,
+    double? ValMae = null)
 {
-    /// <summary>The metrics by their logged names, as checkpoint policies and the UI look them up.</summary>
-    public IReadOnlyDictionary<string, double> ToDictionary() => new Dictionary<string, double>
+    /// <summary>The metrics by their logged names, as checkpoint policies and the UI look them up; only those the run has.</summary>
+    public IReadOnlyDictionary<string, double> ToDictionary()
     {
-        ["loss"] = Loss,
-        ["valLoss"] = ValLoss,
-        ["accuracy"] = Accuracy,
-        ["valAccuracy"] = ValAccuracy,
-        ["learningRate"] = LearningRate,
-    };
+        var metrics = new Dictionary<string, double> { ["loss"] = Loss, ["valLoss"] = ValLoss, ["learningRate"] = LearningRate };
+        void Add(string name, double? value)
+        {
+            if (value is { } v)
+            {
+                metrics[name] = v;
+            }
+        }
+
+        Add("accuracy", Accuracy);
+        Add("valAccuracy", ValAccuracy);
+        Add("mae", Mae);
+        Add("valMae", ValMae);
+        return metrics;
+    }
 }
 
 /// <summary>One optimizer step: the loss of its batch. A struct, since one is reported for every batch.</summary>

@@ -37,7 +37,6 @@ public interface ITrainingControl
 /// </summary>
 public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 {
-    private const int EvaluationBatchSize = 1000;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
     public async Task<TrainingOutcome> RunAsync(TrainingRequest request, ITrainingObserver observer, CancellationToken stopToken)
@@ -93,6 +92,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         }
 
         var trainCount = splits.Train.Count;
+        var regression = TrainingObjective.IsRegression(splits.Train.Labels);
         var batchCount = (trainCount + config.BatchSize - 1) / config.BatchSize;
         var parameterCount = model.parameters().Sum(p => p.numel());
         await observer.OnStartedAsync(
@@ -107,13 +107,15 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                 var resumeInEpoch = position.BatchInEpoch > 0;
                 var lossSum = resumeInEpoch ? position.EpochLossSum : 0;
                 var correct = resumeInEpoch ? position.EpochCorrect : 0;
+                var absErrors = resumeInEpoch ? position.EpochAbsErrorSum : 0;
                 var seen = resumeInEpoch ? position.EpochSamples : 0;
                 var priorMs = resumeInEpoch ? position.EpochElapsedMs : 0;
                 var step = position.GlobalStep;
                 var clock = Stopwatch.StartNew();
                 var lastProgress = TimeSpan.Zero;
                 string? pendingKind = null;
-                TrainingPosition Here(int nextBatch) => new(epoch - 1, step, nextBatch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds);
+                TrainingPosition Here(int nextBatch) => new(epoch - 1, step, nextBatch, lossSum, correct, seen, priorMs + clock.Elapsed.TotalMilliseconds, absErrors);
+                Dictionary<string, double> Partial() => PartialMetrics(lossSum, regression ? absErrors : correct, seen, regression, optimizer);
 
                 // The schedule moves the learning rate between epochs only, so one read serves every step of the epoch.
                 var learningRate = optimizer.LearningRate;
@@ -125,7 +127,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     if (stopToken.IsCancellationRequested)
                     {
                         await HandOnCaptureAsync();
-                        await observer.OnCheckpointAsync(Snap(CheckpointKind.Interrupt, Here(batch), PartialMetrics(lossSum, correct, seen, optimizer)), CancellationToken.None);
+                        await observer.OnCheckpointAsync(Snap(CheckpointKind.Interrupt, Here(batch), Partial()), CancellationToken.None);
                         return TrainingOutcome.Cancelled;
                     }
 
@@ -140,7 +142,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                         var targets = splits.Train.Labels.index_select(0, indices);
                         optimizer.ZeroGrad();
                         var logits = model.forward(inputs);
-                        var loss = nn.functional.cross_entropy(logits, targets);
+                        var loss = TrainingObjective.Loss(logits, targets);
                         loss.backward();
                         readyCapture = capture?.Finish();
                         capture = null;
@@ -154,7 +156,14 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                         }
 
                         lossSum += batchLoss * (double)size;
-                        correct += logits.argmax(1).eq(targets).sum().item<long>();
+                        if (regression)
+                        {
+                            absErrors += TrainingObjective.Score(logits, targets);
+                        }
+                        else
+                        {
+                            correct += (long)TrainingObjective.Score(logits, targets);
+                        }
                     }
 
                     if (readyCapture is not null)
@@ -178,7 +187,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     // A request on the last batch is served by the epoch-end checkpoint right after it.
                     if (pendingKind is not null && batch + 1 < batchCount)
                     {
-                        capture = BeginSnap(pendingKind, Here(batch + 1), PartialMetrics(lossSum, correct, seen, optimizer));
+                        capture = BeginSnap(pendingKind, Here(batch + 1), Partial());
                         pendingKind = null;
                         sinceCheckpoint.Restart();
                     }
@@ -191,18 +200,20 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                     }
                 }
 
-                var (valLoss, valAccuracy) = Evaluate(model, splits.Validation);
+                var (valLoss, valScore) = TrainingObjective.Evaluate(model, splits.Validation);
                 var durationMs = priorMs + clock.Elapsed.TotalMilliseconds;
                 var metrics = new EpochMetrics(
                     epoch,
                     step,
                     lossSum / seen,
                     valLoss,
-                    (double)correct / seen,
-                    valAccuracy,
+                    regression ? null : (double)correct / seen,
+                    regression ? null : valScore,
                     optimizer.LearningRate,
                     durationMs,
-                    seen / (durationMs / 1000));
+                    seen / (durationMs / 1000),
+                    regression ? absErrors / seen : null,
+                    regression ? valScore : null);
                 await observer.OnEpochCompletedAsync(metrics, CancellationToken.None);
 
                 var logged = metrics.ToDictionary();
@@ -276,28 +287,8 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
     private static bool CarriesOptimizer(TrainingConfig config, LoadedCheckpoint parent, int frozen) =>
         config.FineTune is not { ResetOptimizer: true } && frozen == 0 && parent.Manifest.Config.Optimizer == config.Optimizer;
 
-    /// <summary>Loss and accuracy of <paramref name="model"/> over a whole split, without touching gradients.</summary>
-    public static (double Loss, double Accuracy) Evaluate(nn.Module<Tensor, Tensor> model, DatasetSplit data)
-    {
-        model.eval();
-        double lossSum = 0;
-        long correct = 0;
-        using (no_grad())
-        {
-            for (var start = 0; start < data.Count; start += EvaluationBatchSize)
-            {
-                var size = Math.Min(EvaluationBatchSize, data.Count - start);
-                using var scope = NewDisposeScope();
-                var inputs = data.Features.narrow(0, start, size);
-                var targets = data.Labels.narrow(0, start, size);
-                var logits = model.forward(inputs);
-                lossSum += nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).item<float>();
-                correct += logits.argmax(1).eq(targets).sum().item<long>();
-            }
-        }
-
-        return data.Count == 0 ? (double.NaN, double.NaN) : (lossSum / data.Count, (double)correct / data.Count);
-    }
+    /// <summary>Loss and accuracy (or MAE, for regression) of <paramref name="model"/> over a whole split.</summary>
+    public static (double Loss, double Accuracy) Evaluate(nn.Module<Tensor, Tensor> model, DatasetSplit data) => TrainingObjective.Evaluate(model, data);
 
     public ModelSpec DefaultSpec(TrainingConfig config, DatasetInfo dataset) =>
         models.TryGet(config.Model, out var architecture)
@@ -380,13 +371,13 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         return buffer.ToArray();
     }
 
-    private static Dictionary<string, double> PartialMetrics(double lossSum, long correct, long seen, TrainingOptimizer optimizer)
+    private static Dictionary<string, double> PartialMetrics(double lossSum, double scoreSum, long seen, bool regression, TrainingOptimizer optimizer)
     {
         var metrics = new Dictionary<string, double> { ["learningRate"] = optimizer.LearningRate };
         if (seen > 0)
         {
             metrics["loss"] = lossSum / seen;
-            metrics["accuracy"] = (double)correct / seen;
+            metrics[regression ? "mae" : "accuracy"] = scoreSum / seen;
         }
 
         return metrics;

@@ -8,10 +8,18 @@ namespace Dashboard.Runs.Contracts;
 /// Answer of <c>POST /api/checkpoints/{id}/evaluate</c>: the checkpoint on its dataset's held-out test split. The same
 /// fields as the engine's result, so the JSON is unchanged; pages get it without reaching into the engine.
 /// </summary>
-/// <param name="Confusion">Rows are true classes, columns predicted ones.</param>
-public sealed record EvaluationDto(string Dataset, int Samples, double Loss, double Accuracy, int[][] Confusion)
+/// <param name="Accuracy">Classification: share correct. Regression: the mean absolute error (see <paramref name="Regression"/>).</param>
+/// <param name="Confusion">Rows are true classes, columns predicted ones; empty for regression.</param>
+/// <param name="Regression">Regression only: MAE, RMSE, R² and a residual summary (absent for classification).</param>
+public sealed record EvaluationDto(
+    string Dataset,
+    int Samples,
+    double Loss,
+    double Accuracy,
+    int[][] Confusion,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] RegressionFigures? Regression = null)
 {
-    public static EvaluationDto From(EvaluationResult r) => new(r.Dataset, r.Samples, r.Loss, r.Accuracy, r.Confusion);
+    public static EvaluationDto From(EvaluationResult r) => new(r.Dataset, r.Samples, r.Loss, r.Accuracy, r.Confusion, r.Regression);
 }
 
 /// <summary>A dataset a run or fine-tune may name, as the forms list it.</summary>

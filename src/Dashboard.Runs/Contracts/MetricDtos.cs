@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 
@@ -5,6 +6,8 @@ namespace Dashboard.Runs.Contracts;
 
 /// <summary>One epoch's metrics: a row of <c>/metrics</c> and the payload of the hub's <c>EpochCompleted</c>.</summary>
 /// <param name="CreatedAt">When the engine reported the epoch (UTC); lets a client measure how late a live point arrives.</param>
+/// <param name="Mae">Regression runs only (absent from a classification run's JSON): training mean absolute error.</param>
+/// <param name="ValMae">Regression runs only: validation mean absolute error.</param>
 public sealed record MetricDto(
     int Epoch,
     long Step,
@@ -15,11 +18,13 @@ public sealed record MetricDto(
     double LearningRate,
     double DurationMs,
     double SamplesPerSecond,
-    DateTime? CreatedAt = null)
+    DateTime? CreatedAt = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Mae = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ValMae = null)
 {
     public static MetricDto From(EpochMetric m) =>
         new(m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.LearningRate, m.DurationMs, m.SamplesPerSecond,
-            DateTime.SpecifyKind(m.CreatedAt, DateTimeKind.Utc));
+            DateTime.SpecifyKind(m.CreatedAt, DateTimeKind.Utc), m.Mae, m.ValMae);
 }
 
 /// <summary>Where the current epoch of a running run stands (hub event <c>EpochProgress</c>).</summary>

@@ -1,5 +1,7 @@
+using System.Text.Json;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Datasets;
+using Dashboard.Engine.Datasets.Tabular;
 using Dashboard.Engine.Evaluation;
 using Dashboard.Engine.Models;
 using Dashboard.Runs.Checkpoints;
@@ -41,7 +43,11 @@ public sealed class CheckpointInspector(
     /// normalised here as they were for training). Invalid (field <c>input</c>) unless it has exactly the model's input
     /// size of finite numbers; the checkpoint is checked first, since its model tells that size.
     /// </summary>
-    public async Task<ServiceResult<PredictionDto>> PredictAsync(int checkpointId, float[]? input, CancellationToken cancellationToken = default)
+    public async Task<ServiceResult<PredictionDto>> PredictAsync(int checkpointId, float[]? input, CancellationToken cancellationToken = default) =>
+        await PredictFromRequestAsync(checkpointId, new PredictRequest(input), cancellationToken);
+
+    /// <summary>As above, or with a raw table row (<see cref="PredictRequest.Row"/>) for a checkpoint trained on a CSV table.</summary>
+    public async Task<ServiceResult<PredictionDto>> PredictFromRequestAsync(int checkpointId, PredictRequest request, CancellationToken cancellationToken = default)
     {
         var loaded = await loader.LoadDurableAsync(checkpointId, cancellationToken);
         if (!loaded.Succeeded)
@@ -50,6 +56,12 @@ public sealed class CheckpointInspector(
         }
 
         var checkpoint = loaded.Value!;
+        if (request.Row is { } row)
+        {
+            return await Task.Run(() => PredictRow(checkpoint, row), cancellationToken);
+        }
+
+        var input = request.Input;
         var shape = checkpoint.Manifest.ModelSpec.InputShape;
         var size = shape.Aggregate(1, (a, b) => a * b);
         if (input is null || input.Length != size || input.Any(v => !float.IsFinite(v)))
@@ -61,9 +73,49 @@ public sealed class CheckpointInspector(
         }
 
         var prepared = checkpoint.Manifest.Config.Dataset == MnistDataset.DatasetName ? [.. input.Select(MnistDataset.Normalize)] : input;
-        var probabilities = evaluator.Predict(checkpoint, prepared);
-        return new(new PredictionDto(Array.IndexOf(probabilities, probabilities.Max()), probabilities));
+        return new(Answer(checkpoint, prepared));
     }
+
+    private ServiceResult<PredictionDto> PredictRow(LoadedCheckpoint checkpoint, IReadOnlyDictionary<string, JsonElement> row)
+    {
+        var config = checkpoint.Manifest.Config;
+        if (!datasets.TryGet(config.Dataset, out var source) || source is not CsvDatasetSource table)
+        {
+            return RowError($"'row' is for checkpoints trained on an uploaded CSV table; '{config.Dataset}' is not one here. Send 'input'.");
+        }
+
+        var cells = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (column, value) in row)
+        {
+            cells[column] = value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Number => value.GetRawText(),
+                JsonValueKind.Null => null,
+                _ => "\u0000not a cell",
+            };
+        }
+
+        try
+        {
+            return new(Answer(checkpoint, table.EncodeRow(cells, config.ValidationSplit, config.SampleLimit)));
+        }
+        catch (CsvTableException e)
+        {
+            return RowError(e.Message);
+        }
+    }
+
+    private PredictionDto Answer(LoadedCheckpoint checkpoint, float[] sample)
+    {
+        var outputs = evaluator.Predict(checkpoint, sample);
+        return CheckpointEvaluator.IsRegression(checkpoint)
+            ? new PredictionDto(null, [], outputs[0])
+            : new PredictionDto(Array.IndexOf(outputs, outputs.Max()), outputs);
+    }
+
+    private static ServiceResult<PredictionDto> RowError(string message) =>
+        ServiceResult<PredictionDto>.Invalid(new Dictionary<string, string[]> { ["row"] = [message] });
 
     /// <summary>
     /// What a fine-tune of the run may change: its model's parameter names (the names the fine-tune route's <c>freeze</c>

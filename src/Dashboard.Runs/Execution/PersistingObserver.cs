@@ -116,6 +116,8 @@ public sealed class PersistingObserver(
             ValLoss = metrics.ValLoss,
             Accuracy = metrics.Accuracy,
             ValAccuracy = metrics.ValAccuracy,
+            Mae = metrics.Mae,
+            ValMae = metrics.ValMae,
             LearningRate = metrics.LearningRate,
             DurationMs = metrics.DurationMs,
             SamplesPerSecond = metrics.SamplesPerSecond,

@@ -11,12 +11,26 @@ namespace Dashboard.Runs.Exports;
 /// </summary>
 public static class RunCsv
 {
-    public const string MetricsHeader = "epoch,step,loss,valLoss,accuracy,valAccuracy,learningRate,durationMs,samplesPerSecond,createdAt";
+    /// <summary>Every column; a classification run's file stops before the regression columns, as its JSON lacks those fields.</summary>
+    public const string MetricsHeader = ClassificationHeader + "," + RegressionColumns;
+
+    public const string ClassificationHeader = "epoch,step,loss,valLoss,accuracy,valAccuracy,learningRate,durationMs,samplesPerSecond,createdAt";
+
+    private const string RegressionColumns = "mae,valMae";
+
+    /// <summary>The header for a run's rows: with the regression columns when the run logs MAE.</summary>
+    public static string MetricsHeaderFor(IEnumerable<MetricDto> metrics) => metrics.Any(IsRegression) ? MetricsHeader : ClassificationHeader;
+
+    private static bool IsRegression(MetricDto m) => m.Mae is not null || m.ValMae is not null;
 
     public const string StepsHeader = "step,epoch,loss";
 
     /// <summary>One epoch's row; an absent accuracy (a regression run) is an empty cell, as it is null in JSON.</summary>
-    public static string MetricLine(MetricDto m) => string.Join(',',
+    public static string MetricLine(MetricDto m) => IsRegression(m)
+        ? string.Join(',', ClassificationLine(m), Number(m.Mae ?? double.NaN), Number(m.ValMae ?? double.NaN))
+        : ClassificationLine(m);
+
+    private static string ClassificationLine(MetricDto m) => string.Join(',',
         m.Epoch.ToString(CultureInfo.InvariantCulture),
         m.Step.ToString(CultureInfo.InvariantCulture),
         Number(m.Loss),

@@ -113,6 +113,16 @@ public sealed class RunExports(IDbContextFactory<DashboardDbContext> dbFactory)
                 writer.WriteScalar("epoch/valAccuracy", m.Step, (float)valAccuracy, time);
             }
 
+            if (m.Mae is { } mae)
+            {
+                writer.WriteScalar("epoch/mae", m.Step, (float)mae, time);
+            }
+
+            if (m.ValMae is { } valMae)
+            {
+                writer.WriteScalar("epoch/valMae", m.Step, (float)valMae, time);
+            }
+
             writer.WriteScalar("epoch/learningRate", m.Step, (float)m.LearningRate, time);
         }
 

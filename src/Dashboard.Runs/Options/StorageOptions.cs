@@ -39,7 +39,22 @@ public sealed class StorageOptions
     [Range(1, long.MaxValue)]
     public long? QuotaBytes { get; set; }
 
+    /// <summary>Largest CSV table <c>POST /api/datasets</c> accepts; bigger uploads are refused while they arrive.</summary>
+    [Range(1024, 10L * 1024 * 1024 * 1024)]
+    public long MaxDatasetBytes { get; set; } = 100L * 1024 * 1024;
+
+    /// <summary>Most data rows an uploaded table may have.</summary>
+    [Range(10, 10_000_000)]
+    public int MaxDatasetRows { get; set; } = 1_000_000;
+
+    /// <summary>Most columns an uploaded table may have.</summary>
+    [Range(2, 10_000)]
+    public int MaxDatasetColumns { get; set; } = 1_000;
+
     public string DataDirectoryPath => Path.GetFullPath(DataDirectory);
+
+    /// <summary>Uploaded tables: <c>&lt;sha256&gt;.csv</c> content files and one <c>&lt;name&gt;.json</c> description per dataset.</summary>
+    public string DatasetPath => Path.Combine(DataDirectoryPath, "datasets");
 
     public string DatabasePath => Path.Combine(DataDirectoryPath, DatabaseFile);
 

@@ -127,7 +127,7 @@ public static class CheckpointEndpoints
         checkpoints.MapPost("/predict", async (int id, HttpRequest request, CheckpointInspector service, CancellationToken ct) =>
         {
             var (body, error) = await ApiResults.ReadJsonAsync<PredictRequest>(request, optional: false, ct);
-            return error ?? ApiResults.ToHttp(await service.PredictAsync(id, body!.Input, ct), TypedResults.Ok);
+            return error ?? ApiResults.ToHttp(await service.PredictFromRequestAsync(id, body!, ct), TypedResults.Ok);
         }).Accepts<PredictRequest>("application/json").Produces<PredictionDto>();
 
         checkpoints.MapGet("/export", async (int id, string? format, CheckpointExports service, CancellationToken ct) =>

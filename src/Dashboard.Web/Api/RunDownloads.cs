@@ -45,7 +45,7 @@ internal static class RunDownloads
                 async stream =>
                 {
                     await using var writer = new StreamWriter(stream, leaveOpen: true) { NewLine = "\n" };
-                    await writer.WriteLineAsync(RunCsv.MetricsHeader);
+                    await writer.WriteLineAsync(RunCsv.MetricsHeaderFor(metrics));
                     foreach (var metric in metrics)
                     {
                         await writer.WriteLineAsync(RunCsv.MetricLine(metric));

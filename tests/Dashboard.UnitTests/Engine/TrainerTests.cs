@@ -207,7 +207,7 @@ public sealed class TrainerTests
     }
 
     /// <summary>What a run measured, without the wall-clock fields that legitimately differ between runs.</summary>
-    private static (int Epoch, long Step, double Loss, double ValLoss, double Accuracy, double ValAccuracy, double LearningRate)[] Curve(RecordingObserver run) =>
+    private static (int Epoch, long Step, double Loss, double ValLoss, double? Accuracy, double? ValAccuracy, double LearningRate)[] Curve(RecordingObserver run) =>
         [.. run.Epochs.Select(e => (e.Epoch, e.Step, e.Loss, e.ValLoss, e.Accuracy, e.ValAccuracy, e.LearningRate))];
 
     /// <summary>Takes the interrupt through a real store, as the dashboard does, so resuming also proves the files round-trip.</summary>

@@ -58,7 +58,7 @@ public sealed class PolicyResumeTests
         Convert.ToHexString(c.OptimizerState),
         c.BestWeights is null ? null : Convert.ToHexString(c.BestWeights));
 
-    private static (int, long, double, double, double, double, double) Comparable(EpochMetrics m) =>
+    private static (int, long, double, double, double?, double?, double) Comparable(EpochMetrics m) =>
         (m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.LearningRate);
 
     [Theory]

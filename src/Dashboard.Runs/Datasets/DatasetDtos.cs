@@ -1,0 +1,37 @@
+using Dashboard.Engine.Datasets;
+using Dashboard.Engine.Datasets.Tabular;
+
+namespace Dashboard.Runs.Datasets;
+
+/// <summary>A row of <c>GET /api/datasets</c>.</summary>
+/// <param name="Kind">"builtin" or "csv".</param>
+/// <param name="ClassCount">Classes of a classification dataset; null for regression.</param>
+/// <param name="Target">CSV tables: the target column.</param>
+/// <param name="Features">CSV tables: the feature columns, as <c>predict</c>'s <c>row</c> names them.</param>
+public sealed record DatasetSummaryDto(
+    string Name,
+    string Kind,
+    string Task,
+    IReadOnlyList<int> SampleShape,
+    int? ClassCount,
+    int Rows,
+    string? Target = null,
+    IReadOnlyList<TableColumn>? Features = null)
+{
+    public static DatasetSummaryDto From(IDatasetSource source) => new(
+        source.Info.Name,
+        source.Info.Kind,
+        source.Info.Task,
+        source.Info.SampleShape,
+        source.Info.IsRegression ? null : source.Info.ClassCount,
+        source.Info.SampleCount,
+        (source as CsvDatasetSource)?.Table.Target.Name,
+        (source as CsvDatasetSource)?.Table.Features);
+}
+
+/// <summary>The form fields of <c>POST /api/datasets</c> besides the file.</summary>
+/// <param name="Features">Comma-separated column names; empty takes all but the target.</param>
+public sealed record DatasetUploadForm(string? Name, string? Target, string? Task, string? Features, bool Impute);
+
+/// <summary>The first rows of an uploaded table with each column's detected kind ("numeric" or "categorical").</summary>
+public sealed record DatasetPreviewDto(IReadOnlyList<string> Columns, IReadOnlyList<string[]> Rows, IReadOnlyList<string> Kinds);
