@@ -255,15 +255,20 @@ public sealed class CheckpointMaintenance(
         return bad;
     }
 
+    /// <summary>
+    /// The row is marked deleted and saved before the files go (the store renames the folder away, then removes it), so a
+    /// reader who finds the folder gone finds the row deleted too. A crash after the save leaves a deleted row whose folder
+    /// is still there: start-up removes it.
+    /// </summary>
     private async Task RemoveAsync(DashboardDbContext db, Checkpoint row, CancellationToken cancellationToken)
     {
+        row.Status = CheckpointStatus.Deleted;
+        await db.SaveChangesAsync(cancellationToken);
         if (row.Path.Length > 0)
         {
             store.Delete(row.Path);
         }
 
-        row.Status = CheckpointStatus.Deleted;
-        await db.SaveChangesAsync(cancellationToken);
         broadcaster.Publish(new CheckpointRemovedEvent(row.RunId, CheckpointDto.From(row)));
     }
 }

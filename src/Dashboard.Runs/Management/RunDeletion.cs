@@ -20,7 +20,8 @@ public sealed record RunDeletionPlan(int RunId, string Name, int Checkpoints, in
 /// Crash-safe in three steps under the checkpoint mutation lock (so retention, pinning and job starts cannot interleave):
 /// the run's checkpoint folder is renamed away (start-up removes such leftovers), then every row goes in one transaction,
 /// then the renamed folder is removed. A crash before the commit leaves the rows and a renamed folder, which start-up
-/// removes and marks the checkpoints missing; the rows never point at half-deleted files.
+/// puts back (the run is whole); a crash after it leaves only the renamed folder, which start-up removes (the run is gone).
+/// RunDeletionCrashTests kill the process at both points.
 /// </remarks>
 public sealed class RunDeletion(
     IDbContextFactory<DashboardDbContext> dbFactory,
@@ -105,6 +106,7 @@ public sealed class RunDeletion(
 
         try
         {
+            await DeletionHaltPoint.ReachedAsync(DeletionHaltPoint.FolderMovedAway, logger, cancellationToken);
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
 
             // The run may name its own newest checkpoint as where it starts from; that reference goes before the checkpoints.
@@ -131,6 +133,8 @@ public sealed class RunDeletion(
             MoveBack(moved);
             throw;
         }
+
+        await DeletionHaltPoint.ReachedAsync(DeletionHaltPoint.RowsCommitted, logger, cancellationToken);
 
         foreach (var (_, away) in moved)
         {
