@@ -15,6 +15,8 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
 
     public DbSet<StepMetricBlock> StepMetricBlocks => Set<StepMetricBlock>();
 
+    public DbSet<RunSystemSample> RunSystemSamples => Set<RunSystemSample>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Run>(run =>
@@ -51,6 +53,13 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
         {
             block.HasKey(b => new { b.RunId, b.Block });
             block.HasOne<Run>().WithMany().HasForeignKey(b => b.RunId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        // Read per run in time order, thinned per run, gone with its run.
+        modelBuilder.Entity<RunSystemSample>(sample =>
+        {
+            sample.HasIndex(s => new { s.RunId, s.Time });
+            sample.HasOne<Run>().WithMany().HasForeignKey(s => s.RunId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<Checkpoint>(checkpoint =>

@@ -14,6 +14,7 @@ using Dashboard.Runs.Exports;
 using Dashboard.Runs.Imports;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
+using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -79,6 +80,7 @@ public static class CoreServices
         services.AddSingleton<RunDeletion>();
         services.AddSingleton<ImportService>();
         services.AddSingleton<RunExports>();
+        services.AddSingleton<SystemSampleQueries>();
         return services;
     }
 }

@@ -3,6 +3,7 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Management;
@@ -28,6 +29,7 @@ public sealed class RunDeletion(
     CheckpointStore store,
     CheckpointMaintenance checkpoints,
     CheckpointVolume volume,
+    TrainingEventBroadcaster broadcaster,
     ILogger<RunDeletion> logger)
 {
     /// <summary>What <see cref="DeleteAsync"/> would remove, or null when there is no such run.</summary>
@@ -114,6 +116,7 @@ public sealed class RunDeletion(
             await db.StepMetrics.Where(s => s.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             await db.StepMetricBlocks.Where(b => b.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             await db.EpochMetrics.Where(m => m.RunId == runId).ExecuteDeleteAsync(cancellationToken);
+            await db.RunSystemSamples.Where(s => s.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             await db.Checkpoints.Where(c => c.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             // The status condition again, inside the transaction: a row queued since the check above is not deleted.
             var deleted = await db.Runs
@@ -134,6 +137,7 @@ public sealed class RunDeletion(
             throw;
         }
 
+        broadcaster.Publish(new RunDeletedEvent(runId));
         await DeletionHaltPoint.ReachedAsync(DeletionHaltPoint.RowsCommitted, logger, cancellationToken);
 
         foreach (var (_, away) in moved)

@@ -112,8 +112,22 @@ public sealed partial class Runs : ComponentBase, IDisposable
 
     private async Task OnEventAsync(TrainingEvent trainingEvent)
     {
-        // Status changes add runs and move them along; epoch events move the epoch and best loss. Progress is too chatty.
-        if (trainingEvent is not (RunStatusChangedEvent or EpochCompletedEvent))
+        // Deleted in another tab (or by a script): the row goes, without a query.
+        if (trainingEvent is RunDeletedEvent deleted)
+        {
+            await InvokeAsync(() =>
+            {
+                if (_runs?.RemoveAll(r => r.Id == deleted.RunId) > 0)
+                {
+                    StateHasChanged();
+                }
+            });
+            return;
+        }
+
+        // Status changes add runs and move them along; epoch events move the epoch and best loss; updates rename, retag,
+        // archive or unarchive. Progress is too chatty.
+        if (trainingEvent is not (RunStatusChangedEvent or EpochCompletedEvent or RunUpdatedEvent))
         {
             return;
         }
@@ -134,7 +148,12 @@ public sealed partial class Runs : ComponentBase, IDisposable
             }
 
             var index = _runs.FindIndex(r => r.Id == run.Id);
-            if (index >= 0)
+            if (index >= 0 && !Matches(run))
+            {
+                // Archived (or renamed out of the filter) elsewhere: this list no longer shows it.
+                _runs.RemoveAt(index);
+            }
+            else if (index >= 0)
             {
                 _runs[index] = run;
             }
