@@ -19,6 +19,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private IDisposable? _subscription;
     private bool _notFound;
     private bool _deleted;
+    private bool _showSystem;
     private bool _loaded;
     private bool _stopping;
     private bool _busy;
