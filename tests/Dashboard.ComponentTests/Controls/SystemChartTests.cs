@@ -28,8 +28,7 @@ public sealed class SystemChartTests : DashboardTestContext
 
         var cut = Render<SystemChart>(parameters => parameters.Add(p => p.RunId, run.Id).Add(p => p.ChartId, "system"));
 
-        await Plotly.WaitForPlotsAsync(1, WaitTimeout);
-        var traces = Plotly.RawPlots[0].Data.EnumerateArray().ToList();
+        var traces = (await WaitForAsync(() => Plotly.RawPlots.Count > 0 ? Plotly.RawPlots[0].Data : (JsonElement?)null, "newPlot")).EnumerateArray().ToList();
         Assert.Equal(["CPU %", "samples/s", "memory MiB"], traces.Select(t => t.GetProperty("name").GetString()));
         Assert.Equal([40.0, 60.0], Ys(traces[SystemChart.CpuTrace]));
         Assert.Equal([900.0, 1100.0], Ys(traces[SystemChart.ThroughputTrace]));
@@ -38,24 +37,24 @@ public sealed class SystemChartTests : DashboardTestContext
 
         Broadcaster.Publish(new SystemSampleEvent(run.Id, new SystemSampleDto(start.AddSeconds(10), 75, 320L << 20, 2, 1200)));
 
-        var extension = await WaitForExtensionAsync();
+        var extension = await WaitForAsync(() => Plotly.RawExtensions.Count > 0 ? Plotly.RawExtensions[0] : (JsonElement?)null, "extendTraces");
         Assert.Equal([0, 1, 2], extension[3].EnumerateArray().Select(i => i.GetInt32()));
         Assert.Equal([[75.0], [1200.0], [320.0]], extension[2].EnumerateArray().Select(Numbers));
         cut.WaitForAssertion(() => Assert.Equal(3, cut.Instance.SampleCount));
     }
 
-    private async Task<JsonElement> WaitForExtensionAsync()
+    // Polled, and read raw: a JS call causes no render for bUnit's WaitFor helpers to wake up on, and the x values are dates.
+    private static async Task<JsonElement> WaitForAsync(Func<JsonElement?> call, string name)
     {
-        // Polled: a flush is a JS call, which causes no render for bUnit's WaitFor helpers to wake up on.
         for (var deadline = DateTime.UtcNow + WaitTimeout; DateTime.UtcNow < deadline; await Task.Delay(20))
         {
-            if (Plotly.RawExtensions.Count > 0)
+            if (call() is { } found)
             {
-                return Plotly.RawExtensions[0];
+                return found;
             }
         }
 
-        throw new TimeoutException("No extendTraces call arrived.");
+        throw new TimeoutException($"No {name} call arrived.");
     }
 
     private static double[] Ys(JsonElement trace) => Numbers(trace.GetProperty("y"));
