@@ -112,6 +112,14 @@ public sealed class StartupService(
             {
                 logger.LogWarning("Putting {Folder} back: its deletion was interrupted before the database changed.", relative);
                 store.MoveBack(away, relative);
+
+                // A reader that looked while the folder was away marked its checkpoints missing; their files are back.
+                foreach (var row in await db.Checkpoints.Where(c => c.Status == CheckpointStatus.Missing && (c.Path == relative || c.Path.StartsWith(relative + "/"))).ToListAsync(cancellationToken))
+                {
+                    row.Status = store.Exists(row.Path) ? CheckpointStatus.Durable : row.Status;
+                }
+
+                await db.SaveChangesAsync(cancellationToken);
             }
         }
     }

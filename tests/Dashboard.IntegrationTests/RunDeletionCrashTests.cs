@@ -1,7 +1,6 @@
 using System.Net;
 using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
-using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.IntegrationTests;
 
@@ -27,7 +26,7 @@ public sealed class RunDeletionCrashTests : IAsyncLifetime
         var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: $"delete-killed-{step}"));
         await _server.WaitForRunStatusAsync(run.Id, "completed");
         var before = await _server.GetCheckpointsAsync(run.Id);
-        var rowsBefore = await CountRowsAsync(run.Id);
+        var rowsBefore = await _server.CountRunRowsAsync(run.Id);
         Assert.True(before.Count == 2 && before.All(c => c.Status == "durable"), $"Unexpected checkpoints before: {string.Join(", ", before.Select(c => c.Status))}");
 
         // The hook is read at start-up, so the server is restarted with it: only this deletion halts.
@@ -50,7 +49,7 @@ public sealed class RunDeletionCrashTests : IAsyncLifetime
         if (kept)
         {
             Assert.Equal(run.Id, (await _server.GetRunAsync(run.Id)).Id);
-            Assert.Equal(rowsBefore, await CountRowsAsync(run.Id));
+            Assert.Equal(rowsBefore, await _server.CountRunRowsAsync(run.Id));
             var after = await _server.GetCheckpointsAsync(run.Id);
             Assert.Equal(before.Select(c => (c.Id, c.Status)), after.Select(c => (c.Id, c.Status)));
             Assert.All(after, c => Assert.Null(CheckpointDisk.Problem(_server.CheckpointDirectory, c)));
@@ -64,18 +63,10 @@ public sealed class RunDeletionCrashTests : IAsyncLifetime
         {
             using var gone = await _server.Client.GetAsync($"api/runs/{run.Id}");
             Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
-            Assert.Equal((0, 0, 0, 0, 0), await CountRowsAsync(run.Id));
+            Assert.Equal((0, 0, 0, 0, 0), await _server.CountRunRowsAsync(run.Id));
             Assert.Empty(leftovers);
         }
     }
 
     private string RunFolder(int runId) => Path.Combine(_server.CheckpointDirectory, $"run-{runId:D6}");
-
-    private Task<(int Metrics, int Steps, int Blocks, int Checkpoints, int Runs)> CountRowsAsync(int runId) =>
-        _server.ReadDatabaseAsync(async db => (
-            await db.EpochMetrics.CountAsync(m => m.RunId == runId),
-            await db.StepMetrics.CountAsync(s => s.RunId == runId),
-            await db.StepMetricBlocks.CountAsync(b => b.RunId == runId),
-            await db.Checkpoints.CountAsync(c => c.RunId == runId),
-            await db.Runs.CountAsync(r => r.Id == runId)));
 }

@@ -236,7 +236,9 @@ public sealed class CheckpointMaintenance(
         {
             try
             {
-                await loader.LoadAsync(id, cancellationToken);
+                // Under the lock, one checkpoint at a time: a run being deleted has its folder renamed away until the rows go,
+                // and reading it in between would mark its checkpoints missing, which a crash before the commit would keep.
+                await UnderMutationLockAsync(() => loader.LoadAsync(id, cancellationToken), cancellationToken);
             }
             catch (CheckpointUnreadableException)
             {

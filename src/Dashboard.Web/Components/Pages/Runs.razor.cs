@@ -132,7 +132,9 @@ public sealed partial class Runs : ComponentBase, IDisposable
             return;
         }
 
-        if (ListOrder != RunOrder.Default)
+        // An unarchived (or renamed into the filter) run belongs wherever its age puts it, not at the top.
+        var returning = trainingEvent is RunUpdatedEvent && _runs is { } shown && shown.TrueForAll(r => r.Id != trainingEvent.RunId);
+        if (ListOrder != RunOrder.Default || returning)
         {
             // In another order any change may move a run anywhere (a new best loss, a finish): the query places it.
             await ReloadAsync();
