@@ -16,6 +16,7 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
     public DbSet<StepMetricBlock> StepMetricBlocks => Set<StepMetricBlock>();
 
     public DbSet<RunLogEntry> RunLogEntries => Set<RunLogEntry>();
+    public DbSet<RunSystemSample> RunSystemSamples => Set<RunSystemSample>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -61,6 +62,13 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
             line.Property(l => l.Level).HasMaxLength(10);
             line.HasIndex(l => new { l.RunId, l.Id });
             line.HasOne<Run>().WithMany().HasForeignKey(l => l.RunId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        // Read per run in time order, thinned per run, gone with its run.
+        modelBuilder.Entity<RunSystemSample>(sample =>
+        {
+            sample.HasIndex(s => new { s.RunId, s.Time });
+            sample.HasOne<Run>().WithMany().HasForeignKey(s => s.RunId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<Checkpoint>(checkpoint =>

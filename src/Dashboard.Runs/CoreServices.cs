@@ -17,6 +17,7 @@ using Dashboard.Runs.Imports;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Logging;
 using Dashboard.Runs.Management;
+using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
@@ -103,6 +104,7 @@ public static class CoreServices
         services.AddSingleton<RunDeletion>();
         services.AddSingleton<ImportService>();
         services.AddSingleton<RunExports>();
+        services.AddSingleton<SystemSampleQueries>();
         return services;
     }
 }

@@ -1,6 +1,7 @@
 using Dashboard.Runs;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Execution;
+using Dashboard.Runs.Monitoring;
 using Dashboard.Web;
 using Dashboard.Web.Api;
 using Dashboard.Web.Components;
@@ -34,6 +35,7 @@ catch (InvalidOperationException e)
 builder.Services.AddHostedService<StartupService>();
 builder.Services.AddHostedService<HubRelay>();
 builder.Services.AddHostedService<TrainingJobService>();
+builder.Services.AddHostedService<SystemSampler>();
 builder.Services.AddHostedService<CheckpointAuditService>();
 
 builder.Services.AddSignalR();

@@ -20,6 +20,9 @@ public sealed class HubRecorder : IAsyncDisposable
     public const string RunStatusChanged = nameof(RunStatusChanged);
     public const string CheckpointSaved = nameof(CheckpointSaved);
     public const string EpochProgress = nameof(EpochProgress);
+    public const string RunDeleted = nameof(RunDeleted);
+    public const string RunUpdated = nameof(RunUpdated);
+    public const string SystemSample = nameof(SystemSample);
 
     private readonly Lock _lock = new();
     private readonly List<HubEvent> _events = [];
@@ -33,6 +36,9 @@ public sealed class HubRecorder : IAsyncDisposable
         connection.On<int, MetricDto>(EpochCompleted, (runId, metrics) => Record(new HubEvent(EpochCompleted, runId, metrics)));
         connection.On<int, string>(RunStatusChanged, (runId, status) => Record(new HubEvent(RunStatusChanged, runId, status)));
         connection.On<int, ProgressDto>(EpochProgress, (runId, progress) => Record(new HubEvent(EpochProgress, runId, progress)));
+        connection.On<int, SystemSampleDto>(SystemSample, (runId, sample) => Record(new HubEvent(SystemSample, runId, sample)));
+        connection.On<int>(RunDeleted, runId => Record(new HubEvent(RunDeleted, runId, runId)));
+        connection.On<int, RunDto>(RunUpdated, (runId, run) => Record(new HubEvent(RunUpdated, runId, run)));
         connection.On<int, CheckpointDto>(CheckpointSaved, (runId, checkpoint) =>
             Record(new HubEvent(CheckpointSaved, runId, checkpoint, _inspectCheckpoint?.Invoke(checkpoint))));
     }

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using Dashboard.Runs.Contracts;
 using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
-using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.IntegrationTests;
 
@@ -19,7 +18,7 @@ public sealed class RunDeletionApiTests(DashboardServerFixture fixture) : IClass
         await _server.WaitForRunStatusAsync(run.Id, "completed");
         var folder = RunFolder(run.Id);
         Assert.True(Directory.Exists(folder), $"{folder} should hold the run's checkpoints before the delete.");
-        var before = await CountRowsAsync(run.Id);
+        var before = await _server.CountRunRowsAsync(run.Id);
         Assert.True(before is { Metrics: 2, Steps: > 0, Checkpoints: 2, Runs: 1 }, $"Unexpected rows before the delete: {before}");
 
         using var response = await _server.Client.DeleteAsync($"api/runs/{run.Id}");
@@ -30,7 +29,7 @@ public sealed class RunDeletionApiTests(DashboardServerFixture fixture) : IClass
             await ProblemAssert.IsProblemAsync(gone, HttpStatusCode.NotFound);
         }
 
-        Assert.Equal((0, 0, 0, 0, 0), await CountRowsAsync(run.Id));
+        Assert.Equal((0, 0, 0, 0, 0), await _server.CountRunRowsAsync(run.Id));
         Assert.False(Directory.Exists(folder), $"{folder} is still on disk.");
         Assert.Empty(Directory.EnumerateDirectories(_server.CheckpointDirectory, $"{Path.GetFileName(folder)}*"));
         using var again = await _server.Client.DeleteAsync($"api/runs/{run.Id}");
@@ -105,7 +104,7 @@ public sealed class RunDeletionApiTests(DashboardServerFixture fixture) : IClass
 
         Assert.Equal(HttpStatusCode.NoContent, forced.StatusCode);
         Assert.False(Directory.Exists(RunFolder(run.Id)));
-        Assert.Equal((0, 0, 0, 0, 0), await CountRowsAsync(run.Id));
+        Assert.Equal((0, 0, 0, 0, 0), await _server.CountRunRowsAsync(run.Id));
     }
 
     [Fact]
@@ -151,12 +150,4 @@ public sealed class RunDeletionApiTests(DashboardServerFixture fixture) : IClass
     }
 
     private string RunFolder(int runId) => Path.Combine(_server.CheckpointDirectory, $"run-{runId:D6}");
-
-    private Task<(int Metrics, int Steps, int Blocks, int Checkpoints, int Runs)> CountRowsAsync(int runId) =>
-        _server.ReadDatabaseAsync(async db => (
-            await db.EpochMetrics.CountAsync(m => m.RunId == runId),
-            await db.StepMetrics.CountAsync(s => s.RunId == runId),
-            await db.StepMetricBlocks.CountAsync(b => b.RunId == runId),
-            await db.Checkpoints.CountAsync(c => c.RunId == runId),
-            await db.Runs.CountAsync(r => r.Id == runId)));
 }

@@ -107,6 +107,9 @@ namespace Dashboard.Data.Postgres.Migrations
                     b.Property<double>("Loss")
                         .HasColumnType("double precision");
 
+                    b.Property<double?>("Mae")
+                        .HasColumnType("double precision");
+
                     b.Property<int>("RunId")
                         .HasColumnType("integer");
 
@@ -120,6 +123,9 @@ namespace Dashboard.Data.Postgres.Migrations
                         .HasColumnType("double precision");
 
                     b.Property<double>("ValLoss")
+                        .HasColumnType("double precision");
+
+                    b.Property<double?>("ValMae")
                         .HasColumnType("double precision");
 
                     b.HasKey("Id");
@@ -237,6 +243,75 @@ namespace Dashboard.Data.Postgres.Migrations
                     b.ToTable("Runs");
                 });
 
+            modelBuilder.Entity("Dashboard.Data.Entities.RunLogEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Level")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<int>("RunId")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime>("Time")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "Id");
+
+                    b.ToTable("RunLogEntries");
+                });
+
+            modelBuilder.Entity("Dashboard.Data.Entities.RunSystemSample", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<double>("CpuPercent")
+                        .HasColumnType("double precision");
+
+                    b.Property<long?>("GpuMemoryBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<double?>("GpuPercent")
+                        .HasColumnType("double precision");
+
+                    b.Property<long>("RssBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("RunId")
+                        .HasColumnType("integer");
+
+                    b.Property<double>("SamplesPerSecond")
+                        .HasColumnType("double precision");
+
+                    b.Property<DateTime>("Time")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("TorchThreads")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "Time");
+
+                    b.ToTable("RunSystemSamples");
+                });
+
             modelBuilder.Entity("Dashboard.Data.Entities.StepMetric", b =>
                 {
                     b.Property<int>("RunId")
@@ -318,6 +393,24 @@ namespace Dashboard.Data.Postgres.Migrations
                         .WithMany()
                         .HasForeignKey("StartCheckpointId")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("Dashboard.Data.Entities.RunLogEntry", b =>
+                {
+                    b.HasOne("Dashboard.Data.Entities.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Data.Entities.RunSystemSample", b =>
+                {
+                    b.HasOne("Dashboard.Data.Entities.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Dashboard.Data.Entities.StepMetric", b =>

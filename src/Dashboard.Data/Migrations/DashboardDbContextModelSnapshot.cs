@@ -260,6 +260,43 @@ namespace Dashboard.Data.Migrations
                     b.ToTable("RunLogEntries");
                 });
 
+            modelBuilder.Entity("Dashboard.Data.Entities.RunSystemSample", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("CpuPercent")
+                        .HasColumnType("REAL");
+
+                    b.Property<long?>("GpuMemoryBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("GpuPercent")
+                        .HasColumnType("REAL");
+
+                    b.Property<long>("RssBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("RunId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("SamplesPerSecond")
+                        .HasColumnType("REAL");
+
+                    b.Property<DateTime>("Time")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("TorchThreads")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId", "Time");
+
+                    b.ToTable("RunSystemSamples");
+                });
+
             modelBuilder.Entity("Dashboard.Data.Entities.StepMetric", b =>
                 {
                     b.Property<int>("RunId")
@@ -344,6 +381,15 @@ namespace Dashboard.Data.Migrations
                 });
 
             modelBuilder.Entity("Dashboard.Data.Entities.RunLogEntry", b =>
+                {
+                    b.HasOne("Dashboard.Data.Entities.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Dashboard.Data.Entities.RunSystemSample", b =>
                 {
                     b.HasOne("Dashboard.Data.Entities.Run", null)
                         .WithMany()

@@ -55,6 +55,20 @@ public sealed partial class CheckpointStore
         DurableFiles.SyncDirectory(Path.GetDirectoryName(folder)!);
     }
 
+    /// <summary>
+    /// Folders a <see cref="MoveAway"/> renamed whose removal never finished (a crash between the rename and the delete):
+    /// the temporary folder and the relative path it was moved away from, for start-up to put back or remove.
+    /// </summary>
+    public IReadOnlyList<(string MovedAway, string RelativePath)> ListMovedAway()
+    {
+        var marker = $"{TemporaryMarker}deleting-";
+        var runFolders = Directory.EnumerateDirectories(Root).ToList();
+        return [.. runFolders
+            .Concat(runFolders.Where(d => !Path.GetFileName(d).Contains(marker, StringComparison.Ordinal)).SelectMany(Directory.EnumerateDirectories))
+            .Where(d => Path.GetFileName(d).Contains(marker, StringComparison.Ordinal))
+            .Select(d => (d, Relative(d[..d.LastIndexOf(marker, StringComparison.Ordinal)])))];
+    }
+
     /// <summary>Every finished checkpoint folder under the root, as run/name relative paths.</summary>
     public IEnumerable<string> ListFolders() =>
         Directory.EnumerateDirectories(Root)
@@ -64,6 +78,9 @@ public sealed partial class CheckpointStore
 
     /// <summary>Bytes of all files in a checkpoint folder.</summary>
     public long SizeOf(string relativePath) => new DirectoryInfo(Resolve(relativePath)).EnumerateFiles().Sum(f => f.Length);
+
+    /// <summary>Whether a folder (a run's or a checkpoint's) is there under its name, finished or not.</summary>
+    public bool FolderExists(string relativePath) => Directory.Exists(Resolve(relativePath));
 
     public bool Exists(string relativePath) => File.Exists(Path.Combine(Resolve(relativePath), ManifestFile));
 

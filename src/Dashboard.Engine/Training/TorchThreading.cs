@@ -38,6 +38,9 @@ public static class TorchThreading
         }
     }
 
+    /// <summary>The size of torch's intra-op pool now, for the system samples; a read, safe from any thread.</summary>
+    public static int Current => get_num_threads();
+
     /// <summary>The pool size for <paramref name="requested"/> threads (0: an equal share of <paramref name="torchDefault"/>).</summary>
     public static int Share(int requested, int torchDefault, int concurrentRuns)
     {

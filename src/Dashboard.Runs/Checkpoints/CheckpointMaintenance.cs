@@ -242,7 +242,9 @@ public sealed class CheckpointMaintenance(
         {
             try
             {
-                await loader.LoadAsync(id, cancellationToken);
+                // Under the lock, one checkpoint at a time: a run being deleted has its folder renamed away until the rows go,
+                // and reading it in between would mark its checkpoints missing, which a crash before the commit would keep.
+                await UnderMutationLockAsync(() => loader.LoadAsync(id, cancellationToken), cancellationToken);
             }
             catch (CheckpointUnreadableException)
             {
@@ -264,15 +266,20 @@ public sealed class CheckpointMaintenance(
     /// <summary>A size as the run log shows it.</summary>
     internal static string Bytes(long bytes) => bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.0} MiB" : $"{bytes / 1024.0:0.0} KiB";
 
+    /// <summary>
+    /// The row is marked deleted and saved before the files go (the store renames the folder away, then removes it), so a
+    /// reader who finds the folder gone finds the row deleted too. A crash after the save leaves a deleted row whose folder
+    /// is still there: start-up removes it.
+    /// </summary>
     private async Task RemoveAsync(DashboardDbContext db, Checkpoint row, CancellationToken cancellationToken)
     {
+        row.Status = CheckpointStatus.Deleted;
+        await db.SaveChangesAsync(cancellationToken);
         if (row.Path.Length > 0)
         {
             store.Delete(row.Path);
         }
 
-        row.Status = CheckpointStatus.Deleted;
-        await db.SaveChangesAsync(cancellationToken);
         broadcaster.Publish(new CheckpointRemovedEvent(row.RunId, CheckpointDto.From(row)));
     }
 }

@@ -26,6 +26,15 @@ public sealed record RunLogEvent(int RunId, RunLogLineDto Line) : TrainingEvent(
 
 public sealed record ProgressEvent(int RunId, ProgressDto Progress) : TrainingEvent(RunId);
 
+/// <summary>A system reading stored for a run while it trains (CPU and memory are process-wide).</summary>
+public sealed record SystemSampleEvent(int RunId, SystemSampleDto Sample) : TrainingEvent(RunId);
+
+/// <summary>The run and its rows are gone (published after the deletion committed), so open pages drop it.</summary>
+public sealed record RunDeletedEvent(int RunId) : TrainingEvent(RunId);
+
+/// <summary>A user changed the run's name, tags, notes or archived flag; the run as it now is.</summary>
+public sealed record RunUpdatedEvent(int RunId, RunDto Run) : TrainingEvent(RunId);
+
 /// <summary>
 /// The one in-process fan-out of training events: the engine's observer publishes, the hub relay and Blazor components
 /// subscribe. Each subscriber has its own queue and pump, so it sees events in publication order and a slow one never

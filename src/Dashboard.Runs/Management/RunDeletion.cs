@@ -3,6 +3,7 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Management;
@@ -20,13 +21,15 @@ public sealed record RunDeletionPlan(int RunId, string Name, int Checkpoints, in
 /// Crash-safe in three steps under the checkpoint mutation lock (so retention, pinning and job starts cannot interleave):
 /// the run's checkpoint folder is renamed away (start-up removes such leftovers), then every row goes in one transaction,
 /// then the renamed folder is removed. A crash before the commit leaves the rows and a renamed folder, which start-up
-/// removes and marks the checkpoints missing; the rows never point at half-deleted files.
+/// puts back (the run is whole); a crash after it leaves only the renamed folder, which start-up removes (the run is gone).
+/// RunDeletionCrashTests kill the process at both points.
 /// </remarks>
 public sealed class RunDeletion(
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
     CheckpointMaintenance checkpoints,
     CheckpointVolume volume,
+    TrainingEventBroadcaster broadcaster,
     ILogger<RunDeletion> logger)
 {
     /// <summary>What <see cref="DeleteAsync"/> would remove, or null when there is no such run.</summary>
@@ -105,6 +108,7 @@ public sealed class RunDeletion(
 
         try
         {
+            await DeletionHaltPoint.ReachedAsync(DeletionHaltPoint.FolderMovedAway, logger, cancellationToken);
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
 
             // The run may name its own newest checkpoint as where it starts from; that reference goes before the checkpoints.
@@ -113,6 +117,7 @@ public sealed class RunDeletion(
             await db.StepMetricBlocks.Where(b => b.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             await db.EpochMetrics.Where(m => m.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             await db.RunLogEntries.Where(l => l.RunId == runId).ExecuteDeleteAsync(cancellationToken);
+            await db.RunSystemSamples.Where(s => s.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             await db.Checkpoints.Where(c => c.RunId == runId).ExecuteDeleteAsync(cancellationToken);
             // The status condition again, inside the transaction: a row queued since the check above is not deleted.
             var deleted = await db.Runs
@@ -132,6 +137,9 @@ public sealed class RunDeletion(
             MoveBack(moved);
             throw;
         }
+
+        broadcaster.Publish(new RunDeletedEvent(runId));
+        await DeletionHaltPoint.ReachedAsync(DeletionHaltPoint.RowsCommitted, logger, cancellationToken);
 
         foreach (var (_, away) in moved)
         {

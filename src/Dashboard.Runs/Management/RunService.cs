@@ -135,7 +135,9 @@ public sealed class RunService(
         }
 
         await db.SaveChangesAsync(cancellationToken);
-        return new ServiceResult<RunDto>(RunDto.From(await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken)));
+        var updated = RunDto.From(await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken));
+        broadcaster.Publish(new RunUpdatedEvent(runId, updated));
+        return new ServiceResult<RunDto>(updated);
     }
 
     /// <summary>

@@ -24,6 +24,10 @@ public sealed class TrainingOptions
     /// </summary>
     public bool AutoResume { get; set; } = true;
 
+    /// <summary>Seconds between readings of CPU, memory, threads and throughput while runs train.</summary>
+    [Range(1, 3600)]
+    public int SystemSampleSeconds { get; set; } = 5;
+
     /// <summary>The MNIST file; empty means the copy shipped beside the engine.</summary>
     public string MnistPath { get; set; } = "";
 }

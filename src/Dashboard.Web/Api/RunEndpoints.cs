@@ -4,6 +4,7 @@ using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Exports;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
+using Dashboard.Runs.Monitoring;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -148,6 +149,10 @@ public static class RunEndpoints
 
         runs.MapGet("/{id:int}/checkpoints", async Task<Results<Ok<IReadOnlyList<CheckpointDto>>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
             await service.CheckpointsAsync(id, ct) is { } checkpoints ? TypedResults.Ok(checkpoints) : RunNotFound(id));
+
+        // CPU and memory are the whole process's (shared by runs training at once); samples/s is the run's own.
+        runs.MapGet("/{id:int}/system", async Task<Results<Ok<IReadOnlyList<SystemSampleDto>>, ProblemHttpResult>> (int id, SystemSampleQueries samples, CancellationToken ct) =>
+            await samples.ListAsync(id, ct) is { } list ? TypedResults.Ok(list) : RunNotFound(id));
 
         runs.MapPatch("/{id:int}", UpdateAsync)
             .Accepts<UpdateRunRequest>("application/json")

@@ -23,6 +23,15 @@ public interface ITrainingClient
 
     /// <summary>A line added to the run's log, once it is stored (the same fields as a line of <c>/api/runs/{id}/log</c>).</summary>
     Task RunLog(int runId, RunLogLineDto line);
+
+    /// <summary>A system reading of a training run, every few seconds; CPU and memory are process-wide.</summary>
+    Task SystemSample(int runId, SystemSampleDto sample);
+
+    /// <summary>The run was deleted with all its rows and files.</summary>
+    Task RunDeleted(int runId);
+
+    /// <summary>A user renamed, retagged, annotated, archived or unarchived the run; the run as it now is.</summary>
+    Task RunUpdated(int runId, RunDto run);
 }
 
 /// <summary><c>/hubs/training</c>: clients follow a run (or all runs) and receive its events, once each.</summary>
@@ -100,6 +109,9 @@ public sealed class HubRelay(TrainingEventBroadcaster broadcaster, IHubContext<T
             ProgressEvent e => clients.EpochProgress(e.RunId, e.Progress),
             CheckpointRemovedEvent e => clients.CheckpointRemoved(e.RunId, e.Checkpoint),
             RunLogEvent e => clients.RunLog(e.RunId, e.Line),
+            SystemSampleEvent e => clients.SystemSample(e.RunId, e.Sample),
+            RunDeletedEvent e => clients.RunDeleted(e.RunId),
+            RunUpdatedEvent e => clients.RunUpdated(e.RunId, e.Run),
             _ => Task.CompletedTask,
         };
     }

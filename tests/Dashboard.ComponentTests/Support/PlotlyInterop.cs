@@ -133,6 +133,9 @@ public sealed class PlotlyInterop
     /// <summary>Every full draw as sent, for charts whose traces are not x/y curves (a heatmap).</summary>
     public IReadOnlyList<(string ChartId, JsonElement Data)> RawPlots => [.. _plots.Calls.Select(c => (c[0].GetString()!, c[1]))];
 
+    /// <summary>Every <c>extendTraces(id, x, y, indices, max)</c> as sent, for charts whose x values are not numbers (dates).</summary>
+    public IReadOnlyList<JsonElement> RawExtensions => [.. _extensions.Calls];
+
     public IReadOnlyList<PlotUpdate> Updates => [.. _updates.Calls.Select(ReadUpdate)];
 
     /// <summary>

@@ -18,6 +18,8 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     private ProgressDto? _progress;
     private IDisposable? _subscription;
     private bool _notFound;
+    private bool _deleted;
+    private bool _showSystem;
     private bool _loaded;
     private bool _stopping;
     private bool _busy;
@@ -63,6 +65,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
         // The chart reads its history only when it is created, so it must not be rendered before the history is here;
         // events handled meanwhile (progress comes several times a second) would otherwise render it empty.
         _loaded = false;
+        _deleted = false;
 
         // Subscribe before reading, so nothing published in between is lost: events handled while the history is read
         // (they run whenever a read awaits) are merged into it, not overwritten by a read that started before them.
@@ -190,6 +193,14 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
                 break;
             case ProgressEvent e:
                 _progress = e.Progress;
+                break;
+            case RunDeletedEvent:
+                // Deleted in another tab: what this page shows is gone, so it says so instead of offering stale actions.
+                _deleted = true;
+                _progress = null;
+                break;
+            case RunUpdatedEvent e:
+                _run = e.Run;
                 break;
             case RunStatusChangedEvent e:
                 _run = await RunService.GetAsync(RunId) ?? _run;

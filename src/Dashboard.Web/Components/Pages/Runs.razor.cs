@@ -112,13 +112,29 @@ public sealed partial class Runs : ComponentBase, IDisposable
 
     private async Task OnEventAsync(TrainingEvent trainingEvent)
     {
-        // Status changes add runs and move them along; epoch events move the epoch and best loss. Progress is too chatty.
-        if (trainingEvent is not (RunStatusChangedEvent or EpochCompletedEvent))
+        // Deleted in another tab (or by a script): the row goes, without a query.
+        if (trainingEvent is RunDeletedEvent deleted)
+        {
+            await InvokeAsync(() =>
+            {
+                if (_runs?.RemoveAll(r => r.Id == deleted.RunId) > 0)
+                {
+                    StateHasChanged();
+                }
+            });
+            return;
+        }
+
+        // Status changes add runs and move them along; epoch events move the epoch and best loss; updates rename, retag,
+        // archive or unarchive. Progress is too chatty.
+        if (trainingEvent is not (RunStatusChangedEvent or EpochCompletedEvent or RunUpdatedEvent))
         {
             return;
         }
 
-        if (ListOrder != RunOrder.Default)
+        // An unarchived (or renamed into the filter) run belongs wherever its age puts it, not at the top.
+        var returning = trainingEvent is RunUpdatedEvent && _runs is { } shown && shown.TrueForAll(r => r.Id != trainingEvent.RunId);
+        if (ListOrder != RunOrder.Default || returning)
         {
             // In another order any change may move a run anywhere (a new best loss, a finish): the query places it.
             await ReloadAsync();
@@ -134,7 +150,12 @@ public sealed partial class Runs : ComponentBase, IDisposable
             }
 
             var index = _runs.FindIndex(r => r.Id == run.Id);
-            if (index >= 0)
+            if (index >= 0 && !Matches(run))
+            {
+                // Archived (or renamed out of the filter) elsewhere: this list no longer shows it.
+                _runs.RemoveAt(index);
+            }
+            else if (index >= 0)
             {
                 _runs[index] = run;
             }

@@ -101,6 +101,8 @@ namespace Dashboard.Data.Postgres.Migrations
                     ValLoss = table.Column<double>(type: "double precision", nullable: false),
                     Accuracy = table.Column<double>(type: "double precision", nullable: true),
                     ValAccuracy = table.Column<double>(type: "double precision", nullable: true),
+                    Mae = table.Column<double>(type: "double precision", nullable: true),
+                    ValMae = table.Column<double>(type: "double precision", nullable: true),
                     LearningRate = table.Column<double>(type: "double precision", nullable: false),
                     DurationMs = table.Column<double>(type: "double precision", nullable: false),
                     SamplesPerSecond = table.Column<double>(type: "double precision", nullable: false),
@@ -111,6 +113,54 @@ namespace Dashboard.Data.Postgres.Migrations
                     table.PrimaryKey("PK_EpochMetrics", x => x.Id);
                     table.ForeignKey(
                         name: "FK_EpochMetrics_Runs_RunId",
+                        column: x => x.RunId,
+                        principalTable: "Runs",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "RunLogEntries",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    RunId = table.Column<int>(type: "integer", nullable: false),
+                    Time = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    Level = table.Column<string>(type: "character varying(10)", maxLength: 10, nullable: false),
+                    Message = table.Column<string>(type: "text", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_RunLogEntries", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_RunLogEntries_Runs_RunId",
+                        column: x => x.RunId,
+                        principalTable: "Runs",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "RunSystemSamples",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    RunId = table.Column<int>(type: "integer", nullable: false),
+                    Time = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    CpuPercent = table.Column<double>(type: "double precision", nullable: false),
+                    RssBytes = table.Column<long>(type: "bigint", nullable: false),
+                    TorchThreads = table.Column<int>(type: "integer", nullable: false),
+                    SamplesPerSecond = table.Column<double>(type: "double precision", nullable: false),
+                    GpuPercent = table.Column<double>(type: "double precision", nullable: true),
+                    GpuMemoryBytes = table.Column<long>(type: "bigint", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_RunSystemSamples", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_RunSystemSamples_Runs_RunId",
                         column: x => x.RunId,
                         principalTable: "Runs",
                         principalColumn: "Id",
@@ -177,6 +227,16 @@ namespace Dashboard.Data.Postgres.Migrations
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_RunLogEntries_RunId_Id",
+                table: "RunLogEntries",
+                columns: new[] { "RunId", "Id" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_RunSystemSamples_RunId_Time",
+                table: "RunSystemSamples",
+                columns: new[] { "RunId", "Time" });
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Runs_ParentCheckpointId",
                 table: "Runs",
                 column: "ParentCheckpointId");
@@ -214,6 +274,12 @@ namespace Dashboard.Data.Postgres.Migrations
 
             migrationBuilder.DropTable(
                 name: "EpochMetrics");
+
+            migrationBuilder.DropTable(
+                name: "RunLogEntries");
+
+            migrationBuilder.DropTable(
+                name: "RunSystemSamples");
 
             migrationBuilder.DropTable(
                 name: "StepMetricBlocks");
