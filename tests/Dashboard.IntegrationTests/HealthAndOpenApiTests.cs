@@ -41,7 +41,8 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
     [Fact]
     public async Task GetOpenApiDocument_EveryRouteParameter_IsAnIdOrAnOptionNeverAPath()
     {
-        // Downloads are found by checkpoint id in the store; no route may take a file or folder name from a client.
+        // Downloads are found by checkpoint id in the store; no route may take a file or folder name from a client. A
+        // dataset's `name` is a key of the dataset registry (letters, digits, '-', '_'), looked up there, never a path.
         using var document = JsonDocument.Parse(await _server.Client.GetStringAsync("openapi/v1.json"));
 
         var parameters = document.RootElement.GetProperty("paths").EnumerateObject()
@@ -53,7 +54,7 @@ public sealed class HealthAndOpenApiTests(DashboardServerFixture fixture)
             .Order(StringComparer.Ordinal);
 
         Assert.Equal(
-            ["acceptMissing", "after", "archived", "before", "buckets", "dataset", "force", "format", "from", "id", "level", "limit", "mode", "model", "monitor", "order", "q", "runId", "sha256", "sort", "status", "tag", "to"],
+            ["acceptMissing", "after", "archived", "before", "buckets", "dataset", "force", "format", "from", "id", "level", "limit", "mode", "model", "monitor", "name", "order", "q", "runId", "sha256", "sort", "status", "tag", "to"],
             parameters);
     }
 }
