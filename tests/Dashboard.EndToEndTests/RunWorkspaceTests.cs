@@ -30,6 +30,14 @@ public sealed class RunWorkspaceTests(BrowserFixture fixture)
         var tag = $"sweep-a-{Guid.NewGuid():N}"[..16];
         var kept = await _server.CreateRunAsync(new { name = "e2e-workspace-kept", dataset = "spirals", model = "mlp", epochs = 2 });
         var doomed = await _server.CreateRunAsync(new { name = "e2e-workspace-doomed", dataset = "spirals", model = "mlp", epochs = 2 });
+
+        // A run with another tag, which the filter must leave out (seeded: its training is not what is tested here).
+        var bystander = await _server.SeedRunWithStepsAsync("e2e-workspace-bystander", []);
+        using (var patched = await _server.Client.PatchAsJsonAsync($"api/runs/{bystander}", new { tags = new[] { "sweep-b" } }))
+        {
+            Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        }
+
         await _server.WaitForRunStatusAsync(kept.Id, "completed");
         await _server.WaitForRunStatusAsync(doomed.Id, "completed");
         await using var session = await BrowserSession.OpenAsync(fixture);
@@ -50,6 +58,7 @@ public sealed class RunWorkspaceTests(BrowserFixture fixture)
             // The list's tag filter, through its form: exactly these two rows, and a URL that brings them back.
             await page.GotoAsync("/");
             await BrowserSession.WaitForInteractiveAsync(page);
+            await Expect(page.Locator($"tr[data-run-id='{bystander}']")).ToHaveCountAsync(1, new() { Timeout = Wait });
             await page.GetByTestId("filter-tag").FillAsync(tag);
             await page.GetByTestId("filter-apply").ClickAsync();
             await Expect(page).ToHaveURLAsync(new Regex($"[?&]tag={Regex.Escape(tag)}(&|$)"), new() { Timeout = Wait });
@@ -116,6 +125,7 @@ public sealed class RunWorkspaceTests(BrowserFixture fixture)
             // The kept run is this test's own; the deleted one may still be here when the test failed before deleting it.
             (await _server.Client.DeleteAsync($"api/runs/{kept.Id}?force=true")).Dispose();
             (await _server.Client.DeleteAsync($"api/runs/{doomed.Id}?force=true")).Dispose();
+            (await _server.Client.DeleteAsync($"api/runs/{bystander}?force=true")).Dispose();
         }
     }
 
