@@ -38,5 +38,9 @@ public sealed record CheckpointManifest
     public required DateTime CreatedAtUtc { get; init; }
 }
 
-/// <summary>Where a checkpoint sits in the run tree.</summary>
-public sealed record CheckpointLineage(int RunId, int? ParentRunId, int? ParentCheckpointId);
+/// <summary>Where a checkpoint sits in the run tree, and the data it was trained on.</summary>
+/// <param name="DataSha256">
+/// SHA-256 of the dataset file the run trained on when it started (see <see cref="Datasets.IDatasetSource.DataSha256"/>);
+/// null for generated data, and in manifests written before it was recorded.
+/// </param>
+public sealed record CheckpointLineage(int RunId, int? ParentRunId, int? ParentCheckpointId, string? DataSha256 = null);

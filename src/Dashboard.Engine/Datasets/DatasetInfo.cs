@@ -55,6 +55,12 @@ public interface IDatasetSource
 
     /// <summary>Loads every sample. Implementations cache, so repeated calls are cheap.</summary>
     RawDataset Load();
+
+    /// <summary>
+    /// Lower-case hex SHA-256 of the file the samples are read from, as it is now; null for generated data or a missing
+    /// file. A checkpoint records it, so training on changed data later can be told apart from training on the same.
+    /// </summary>
+    string? DataSha256() => null;
 }
 
 /// <summary>What a run learns from a dataset: a class per row, or a number per row.</summary>

@@ -32,6 +32,18 @@ public sealed class MnistDataset(string path) : IDatasetSource
 
     public RawDataset Load() => _data.Value;
 
+    /// <summary>Read afresh each time: the file can be swapped under the same path between runs.</summary>
+    public string? DataSha256()
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file));
+    }
+
     /// <summary>A pixel in [0, 1] (0 background, 1 ink) as the models see it.</summary>
     public static float Normalize(float pixel) => (Math.Clamp(pixel, 0f, 1f) - PixelMean) / PixelStd;
 

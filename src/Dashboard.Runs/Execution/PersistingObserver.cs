@@ -292,7 +292,7 @@ public sealed class PersistingObserver(
         try
         {
             var name = CheckpointName(snapshot);
-            var written = store.Write(CheckpointStore.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId));
+            var written = store.Write(CheckpointStore.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId, run.DataSha256));
             row.Path = written.RelativePath;
             row.SizeBytes = written.SizeBytes;
             row.Sha256 = written.Sha256;
@@ -352,4 +352,5 @@ internal struct StepSummary
 }
 
 /// <summary>What the executor knows of the run it trains.</summary>
-public sealed record RunContext(int RunId, TrainingConfig Config, int? ParentRunId, int? ParentCheckpointId);
+/// <param name="DataSha256">The dataset file's hash when the run started, written into each checkpoint's lineage.</param>
+public sealed record RunContext(int RunId, TrainingConfig Config, int? ParentRunId, int? ParentCheckpointId, string? DataSha256 = null);

@@ -2,6 +2,7 @@ using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Configuration;
+using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Training;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
@@ -19,6 +20,7 @@ public sealed class RunExecutor(
     Trainer trainer,
     CheckpointStore store,
     CheckpointLoader loader,
+    DatasetRegistry datasets,
     CheckpointMaintenance maintenance,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
@@ -69,7 +71,14 @@ public sealed class RunExecutor(
             logger.LogInformation("Run {RunId} trains on {Device} with {Threads} torch thread(s) per operation.", runId, device, threads);
             runLog.Info(runId, $"Started on {device} with {threads} torch thread(s) per operation, on host {Environment.MachineName}.");
             LogStart(runId, resumeFrom, initFrom, resumeFromId, run.ParentCheckpointId);
-            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId), dbFactory, store, maintenance, broadcaster, runLog);
+            var dataSha256 = datasets.TryGet(config.Dataset, out var source) ? source.DataSha256() : null;
+            if ((resumeFrom ?? initFrom) is { } start
+                && DataDrift.Warning(start.Manifest, resumeFrom is null ? run.ParentCheckpointId : resumeFromId, config.Dataset, dataSha256) is { } drift)
+            {
+                runLog.Warning(runId, drift);
+            }
+
+            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId, dataSha256), dbFactory, store, maintenance, broadcaster, runLog);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping, observer.WriteFailed);
             var outcome = await Task.Run(
                 () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom), observer, linked.Token),

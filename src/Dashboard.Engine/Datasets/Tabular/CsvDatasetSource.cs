@@ -34,6 +34,9 @@ public sealed class CsvDatasetSource : IDatasetSource
 
     public RawDataset Load() => _data.Value;
 
+    /// <summary>The stored file is named by its hash and never rewritten: the name is the content's hash.</summary>
+    public string? DataSha256() => Table.Sha256;
+
     /// <summary>
     /// A raw row (column → cell) as the model of a run on this table sees it: encoded, then standardised with the statistics
     /// of that run's training split, which follow from its validation split and sample limit.

@@ -100,6 +100,7 @@ internal static class CheckpointMarkers
     {
         "valLoss" => "val_loss",
         "valAccuracy" => "val_accuracy",
+        "valMae" => "val_mae",
         "learningRate" => "learning rate",
         _ => metric,
     };

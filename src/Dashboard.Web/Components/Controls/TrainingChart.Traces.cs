@@ -1,3 +1,4 @@
+using Dashboard.Runs.Contracts;
 using Plotly.Blazor.LayoutLib;
 using Plotly.Blazor.Traces;
 using Plotly.Blazor.Traces.ScatterLib;
@@ -7,6 +8,15 @@ namespace Dashboard.Web.Components.Controls;
 /// <summary>How the chart's traces and its "best" label are built for plotly.js.</summary>
 public sealed partial class TrainingChart
 {
+    private static readonly ScoreTraces AccuracyScore = new("accuracy", "val_accuracy", "accuracy", m => m.Accuracy, m => m.ValAccuracy);
+    private static readonly ScoreTraces MaeScore = new("mae", "val_mae", "MAE", m => m.Mae, m => m.ValMae);
+
+    /// <summary>What the score traces draw: a classification run's accuracy, a regression run's mean absolute error.</summary>
+    private static ScoreTraces ScoreOf(bool regression) => regression ? MaeScore : AccuracyScore;
+
+    private static IEnumerable<(int Epoch, double Value)> Points(IEnumerable<MetricDto> metrics, Func<MetricDto, double?> value) =>
+        metrics.Select(m => (m.Epoch, Value: value(m))).Where(p => p.Value is not null).Select(p => (p.Epoch, p.Value!.Value));
+
     /// <summary>The "best" label over the current best's marker (at the top of the plot when it has no height); none without one.</summary>
     private static IEnumerable<Annotation> BestAnnotation(MarkerTrace best)
     {
@@ -78,3 +88,6 @@ public sealed partial class TrainingChart
         };
     }
 }
+
+/// <summary>The names, axis title and values of the chart's two score traces.</summary>
+internal sealed record ScoreTraces(string Name, string ValName, string AxisTitle, Func<MetricDto, double?> Train, Func<MetricDto, double?> Validation);

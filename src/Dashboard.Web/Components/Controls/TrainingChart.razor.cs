@@ -8,7 +8,7 @@ using PlotLayout = Plotly.Blazor.Layout;
 namespace Dashboard.Web.Components.Controls;
 
 /// <summary>
-/// Loss and accuracy per epoch, with a marker per checkpoint: a trace per kind, pinned ones ringed, removed or unusable
+/// Loss and accuracy (or, for a regression run, mean absolute error) per epoch, with a marker per checkpoint: a trace per kind, pinned ones ringed, removed or unusable
 /// ones faded, and the current best circled and labelled. New points are buffered and sent to the browser in one
 /// <c>extendTraces</c> call per flush interval, so a fast run never floods the circuit with one interop call per event;
 /// marker changes, which extending cannot express, go in one <c>Plotly.update</c> of just the marker traces per flush.
@@ -19,6 +19,8 @@ public sealed partial class TrainingChart : LiveChartBase
 {
     public const int LossTrace = 0;
     public const int ValLossTrace = 1;
+
+    /// <summary>The score traces: accuracy for a classification run; for a regression run the same slots draw MAE.</summary>
     public const int AccuracyTrace = 2;
     public const int ValAccuracyTrace = 3;
 
@@ -50,6 +52,7 @@ public sealed partial class TrainingChart : LiveChartBase
     private int _lastEpoch;
     private int? _bestId;
     private bool _markersChanged;
+    private bool _regression;
 
     // The version of the checkpoint list the markers were last built from.
     private int _markersVersion;
@@ -93,6 +96,13 @@ public sealed partial class TrainingChart : LiveChartBase
     [Parameter]
     public string Monitor { get; set; } = "valLoss";
 
+    /// <summary>
+    /// A regression run: the score traces draw mae/val_mae on an axis labelled MAE. Also taken as true when the initial
+    /// points carry MAE, so a page that does not know the run's task still draws what the run has.
+    /// </summary>
+    [Parameter]
+    public bool Regression { get; set; }
+
     /// <summary>Raised with the epoch of a clicked point of a curve, or of a checkpoint that can no longer be used.</summary>
     [Parameter]
     public EventCallback<int> EpochClicked { get; set; }
@@ -106,6 +116,8 @@ public sealed partial class TrainingChart : LiveChartBase
 
     protected override void OnInitialized()
     {
+        _regression = Regression || InitialMetrics.Any(m => m.Mae is not null || m.ValMae is not null);
+        var score = ScoreOf(_regression);
         _layout = NewLayout(60, 60);
         _layout.XAxis =
         [
@@ -123,10 +135,12 @@ public sealed partial class TrainingChart : LiveChartBase
             new YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "loss" } },
             new YAxis
             {
-                Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = "accuracy" },
+                Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = score.AxisTitle },
                 Overlaying = "y",
                 Side = Plotly.Blazor.LayoutLib.YAxisLib.SideEnum.Right,
-                Range = [0, 1],
+                // Accuracy is a share; an error is in the target's units, so its axis follows the data.
+                Range = _regression ? null : [0, 1],
+                RangeMode = _regression ? Plotly.Blazor.LayoutLib.YAxisLib.RangeModeEnum.ToZero : null,
                 ShowGrid = false,
             },
         ];
@@ -147,8 +161,8 @@ public sealed partial class TrainingChart : LiveChartBase
         [
             Line("loss", "#2563eb", "y", metrics.Select(m => (m.Epoch, m.Loss))),
             Line("val_loss", "#ea580c", "y", metrics.Select(m => (m.Epoch, m.ValLoss))),
-            Line("accuracy", "#16a34a", "y2", metrics.Where(m => m.Accuracy is not null).Select(m => (m.Epoch, m.Accuracy!.Value)), dotted: true),
-            Line("val_accuracy", "#9333ea", "y2", metrics.Where(m => m.ValAccuracy is not null).Select(m => (m.Epoch, m.ValAccuracy!.Value)), dotted: true),
+            Line(score.Name, "#16a34a", "y2", Points(metrics, score.Train), dotted: true),
+            Line(score.ValName, "#9333ea", "y2", Points(metrics, score.Validation), dotted: true),
             .. CheckpointMarkers.Kinds.Select((kind, k) => MarkerScatter(kind.TraceName, kind.Color, _shownMarkers[k])),
             MarkerScatter(BestTraceName(Monitor), CheckpointMarkers.BestColor, _shownMarkers[^1]),
         ];
@@ -241,8 +255,9 @@ public sealed partial class TrainingChart : LiveChartBase
             _stepByEpoch[metrics.Epoch] = metrics.Step;
             QueuePoint(LossTrace, metrics.Epoch, metrics.Loss);
             QueuePoint(ValLossTrace, metrics.Epoch, metrics.ValLoss);
-            QueuePoint(AccuracyTrace, metrics.Epoch, metrics.Accuracy);
-            QueuePoint(ValAccuracyTrace, metrics.Epoch, metrics.ValAccuracy);
+            var score = ScoreOf(_regression);
+            QueuePoint(AccuracyTrace, metrics.Epoch, score.Train(metrics));
+            QueuePoint(ValAccuracyTrace, metrics.Epoch, score.Validation(metrics));
 
             // A marker taken inside this epoch, or waiting for its val_loss, is placed by this epoch's step and value.
             if (Checkpoints.Any(c => c.Epoch >= metrics.Epoch - 1 && !CheckpointMarkers.AtEpochEnd(c)))

@@ -11,7 +11,16 @@ namespace Dashboard.Web.Components.Pages;
 /// <summary>Several runs (and branches) on one chart, with smoothing and a log scale.</summary>
 public sealed partial class Compare : ComponentBase
 {
-    public static IReadOnlyList<string> Metrics { get; } = ["valLoss", "loss", "valAccuracy", "accuracy", "learningRate"];
+    public static IReadOnlyList<string> Metrics { get; } = ["valLoss", "loss", "valAccuracy", "accuracy", "valMae", "mae", "learningRate"];
+
+    // A run logs accuracy or MAE, never both: asked for one it lacks, it shows the other (on a second axis) rather than nothing.
+    private static readonly Dictionary<string, string> Counterparts = new()
+    {
+        ["valAccuracy"] = "valMae",
+        ["accuracy"] = "mae",
+        ["valMae"] = "valAccuracy",
+        ["mae"] = "accuracy",
+    };
 
     private static readonly string[] Palette = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#db2777", "#65a30d", "#ca8a04"];
 
@@ -92,19 +101,24 @@ public sealed partial class Compare : ComponentBase
     private void Build()
     {
         var traces = new List<ITrace>();
+        string? secondAxis = null;
         foreach (var (run, index) in _runs.Where(r => _selected.Contains(r.Id)).Select((r, i) => (r, i)))
         {
             var rows = _metrics.GetValueOrDefault(run.Id) ?? [];
             var x = rows.Select(m => (object)m.Epoch).ToList();
-            var raw = rows.Select(m => Value(m, Metric)).ToList();
+            var metric = MetricFor(rows, Metric);
+            var axis = metric == Metric ? "y" : "y2";
+            secondAxis = metric == Metric ? secondAxis : metric;
+            var raw = rows.Select(m => Value(m, metric)).ToList();
             var color = Palette[index % Palette.Length];
-            var name = $"#{run.Id} {run.Name}";
+            var name = $"#{run.Id} {run.Name}" + (metric == Metric ? "" : $" ({metric})");
             traces.Add(new Scatter
             {
                 Name = name + " (raw)",
                 X = x,
                 Y = raw.Select(v => (object?)(double.IsFinite(v) ? v : null)).ToList()!,
                 Mode = ModeFlag.Lines,
+                YAxis = axis,
                 Opacity = 0.25m,
                 ShowLegend = false,
                 Line = new Line { Color = color, Width = 1 },
@@ -115,6 +129,7 @@ public sealed partial class Compare : ComponentBase
                 Name = name,
                 X = x,
                 Y = Smoothing.Ema(raw, _smoothing).Select(v => (object?)(double.IsFinite(v) ? v : null)).ToList()!,
+                YAxis = axis,
                 Mode = ModeFlag.Lines | ModeFlag.Markers,
                 Line = new Line { Color = color, Width = 2 },
                 Marker = new Marker { Color = color, Size = 5 },
@@ -123,10 +138,11 @@ public sealed partial class Compare : ComponentBase
         }
 
         _data = traces;
+        var scale = _logScale ? Plotly.Blazor.LayoutLib.YAxisLib.TypeEnum.Log : Plotly.Blazor.LayoutLib.YAxisLib.TypeEnum.Linear;
         _layout = new Plotly.Blazor.Layout
         {
             Height = 480,
-            Margin = new Plotly.Blazor.LayoutLib.Margin { L = 60, R = 20, T = 20, B = 50 },
+            Margin = new Plotly.Blazor.LayoutLib.Margin { L = 60, R = secondAxis is null ? 20 : 60, T = 20, B = 50 },
             HoverMode = Plotly.Blazor.LayoutLib.HoverModeEnum.Closest,
             XAxis = [new Plotly.Blazor.LayoutLib.XAxis { Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "epoch" } }],
             YAxis =
@@ -134,17 +150,38 @@ public sealed partial class Compare : ComponentBase
                 new Plotly.Blazor.LayoutLib.YAxis
                 {
                     Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = Metric },
-                    Type = _logScale ? Plotly.Blazor.LayoutLib.YAxisLib.TypeEnum.Log : Plotly.Blazor.LayoutLib.YAxisLib.TypeEnum.Linear,
+                    Type = scale,
                 },
+                .. secondAxis is null ? Array.Empty<Plotly.Blazor.LayoutLib.YAxis>() :
+                [
+                    new Plotly.Blazor.LayoutLib.YAxis
+                    {
+                        Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = secondAxis },
+                        Overlaying = "y",
+                        Side = Plotly.Blazor.LayoutLib.YAxisLib.SideEnum.Right,
+                        Type = scale,
+                        ShowGrid = false,
+                    },
+                ],
             ],
         };
     }
+
+    /// <summary>The metric to draw for a run: the one chosen, or its counterpart when only that has values.</summary>
+    public static string MetricFor(IReadOnlyList<MetricDto> rows, string metric) =>
+        Counterparts.TryGetValue(metric, out var other)
+        && !rows.Any(m => double.IsFinite(Value(m, metric)))
+        && rows.Any(m => double.IsFinite(Value(m, other)))
+            ? other
+            : metric;
 
     private static double Value(MetricDto m, string metric) => metric switch
     {
         "loss" => m.Loss,
         "valAccuracy" => m.ValAccuracy ?? double.NaN,
         "accuracy" => m.Accuracy ?? double.NaN,
+        "valMae" => m.ValMae ?? double.NaN,
+        "mae" => m.Mae ?? double.NaN,
         "learningRate" => m.LearningRate,
         _ => m.ValLoss,
     };
