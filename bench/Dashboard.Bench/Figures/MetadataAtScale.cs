@@ -6,12 +6,14 @@ using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Policies;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
+using Dashboard.Runs.Logging;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Management;
 using Dashboard.Runs.Options;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dashboard.Bench.Figures;
@@ -192,6 +194,10 @@ internal static class MetadataAtScale
         services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new TrainingOptions()));
         services.AddSingleton<RunQueue>();
         services.AddSingleton(new TrainingEventBroadcaster(NullLogger<TrainingEventBroadcaster>.Instance));
+        // RunService logs stop requests; the figures never stop a run, but the service needs its log to be built.
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new RunLogOptions()));
+        services.AddSingleton<ILogger<RunLog>>(NullLogger<RunLog>.Instance);
+        services.AddSingleton<RunLog>();
         services.AddSingleton<RunService>();
         return services.BuildServiceProvider();
     }
