@@ -99,7 +99,12 @@ public sealed class FineTunePlanner(TrainingConfigValidator validator, DatasetRe
             errors["dataset"] = [$"'{config.Dataset}' has samples [{string.Join(", ", newData.Info.SampleShape)}] in {newData.Info.ClassCount} classes; the model takes [{string.Join(", ", spec.InputShape)}] in {spec.ClassCount}."];
         }
 
-        if (config.ClassFilter is { } classes && (classes.Count == 0 || classes.Any(c => c < 0 || c >= spec.ClassCount) || classes.Distinct().Count() != classes.Count))
+        if (config.ClassFilter is not null && !errors.ContainsKey("dataset") && datasets.TryGet(config.Dataset, out var target) && target.Info.IsRegression)
+        {
+            // A regression target is a number, not a class: a filter would compare prices with class labels.
+            errors["datasetFilter"] = [$"'{config.Dataset}' is a regression dataset; it has no classes to keep."];
+        }
+        else if (config.ClassFilter is { } classes && (classes.Count == 0 || classes.Any(c => c < 0 || c >= spec.ClassCount) || classes.Distinct().Count() != classes.Count))
         {
             errors["datasetFilter"] = [$"List distinct class labels between 0 and {spec.ClassCount - 1}."];
         }
