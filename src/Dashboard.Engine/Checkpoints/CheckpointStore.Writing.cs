@@ -129,7 +129,8 @@ public sealed partial class CheckpointStore
         return new Reservation(this, bytes);
     }
 
-    private static string FormatBytes(long bytes) => bytes switch
+    /// <summary>A size as messages show it (B, KiB, MiB, GiB).</summary>
+    public static string FormatBytes(long bytes) => bytes switch
     {
         < 1024 => $"{bytes} B",
         < 1024 * 1024 => $"{bytes / 1024.0:0.#} KiB",

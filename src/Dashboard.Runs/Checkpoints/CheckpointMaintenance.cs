@@ -134,7 +134,7 @@ public sealed class CheckpointMaintenance(
             foreach (var row in rows.Where(r => doomed.Contains(r.Id)))
             {
                 await RemoveAsync(db, row, cancellationToken);
-                runLog.Info(runId, $"Removed {row.Kind} checkpoint #{row.Id} (epoch {row.Epoch}, step {row.Step}, {Bytes(row.SizeBytes)}) by retention.");
+                runLog.Info(runId, $"Removed {row.Kind} checkpoint #{row.Id} (epoch {row.Epoch}, step {row.Step}, {CheckpointStore.FormatBytes(row.SizeBytes)}) by retention.");
             }
         }
         finally
@@ -262,9 +262,6 @@ public sealed class CheckpointMaintenance(
 
         return bad;
     }
-
-    /// <summary>A size as the run log shows it.</summary>
-    internal static string Bytes(long bytes) => bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):0.0} MiB" : $"{bytes / 1024.0:0.0} KiB";
 
     /// <summary>
     /// The row is marked deleted and saved before the files go (the store renames the folder away, then removes it), so a

@@ -311,7 +311,7 @@ public sealed class PersistingObserver(
 
         await db.SaveChangesAsync();
         broadcaster.Publish(new CheckpointSavedEvent(run.RunId, CheckpointDto.From(row)));
-        runLog.Info(run.RunId, $"Wrote {row.Kind} checkpoint #{row.Id} at epoch {row.Epoch}, step {row.Step} ({CheckpointMaintenance.Bytes(row.SizeBytes)}).");
+        runLog.Info(run.RunId, $"Wrote {row.Kind} checkpoint #{row.Id} at epoch {row.Epoch}, step {row.Step} ({CheckpointStore.FormatBytes(row.SizeBytes)}).");
         await checkpoints.ApplyRetentionAsync(run.RunId, run.Config.Checkpoint);
     }
 }
