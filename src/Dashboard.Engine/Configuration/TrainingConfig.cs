@@ -13,6 +13,9 @@ public sealed record TrainingConfig
 
     public string Model { get; init; } = "mlp";
 
+    /// <summary>A plugin model's hyperparameters by name (all of them once the run is created); null for built-ins.</summary>
+    public IReadOnlyDictionary<string, double>? Hyperparameters { get; init; }
+
     /// <summary>Total epochs to reach; a resumed run continues numbering up to this.</summary>
     public int Epochs { get; init; } = 10;
 

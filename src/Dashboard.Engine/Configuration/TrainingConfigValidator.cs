@@ -2,6 +2,7 @@ using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training.Optimizers;
+using Dashboard.Plugins;
 
 namespace Dashboard.Engine.Configuration;
 
@@ -75,6 +76,11 @@ public sealed class TrainingConfigValidator(DatasetRegistry datasets, ModelRegis
             Add("model", reason);
         }
 
+        if (architecture is not null)
+        {
+            ValidateHyperparameters(config, architecture, dataset, !errors.ContainsKey("model"), Add);
+        }
+
         if (dataset is not null)
         {
             if (config.SampleLimit is { } limit && (limit < MinSampleLimit || limit > dataset.SampleCount))
@@ -101,6 +107,28 @@ public sealed class TrainingConfigValidator(DatasetRegistry datasets, ModelRegis
 
         ValidatePolicies(config, dataset, Add);
         return errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    }
+
+    /// <summary>The config with every hyperparameter of its model, defaults filled in: what a new run stores.</summary>
+    public TrainingConfig WithDefaults(TrainingConfig config) =>
+        models.TryGet(config.Model, out var architecture) && architecture.Schema.Count > 0
+            ? config with { Hyperparameters = HyperparameterValues.Fill(architecture.Schema, config.Hyperparameters) }
+            : config;
+
+    private void ValidateHyperparameters(TrainingConfig config, ModelArchitecture architecture, DatasetInfo? dataset, bool buildable, Action<string, string> add)
+    {
+        var problems = HyperparameterValues.Problems(architecture.Schema, config.Hyperparameters).ToList();
+        foreach (var (field, message) in problems)
+        {
+            add(field, message);
+        }
+
+        // Plugin models are built once to count their weights (and to see that they build at all) before anything queues.
+        if (problems.Count == 0 && buildable && dataset is not null && architecture.Plugin is not null
+            && models.BuildProblem(architecture.SpecFor(dataset, config.Hyperparameters)) is { } problem)
+        {
+            add("hyperparameters", problem);
+        }
     }
 
     private static void ValidatePolicies(TrainingConfig config, DatasetInfo? dataset, Action<string, string> add)

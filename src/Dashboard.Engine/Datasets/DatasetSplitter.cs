@@ -1,3 +1,4 @@
+using Dashboard.Plugins;
 using static TorchSharp.torch;
 
 namespace Dashboard.Engine.Datasets;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Dashboard.Plugins;
 
 namespace Dashboard.Engine.Datasets;
 

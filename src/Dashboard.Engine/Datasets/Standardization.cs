@@ -1,3 +1,5 @@
+using Dashboard.Plugins;
+
 namespace Dashboard.Engine.Datasets;
 
 /// <summary>Mean and standard deviation of each standardised input slot, computed on the training split only.</summary>

@@ -1,17 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
-using Dashboard.Engine.Datasets;
 using static TorchSharp.torch;
 
 namespace Dashboard.Engine.Models;
-
-/// <summary>An architecture runs can name: which datasets it fits, its default spec for one, and how to build it.</summary>
-public sealed record ModelArchitecture(
-    string Name,
-    string DisplayName,
-    string Description,
-    Func<DatasetInfo, string?> Incompatibility,
-    Func<DatasetInfo, ModelSpec> DefaultSpec,
-    Func<ModelSpec, nn.Module<Tensor, Tensor>> Build);
 
 /// <summary>The model architectures, keyed case-insensitively by name.</summary>
 public sealed class ModelRegistry
@@ -124,6 +114,7 @@ public sealed class ModelRegistry
     }
 
     /// <summary>Every parameter a spec of a known architecture implies, by name and shape, or null for other architectures.</summary>
+    /// <remarks>Plugin models have no shape rule; <see cref="Shapes"/> builds them to read theirs.</remarks>
     public static IReadOnlyList<ParameterShape>? ParameterShapes(ModelSpec spec) => spec.Architecture?.ToLowerInvariant() switch
     {
         "mlp" => Mlp.ParameterShapes(spec),
@@ -131,10 +122,46 @@ public sealed class ModelRegistry
         _ => null,
     };
 
+    /// <summary>
+    /// Every parameter by name and shape: the shape rule for built-ins; a plugin model has none, so it is built once
+    /// (leaving torch's global generator untouched) and its parameters are read.
+    /// </summary>
+    public IReadOnlyList<ParameterShape> Shapes(ModelSpec spec)
+    {
+        if (ParameterShapes(spec) is { } shapes)
+        {
+            return shapes;
+        }
+
+        using var model = Build(spec);
+        return [.. model.named_parameters().Select(p => new ParameterShape(p.name, p.parameter.shape))];
+    }
+
+    /// <summary>
+    /// Why a plugin model of <paramref name="spec"/> must not train, or null: its build throws, or it has more than
+    /// <see cref="MaxParameters"/> weights. Its schema's bounds keep a single build small; this catches what they let by.
+    /// </summary>
+    public string? BuildProblem(ModelSpec spec)
+    {
+        try
+        {
+            var count = ParameterCount(Shapes(spec));
+            return count > MaxParameters ? $"The model would have {count:N0} parameters; at most {MaxParameters:N0} are allowed." : null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A plugin's code is not ours: whatever it throws is its problem to report, not the request's crash.
+            return $"The model could not be built: {e.Message}";
+        }
+    }
+
     /// <summary>The number of weights the shapes hold.</summary>
     public static long ParameterCount(IEnumerable<ParameterShape> shapes) => shapes.Aggregate(0L, (sum, shape) => checked(sum + shape.ElementCount));
 
     public IEnumerable<ModelArchitecture> All => _architectures.Values.OrderBy(a => a.Name, StringComparer.Ordinal);
+
+    /// <summary>Adds a plugin's architecture; false when the name is taken (by a built-in or another plugin).</summary>
+    public bool TryAdd(ModelArchitecture architecture) => _architectures.TryAdd(architecture.Name, architecture);
 
     public bool TryGet(string? name, [NotNullWhen(true)] out ModelArchitecture? architecture)
     {

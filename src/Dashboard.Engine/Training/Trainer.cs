@@ -5,6 +5,7 @@ using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training.Optimizers;
+using Dashboard.Plugins;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -292,7 +293,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 
     public ModelSpec DefaultSpec(TrainingConfig config, DatasetInfo dataset) =>
         models.TryGet(config.Model, out var architecture)
-            ? architecture.DefaultSpec(dataset)
+            ? architecture.SpecFor(dataset, config.Hyperparameters)
             : throw new KeyNotFoundException($"Unknown model '{config.Model}'.");
 
     /// <summary>The shuffled sample order of one epoch: a pure function of seed and epoch, so a resumed run replays it.</summary>

@@ -1,6 +1,6 @@
-using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Evaluation;
 using Dashboard.Engine.Training.Optimizers;
+using Dashboard.Plugins;
 
 namespace Dashboard.Runs.Contracts;
 

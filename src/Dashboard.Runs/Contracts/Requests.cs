@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Policies;
 
@@ -11,6 +12,9 @@ public sealed record CreateRunRequest
     public string? Dataset { get; init; }
 
     public string? Model { get; init; }
+
+    /// <summary>A plugin model's hyperparameters, e.g. <c>{ "width": 32 }</c>: numbers, or true/false for a bool.</summary>
+    public IReadOnlyDictionary<string, JsonElement>? Hyperparameters { get; init; }
 
     public int? Epochs { get; init; }
 
@@ -41,6 +45,12 @@ public sealed record CreateRunRequest
     /// <summary>As <see cref="ClassFilter"/>: must be null; fine-tunes start from a checkpoint.</summary>
     public FineTuneSettings? FineTune { get; init; }
 
+    /// <summary>Hyperparameters that are neither numbers nor booleans, keyed by field; the schema checks the rest.</summary>
+    public IEnumerable<(string Field, string Message)> HyperparameterKindErrors() =>
+        (Hyperparameters ?? new Dictionary<string, JsonElement>())
+            .Where(h => h.Value.ValueKind is not (JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False))
+            .Select(h => ($"hyperparameters.{h.Key}", $"Must be a number or true/false, not {h.Value.ValueKind.ToString().ToLowerInvariant()}."));
+
     public TrainingConfig ToConfig()
     {
         var defaults = new TrainingConfig();
@@ -48,6 +58,9 @@ public sealed record CreateRunRequest
         {
             Dataset = Dataset?.Trim().ToLowerInvariant() ?? defaults.Dataset,
             Model = Model?.Trim().ToLowerInvariant() ?? defaults.Model,
+            Hyperparameters = Hyperparameters?
+                .Where(h => h.Value.ValueKind is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
+                .ToDictionary(h => h.Key, h => h.Value.ValueKind switch { JsonValueKind.True => 1, JsonValueKind.False => 0, _ => h.Value.GetDouble() }),
             Epochs = Epochs ?? defaults.Epochs,
             BatchSize = BatchSize ?? defaults.BatchSize,
             LearningRate = LearningRate ?? defaults.LearningRate,

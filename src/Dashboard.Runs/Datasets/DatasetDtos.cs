@@ -1,5 +1,5 @@
-using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Datasets.Tabular;
+using Dashboard.Plugins;
 
 namespace Dashboard.Runs.Datasets;
 

@@ -5,6 +5,7 @@ using Dashboard.Data;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Datasets.Tabular;
 using Dashboard.Engine.Export;
+using Dashboard.Plugins;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;

@@ -135,7 +135,7 @@ public sealed class CheckpointInspector(
             return new(new ModelDescriptionDto([], 0, all));
         }
 
-        var spec = architecture.DefaultSpec(source.Info);
+        var spec = architecture.SpecFor(source.Info, run.Config.Hyperparameters);
 
         // Building a model allocates its tensors: a worker thread's job, not a page's render thread.
         var names = await Task.Run(() => fineTunes.ParameterNames(spec), cancellationToken);

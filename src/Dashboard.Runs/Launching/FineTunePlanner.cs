@@ -53,7 +53,7 @@ public sealed class FineTunePlanner(TrainingConfigValidator validator, DatasetRe
 
         if (datasets.TryGet(parentConfig.Dataset, out var parentData) && models.TryGet(parentConfig.Model, out var architecture))
         {
-            CheckAgainstModel(config, architecture.DefaultSpec(parentData.Info), errors);
+            CheckAgainstModel(config, architecture.SpecFor(parentData.Info, parentConfig.Hyperparameters), errors);
         }
 
         if (errors.Count > 0)
@@ -80,14 +80,8 @@ public sealed class FineTunePlanner(TrainingConfigValidator validator, DatasetRe
     public IReadOnlyList<string> ParameterNames(ModelSpec spec)
     {
         // The shape rule names every parameter as the built model does (ModelSizeTests hold them equal), without
-        // allocating the weights: the run page asks on every load.
-        if (ModelRegistry.ParameterShapes(spec) is { } shapes)
-        {
-            return [.. shapes.Select(p => p.Name)];
-        }
-
-        using var model = models.Build(spec);
-        return [.. model.named_parameters().Select(p => p.name)];
+        // allocating the weights: the run page asks on every load. Plugin models are built to read theirs.
+        return [.. models.Shapes(spec).Select(p => p.Name)];
     }
 
     /// <summary>The new dataset, class filter and frozen layers must fit the model the parent trained.</summary>

@@ -34,6 +34,11 @@ public sealed class RunLauncher(
     {
         var config = request.ToConfig();
         var errors = validator.Validate(config).ToDictionary();
+        foreach (var (field, message) in request.HyperparameterKindErrors())
+        {
+            errors[field] = [message];
+        }
+
         var name = request.Name?.Trim();
         if (name is { Length: > RunService.MaxNameLength })
         {
@@ -55,6 +60,7 @@ public sealed class RunLauncher(
             return ServiceResult<RunDto>.Invalid(errors);
         }
 
+        config = validator.WithDefaults(config);
         var now = DateTime.UtcNow;
         var run = new Run
         {

@@ -6,6 +6,7 @@ using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Policies;
+using Dashboard.Plugins;
 using Dashboard.UnitTests.Support;
 
 namespace Dashboard.UnitTests.Engine;

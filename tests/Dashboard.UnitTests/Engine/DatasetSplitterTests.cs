@@ -1,5 +1,6 @@
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
+using Dashboard.Plugins;
 using Dashboard.UnitTests.Support;
 using TorchSharp;
 

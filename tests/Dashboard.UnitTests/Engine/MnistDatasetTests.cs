@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using Dashboard.Engine.Datasets;
+using Dashboard.Plugins;
 using Dashboard.UnitTests.Support;
 
 namespace Dashboard.UnitTests.Engine;

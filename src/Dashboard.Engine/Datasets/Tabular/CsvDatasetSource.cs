@@ -1,3 +1,5 @@
+using Dashboard.Plugins;
+
 namespace Dashboard.Engine.Datasets.Tabular;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Dashboard.Plugins;
 
 namespace Dashboard.Engine.Datasets.Tabular;
 

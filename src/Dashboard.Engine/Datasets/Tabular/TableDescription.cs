@@ -1,3 +1,5 @@
+using Dashboard.Plugins;
+
 namespace Dashboard.Engine.Datasets.Tabular;
 
 /// <summary>How a column's cells become model inputs.</summary>

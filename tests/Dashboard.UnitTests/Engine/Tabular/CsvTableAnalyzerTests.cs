@@ -1,6 +1,6 @@
 using System.Text;
-using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Datasets.Tabular;
+using Dashboard.Plugins;
 using Dashboard.UnitTests.Support;
 
 namespace Dashboard.UnitTests.Engine.Tabular;

@@ -1,4 +1,4 @@
-namespace Dashboard.Engine.Datasets;
+namespace Dashboard.Plugins;
 
 /// <summary>What a model needs to know about a dataset before seeing it.</summary>
 /// <param name="Name">Registry key, lower case.</param>
@@ -48,7 +48,7 @@ public sealed record RawDataset(
     public int SampleSize => Features.Length / Math.Max(1, Labels.Length);
 }
 
-/// <summary>A dataset the engine can train on; sources are registered by name in <see cref="DatasetRegistry"/>.</summary>
+/// <summary>A dataset the engine can train on; sources are registered by name by the engine's dataset registry.</summary>
 public interface IDatasetSource
 {
     DatasetInfo Info { get; }
