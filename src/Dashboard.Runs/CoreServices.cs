@@ -19,6 +19,7 @@ using Dashboard.Runs.Logging;
 using Dashboard.Runs.Management;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Plugins;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -68,11 +69,23 @@ public static class CoreServices
         {
             var mnist = provider.GetRequiredService<IOptions<TrainingOptions>>().Value.MnistPath;
             var registry = DatasetRegistry.CreateDefault(string.IsNullOrWhiteSpace(mnist) ? null : Path.GetFullPath(mnist));
+            provider.GetRequiredService<PluginCatalog>().AddDatasetsTo(registry);
             DatasetLibrary.LoadStored(registry, provider.GetRequiredService<IOptions<StorageOptions>>().Value, provider.GetRequiredService<ILogger<DatasetLibrary>>());
             return registry;
         });
         services.AddSingleton<DatasetLibrary>();
-        services.AddSingleton(_ => ModelRegistry.CreateDefault());
+        services.AddSingleton(provider =>
+        {
+            var folders = provider.GetRequiredService<IOptions<TrainingOptions>>().Value.Plugins;
+            var root = provider.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory();
+            return PluginCatalog.Load(folders.Where(f => !string.IsNullOrWhiteSpace(f)).Select(f => Path.GetFullPath(f, root)));
+        });
+        services.AddSingleton(provider =>
+        {
+            var registry = ModelRegistry.CreateDefault();
+            provider.GetRequiredService<PluginCatalog>().AddModelsTo(registry, provider.GetRequiredService<DatasetRegistry>());
+            return registry;
+        });
         services.AddSingleton<TrainingConfigValidator>();
         services.AddSingleton<Trainer>();
         services.AddSingleton<CheckpointExporter>();

@@ -5,6 +5,7 @@ using Dashboard.Engine.Export;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Plugins;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -22,10 +23,18 @@ public sealed class StartupService(
     CheckpointVolume volume,
     IOptions<StorageOptions> storage,
     IOptions<TrainingOptions> training,
+    PluginCatalog plugins,
     ILogger<StartupService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // The launcher's validator holds the model registry, so the plugins are loaded by now; a broken one is reported
+        // here, on the Plugins page and in /healthz, and the server starts without it.
+        foreach (var problem in plugins.Problems)
+        {
+            logger.LogError("Plugin {Plugin} ({Folder}): {Message}", problem.Plugin, problem.Folder, problem.Message);
+        }
+
         Directory.CreateDirectory(storage.Value.DataDirectoryPath);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await DatabaseSetup.MigrateAsync(db, cancellationToken);

@@ -126,26 +126,21 @@ public sealed class ModelRegistry
     /// Every parameter by name and shape: the shape rule for built-ins; a plugin model has none, so it is built once
     /// (leaving torch's global generator untouched) and its parameters are read.
     /// </summary>
-    public IReadOnlyList<ParameterShape> Shapes(ModelSpec spec)
-    {
-        if (ParameterShapes(spec) is { } shapes)
-        {
-            return shapes;
-        }
-
-        using var model = Build(spec);
-        return [.. model.named_parameters().Select(p => new ParameterShape(p.name, p.parameter.shape))];
-    }
+    public IReadOnlyList<ParameterShape> Shapes(ModelSpec spec) => ParameterShapes(spec) ?? BuiltShapes(Find(spec), spec);
 
     /// <summary>
     /// Why a plugin model of <paramref name="spec"/> must not train, or null: its build throws, or it has more than
     /// <see cref="MaxParameters"/> weights. Its schema's bounds keep a single build small; this catches what they let by.
     /// </summary>
-    public string? BuildProblem(ModelSpec spec)
+    public string? BuildProblem(ModelSpec spec) =>
+        TryGet(spec.Architecture, out var architecture) ? BuildProblem(architecture, spec) : $"Unknown model '{spec.Architecture}'.";
+
+    /// <inheritdoc cref="BuildProblem(ModelSpec)"/>
+    public static string? BuildProblem(ModelArchitecture architecture, ModelSpec spec)
     {
         try
         {
-            var count = ParameterCount(Shapes(spec));
+            var count = ParameterCount(ParameterShapes(spec) ?? BuiltShapes(architecture, spec));
             return count > MaxParameters ? $"The model would have {count:N0} parameters; at most {MaxParameters:N0} are allowed." : null;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -153,6 +148,12 @@ public sealed class ModelRegistry
             // A plugin's code is not ours: whatever it throws is its problem to report, not the request's crash.
             return $"The model could not be built: {e.Message}";
         }
+    }
+
+    private static IReadOnlyList<ParameterShape> BuiltShapes(ModelArchitecture architecture, ModelSpec spec)
+    {
+        using var model = GlobalGenerator.Untouched(() => architecture.Build(spec));
+        return [.. model.named_parameters().Select(p => new ParameterShape(p.name, p.parameter.shape))];
     }
 
     /// <summary>The number of weights the shapes hold.</summary>

@@ -28,6 +28,12 @@ public sealed class TrainingOptions
     [Range(1, 3600)]
     public int SystemSampleSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Folders of plugin assemblies (each a plugin's build output), relative ones from the content root; none by default.
+    /// A folder or plugin that fails is reported on the Plugins page and /healthz, never fatal.
+    /// </summary>
+    public List<string> Plugins { get; set; } = [];
+
     /// <summary>The MNIST file; empty means the copy shipped beside the engine.</summary>
     public string MnistPath { get; set; } = "";
 }
