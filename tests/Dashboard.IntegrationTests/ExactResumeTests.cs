@@ -95,7 +95,7 @@ public abstract class ExactResumeSuite : IAsyncLifetime
     /// The resumed process continued from <paramref name="checkpointId"/>: the engine reported that checkpoint's step as
     /// already taken, so the first step it trained was the one after it, not step 1.
     /// </summary>
-    protected static void AssertStartedAt(RunDto resumed, int checkpointId, long checkpointStep, RunDto straight)
+    internal static void AssertStartedAt(RunDto resumed, int checkpointId, long checkpointStep, RunDto straight)
     {
         Assert.Null(straight.ResumedFromCheckpointId);
         Assert.Equal(0, straight.StartStep);

@@ -1,4 +1,5 @@
 using Dashboard.Engine.Evaluation;
+using Dashboard.Engine.Models;
 using Dashboard.Engine.Training.Optimizers;
 using Dashboard.Plugins;
 
@@ -29,8 +30,17 @@ public sealed record DatasetDto(string Name, string DisplayName, string Descript
         new(info.Name, info.DisplayName, info.Description, info.SampleShape, info.ClassCount, info.SampleCount);
 }
 
-/// <summary>A model architecture a run may name.</summary>
-public sealed record ModelDto(string Name, string DisplayName);
+/// <summary>
+/// A model architecture a run may name (<c>GET /api/models</c>): its hyperparameter schema (empty for built-ins), the
+/// plugin build it comes from (null for built-ins) and the datasets it fits.
+/// </summary>
+public sealed record ModelDto(
+    string Name,
+    string DisplayName,
+    string Description = "",
+    IReadOnlyList<HyperparameterDto>? Hyperparameters = null,
+    PluginIdentity? Plugin = null,
+    IReadOnlyList<string>? Datasets = null);
 
 /// <summary>
 /// What the fine-tune form offers for a run's model: its parameter names (as freezing and exports name them), its class

@@ -1,6 +1,7 @@
 using Dashboard.Data;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Plugins;
 using Dashboard.Web.Security;
 using Microsoft.EntityFrameworkCore;
 
@@ -11,7 +12,7 @@ public static class HealthEndpoints
     /// <summary><c>GET /healthz</c>: 200 when the database answers and the checkpoint folder takes a write.</summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", async (HttpContext context, IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, CheckpointVolume volume, CancellationToken ct) =>
+        app.MapGet("/healthz", async (HttpContext context, IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, CheckpointVolume volume, PluginCatalog plugins, CancellationToken ct) =>
         {
             // The probe is open to anyone, but exception messages name server paths and files: only a signed-in caller
             // (or anyone, when no token is configured) reads them; the rest get the status and which part failed.
@@ -49,9 +50,15 @@ public static class HealthEndpoints
                 problems.Add(detailed ? unusable : "The checkpoint folder is unusable.");
             }
 
+            // A broken plugin costs only its own models: the server trains, serves and stores as ever, so it is reported
+            // here but never turns the probe 503 (an orchestrator would restart a working server for nothing). Its folder
+            // and exception message are details, like those above.
+            var pluginProblems = plugins.Problems
+                .Select(p => detailed ? $"Plugin {p.Plugin} ({p.Folder}): {p.Message}" : $"Plugin {p.Plugin} failed to load.")
+                .ToList();
             return problems.Count == 0
-                ? Results.Ok(new { status = "healthy" })
-                : Results.Json(new { status = "unhealthy", problems }, statusCode: StatusCodes.Status503ServiceUnavailable);
+                ? Results.Ok(new { status = "healthy", pluginProblems })
+                : Results.Json(new { status = "unhealthy", problems, pluginProblems }, statusCode: StatusCodes.Status503ServiceUnavailable);
         }).WithTags("Health");
         return app;
     }

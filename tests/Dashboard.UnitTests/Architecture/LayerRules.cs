@@ -12,6 +12,7 @@ public static class LayerRules
     /// <summary>What each project's code and project file must not name: the layers above it (and ASP.NET for the core).</summary>
     public static readonly IReadOnlyDictionary<string, string[]> Forbidden = new Dictionary<string, string[]>
     {
+        ["Dashboard.Plugins"] = ["Dashboard.Engine", "Dashboard.Data", "Dashboard.Runs", "Dashboard.Web"],
         ["Dashboard.Engine"] = ["Dashboard.Data", "Dashboard.Runs", "Dashboard.Web"],
         ["Dashboard.Data"] = ["Dashboard.Engine", "Dashboard.Runs", "Dashboard.Web"],
         ["Dashboard.Data.Postgres"] = ["Dashboard.Engine", "Dashboard.Runs", "Dashboard.Web"],

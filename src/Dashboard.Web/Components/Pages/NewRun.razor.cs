@@ -39,7 +39,8 @@ public sealed partial class NewRun : ComponentBase
         _submitting = true;
         try
         {
-            var result = await Launcher.CreateAsync(_form.ToRequest());
+            var result = await Launcher.CreateAsync(_form.ToRequest() with { Hyperparameters = HyperparametersForRequest() });
+            ShowHyperparameterErrors(result.Errors ?? new Dictionary<string, string[]>());
             if (result.Errors is { } errors)
             {
                 foreach (var (field, fieldErrors) in errors)
@@ -49,7 +50,7 @@ public sealed partial class NewRun : ComponentBase
                 }
 
                 // Open the advanced sections when one of their fields is at fault, so the message can be seen.
-                _showAdvanced |= errors.Keys.Any(k => k.Contains('.', StringComparison.Ordinal));
+                _showAdvanced |= errors.Keys.Any(k => k.Contains('.', StringComparison.Ordinal) && !k.StartsWith("hyperparameters", StringComparison.Ordinal));
                 _editContext.NotifyValidationStateChanged();
                 return;
             }
