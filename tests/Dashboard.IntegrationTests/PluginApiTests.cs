@@ -50,6 +50,7 @@ public sealed class PluginApiTests : IAsyncLifetime
         // total epochs change nothing but where it stops.
         var half = await Server.WaitForRunStatusAsync((await Server.CreateRunAsync(Body("halved", Epochs / 2))).Id, "completed", TimeSpan.FromSeconds(180));
         var resumeFrom = (await Server.GetCheckpointsAsync(half.Id)).Where(c => c.Status == "durable").OrderBy(c => c.Step).ThenBy(c => c.Id).Last();
+        Assert.Equal(0, await Server.StopAsync());
         await Server.RestartAsync();
         using (var response = await Server.Client.PostAsJsonAsync($"api/checkpoints/{resumeFrom.Id}/resume", new { epochs = Epochs }))
         {

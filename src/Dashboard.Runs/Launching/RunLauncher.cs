@@ -27,7 +27,8 @@ public sealed class RunLauncher(
     FineTunePlanner fineTunes,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
-    RunLog runLog)
+    RunLog runLog,
+    ModelRegistry models)
 {
     /// <summary>A new run from scratch (<c>POST /api/runs</c> and the New-run page), queued at once.</summary>
     public async Task<ServiceResult<RunDto>> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken = default)
@@ -105,6 +106,11 @@ public sealed class RunLauncher(
             if (verified.Value is not { } start)
             {
                 return ServiceResult<RunStartedDto>.Conflict(verified.Problem!);
+            }
+
+            if (PluginBuildCheck.Problem(start.Loaded.Manifest.ModelSpec, models) is { } pluginProblem)
+            {
+                return ServiceResult<RunStartedDto>.Conflict(pluginProblem);
             }
 
             var run = await db.Runs.SingleAsync(r => r.Id == checkpoint.RunId, cancellationToken);
@@ -200,9 +206,14 @@ public sealed class RunLauncher(
             }
 
             var verified = await loader.VerifyAsync(checkpointId, cancellationToken);
-            return verified.Value is { } start
-                ? await QueueAsync(db, child, start, cancellationToken)
-                : ServiceResult<RunStartedDto>.Conflict(verified.Problem!);
+            if (verified.Value is not { } start)
+            {
+                return ServiceResult<RunStartedDto>.Conflict(verified.Problem!);
+            }
+
+            return PluginBuildCheck.Problem(start.Loaded.Manifest.ModelSpec, models) is { } pluginProblem
+                ? ServiceResult<RunStartedDto>.Conflict(pluginProblem)
+                : await QueueAsync(db, child, start, cancellationToken);
         }, cancellationToken);
     }
 
