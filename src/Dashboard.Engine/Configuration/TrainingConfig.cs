@@ -36,6 +36,9 @@ public sealed record TrainingConfig
     /// <summary>Set on a fine-tuning run: how it starts from its parent checkpoint.</summary>
     public FineTuneSettings? FineTune { get; init; }
 
+    /// <summary>Set on a run started from an uploaded weights file: which file, how it matched, what is frozen.</summary>
+    public InitialWeightsSettings? InitialWeights { get; init; }
+
     /// <summary>When checkpoints are written and which are kept.</summary>
     public CheckpointPolicy Checkpoint { get; init; } = new();
 
@@ -65,4 +68,29 @@ public sealed record FineTuneSettings
     /// </summary>
     public static bool Covers(string entry, string parameterName) =>
         parameterName == entry || parameterName.StartsWith(entry + ".", StringComparison.Ordinal);
+}
+
+/// <summary>
+/// A run that starts from an uploaded weights file: the file (by content hash, so the run's lineage names exactly the
+/// bytes it started from), the match counts it started with, and the layers it keeps frozen.
+/// </summary>
+public sealed record InitialWeightsSettings
+{
+    /// <summary>The weights file's id, which is its SHA-256.</summary>
+    public string Id { get; init; } = "";
+
+    public string Sha256 { get; init; } = "";
+
+    public string Format { get; init; } = "";
+
+    /// <summary>Parameter names or module prefixes kept frozen (the rule of <see cref="FineTuneSettings.Covers"/>).</summary>
+    public IReadOnlyList<string> Freeze { get; init; } = [];
+
+    public int Matched { get; init; }
+
+    public int Missing { get; init; }
+
+    public int Unexpected { get; init; }
+
+    public int ShapeMismatches { get; init; }
 }
