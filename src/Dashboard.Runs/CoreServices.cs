@@ -19,6 +19,7 @@ using Dashboard.Runs.Logging;
 using Dashboard.Runs.Management;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Weights;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -72,6 +73,7 @@ public static class CoreServices
             return registry;
         });
         services.AddSingleton<DatasetLibrary>();
+        services.AddSingleton<WeightsLibrary>();
         services.AddSingleton(_ => ModelRegistry.CreateDefault());
         services.AddSingleton<TrainingConfigValidator>();
         services.AddSingleton<Trainer>();

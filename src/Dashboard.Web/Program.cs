@@ -67,6 +67,7 @@ app.MapRunDownloadEndpoints();
 app.MapRunLogEndpoints();
 app.MapCheckpointEndpoints();
 app.MapDatasetEndpoints();
+app.MapWeightsEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -68,6 +68,27 @@ public sealed record FineTuneSettings
     /// </summary>
     public static bool Covers(string entry, string parameterName) =>
         parameterName == entry || parameterName.StartsWith(entry + ".", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Why <paramref name="freeze"/> cannot be applied to a model with <paramref name="parameterNames"/>, or null: an entry
+    /// that covers no parameter is a typo, and freezing every parameter leaves nothing to train. Fine-tunes and runs from
+    /// uploaded weights share it.
+    /// </summary>
+    public static string? FreezeProblem(IReadOnlyList<string> freeze, IReadOnlyList<string> parameterNames)
+    {
+        if (freeze.Count == 0)
+        {
+            return null;
+        }
+
+        var unknown = freeze.Where(f => !parameterNames.Any(n => Covers(f, n))).ToList();
+        if (unknown.Count > 0)
+        {
+            return $"No parameter is called {string.Join(", ", unknown.Select(u => $"'{u}'"))}. The model has: {string.Join(", ", parameterNames)}.";
+        }
+
+        return parameterNames.All(n => freeze.Any(f => Covers(f, n))) ? "Freezing every parameter leaves nothing to train." : null;
+    }
 }
 
 /// <summary>

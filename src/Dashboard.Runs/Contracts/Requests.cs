@@ -41,6 +41,12 @@ public sealed record CreateRunRequest
     /// <summary>As <see cref="ClassFilter"/>: must be null; fine-tunes start from a checkpoint.</summary>
     public FineTuneSettings? FineTune { get; init; }
 
+    /// <summary>
+    /// Start from an uploaded weights file (<c>POST /api/weights</c>): its <c>id</c> and the layers to <c>freeze</c>. The
+    /// match counts and hash a run's config shows here are recomputed, so that config can be posted back as it is.
+    /// </summary>
+    public InitialWeightsSettings? InitialWeights { get; init; }
+
     public TrainingConfig ToConfig()
     {
         var defaults = new TrainingConfig();
