@@ -74,6 +74,8 @@ public static class CoreServices
         });
         services.AddSingleton<DatasetLibrary>();
         services.AddSingleton<WeightsLibrary>();
+        services.AddSingleton<RunConfigDiffs>();
+        services.AddSingleton<CheckpointDataCheck>();
         services.AddSingleton(_ => ModelRegistry.CreateDefault());
         services.AddSingleton<TrainingConfigValidator>();
         services.AddSingleton<Trainer>();
