@@ -75,7 +75,9 @@ public sealed class WeightsApiTests(WeightsApiTests.Server fixture) : IClassFixt
         Assert.Equal(["layers.fc1.bias", "layers.fc2.weight", "layers.fc2.bias", "layers.head.bias"], match.Missing);
         Assert.Equal(["extra.scale"], match.Unexpected);
         var head = Assert.Single(match.ShapeMismatches);
-        Assert.Equal(("layers.head.weight", new long[] { 2, 64 }, new long[] { 3, 64 }), (head.Name, head.Expected.ToArray(), head.Actual.ToArray()));
+        Assert.Equal("layers.head.weight", head.Name);
+        Assert.Equal([2L, 64], head.Expected);
+        Assert.Equal([3L, 64], head.Actual);
 
         var run = await TrainAsync(new { name = "from-hand", dataset = "spirals", model = "mlp", epochs = 1, seed = 9, initialWeights = new { id = weights.Id, freeze = new[] { "layers.fc1.weight" } } });
         Assert.Equal(fc1, Tensors(await ExportLastAsync(run.Id))["layers.fc1.weight"]);
