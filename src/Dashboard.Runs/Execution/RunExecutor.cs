@@ -3,8 +3,8 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
-using Dashboard.Engine.Export;
 using Dashboard.Engine.Training;
+using Dashboard.Engine.Weights;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
@@ -148,7 +148,7 @@ public sealed class RunExecutor(
     }
 
     /// <summary>The uploaded weights a new run starts from (checked again: the file is read, not trusted), logged with the match.</summary>
-    private IReadOnlyList<NamedTensor>? InitialWeights(int runId, TrainingConfig config)
+    private Action<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>>? InitialWeights(int runId, TrainingConfig config)
     {
         if (config.InitialWeights is not { } initial)
         {
@@ -159,7 +159,7 @@ public sealed class RunExecutor(
         var frozen = initial.Freeze.Count == 0 ? "nothing frozen" : $"frozen: {string.Join(", ", initial.Freeze)}";
         runLog.Info(runId, $"Starting from weights {initial.Sha256[..12]}… ({initial.Format}): {initial.Matched} tensor(s) matched and copied, "
             + $"{initial.Missing} missing and {initial.ShapeMismatches} of another shape left at their seeded init, {initial.Unexpected} unexpected ignored; {frozen}.");
-        return contents.Tensors;
+        return model => WeightsMatcher.CopyMatched(model, contents.Tensors);
     }
 
     /// <summary>How training ended, in the run's log; the reason a stop was asked for is the stop's own line.</summary>

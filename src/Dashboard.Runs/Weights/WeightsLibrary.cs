@@ -35,6 +35,27 @@ public sealed partial class WeightsLibrary(
     public Task<FileStream> SpoolAsync(Stream upload, CancellationToken cancellationToken = default) =>
         spool.WriteAsync(upload, MaxBytes, cancellationToken);
 
+    /// <summary>
+    /// Spools <paramref name="upload"/> (cut off past the size cap) and stores it as <see cref="AddAsync"/> does; a file too
+    /// large or a full disk is a refusal (413, 507), not an exception, for callers that show it, like the page.
+    /// </summary>
+    public async Task<ServiceResult<WeightsDto>> UploadAsync(Stream upload, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var file = await SpoolAsync(upload, cancellationToken);
+            return await AddAsync(file, cancellationToken);
+        }
+        catch (UploadTooLargeException)
+        {
+            return new(default, null, 413, $"Weights files may be at most {MaxBytes:N0} bytes (Storage:MaxWeightsBytes).");
+        }
+        catch (UploadStorageFullException e)
+        {
+            return new(default, null, ServiceStatus.InsufficientStorage, e.Message);
+        }
+    }
+
     /// <summary>Checks a spooled weights file and stores it; an unreadable or unsafe file is refused on <c>file</c>.</summary>
     public async Task<ServiceResult<WeightsDto>> AddAsync(Stream file, CancellationToken cancellationToken = default)
     {

@@ -1,5 +1,4 @@
 using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Export;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
@@ -58,16 +57,16 @@ public sealed partial class NewRunFromWeights
             }
 
             await using var upload = e.File.OpenReadStream(Library.MaxBytes);
-            await using var file = await Library.SpoolAsync(upload);
-            var added = await Library.AddAsync(file);
+            var added = await Library.UploadAsync(upload);
             _errors = added.Errors ?? NoErrors;
+            _error = added.Problem;
             _weights = added.Value;
             if (_weights is not null)
             {
                 Rematch();
             }
         }
-        catch (Exception ex) when (ex is IOException or UploadTooLargeException or UploadStorageFullException)
+        catch (IOException ex)
         {
             _error = $"The upload failed: {ex.Message}";
         }
