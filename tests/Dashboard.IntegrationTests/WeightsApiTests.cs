@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Json;
 using System.Runtime.InteropServices;
@@ -66,7 +65,7 @@ public sealed class WeightsApiTests(WeightsApiTests.Server fixture) : IClassFixt
     {
         // Written here, byte by byte, not by the app's writer: an independent producer of the format.
         var fc1 = Enumerable.Range(0, 128).Select(i => (float)Math.Sin(i)).ToArray();
-        var file = HandWritten(("layers.fc1.weight", [64, 2], fc1), ("layers.head.weight", [3, 64], new float[192]), ("extra.scale", [1], [2f]));
+        var file = HandWrittenSafetensors.Write(("layers.fc1.weight", [64, 2], fc1), ("layers.head.weight", [3, 64], new float[192]), ("extra.scale", [1], [2f]));
 
         var weights = await UploadAsync(file, "hand.safetensors");
         var match = await MatchAsync(weights.Id, "mlp", "spirals");
@@ -112,7 +111,7 @@ public sealed class WeightsApiTests(WeightsApiTests.Server fixture) : IClassFixt
     public async Task PostWeights_UnusableFile_Is400NamingTheReason(string kind, string expected)
     {
         var file = kind == "integer"
-            ? Prefixed("""{"steps":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}""", new byte[8])
+            ? HandWrittenSafetensors.WithHeader("""{"steps":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}""", new byte[8])
             : Encoding.UTF8.GetBytes("this is not a weights file at all");
 
         using var response = await Client.PostAsync("api/weights", Form(file, "bad.safetensors"));
@@ -192,28 +191,4 @@ public sealed class WeightsApiTests(WeightsApiTests.Server fixture) : IClassFixt
         Safetensors.Read(safetensors).Tensors.ToDictionary(t => t.Name, t => t.Data);
 
     private static MultipartFormDataContent Form(byte[] file, string name) => new() { { new ByteArrayContent(file), "file", name } };
-
-    private static byte[] HandWritten(params (string Name, long[] Shape, float[] Values)[] tensors)
-    {
-        var entries = new List<string>();
-        var data = new List<byte>();
-        foreach (var (name, shape, values) in tensors)
-        {
-            var bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
-            entries.Add($"\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{data.Count},{data.Count + bytes.Length}]}}");
-            data.AddRange(bytes);
-        }
-
-        return Prefixed("{" + string.Join(",", entries) + "}", [.. data]);
-    }
-
-    private static byte[] Prefixed(string header, byte[] data)
-    {
-        var json = Encoding.UTF8.GetBytes(header);
-        var file = new byte[8 + json.Length + data.Length];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)json.Length);
-        json.CopyTo(file, 8);
-        data.CopyTo(file, 8 + json.Length);
-        return file;
-    }
 }

@@ -1,10 +1,9 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Export;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Weights;
+using Dashboard.TestSupport;
 
 namespace Dashboard.UnitTests.Engine;
 
@@ -74,7 +73,7 @@ public sealed class WeightsTests
     [Fact]
     public void Read_HandBuiltSafetensors_NamesShapesAndValues()
     {
-        var file = HandBuiltSafetensors(("b", [2], [1.5f, -2f]), ("a", [1, 2], [3f, 4f]));
+        var file = HandWrittenSafetensors.Write(("b", [2], [1.5f, -2f]), ("a", [1, 2], [3f, 4f]));
 
         var contents = WeightsReader.Read(new MemoryStream(file), 1 << 20);
 
@@ -87,7 +86,7 @@ public sealed class WeightsTests
     public void Read_SafetensorsWithIntegerTensor_RefusedNamingTheTensor()
     {
         var header = """{"steps":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}""";
-        var file = Prefixed(header, new byte[8]);
+        var file = HandWrittenSafetensors.WithHeader(header, new byte[8]);
 
         var error = Assert.Throws<InvalidDataException>(() => WeightsReader.Read(new MemoryStream(file), 1 << 20));
 
@@ -142,30 +141,5 @@ public sealed class WeightsTests
         Assert.Null(FineTuneSettings.FreezeProblem(["layers.fc1"], names));
         Assert.Contains("'layers.fc9'", FineTuneSettings.FreezeProblem(["layers.fc9"], names), StringComparison.Ordinal);
         Assert.Contains("nothing to train", FineTuneSettings.FreezeProblem(["layers"], names), StringComparison.Ordinal);
-    }
-
-    /// <summary>A safetensors file written by hand, independently of <see cref="Safetensors.Write"/>.</summary>
-    internal static byte[] HandBuiltSafetensors(params (string Name, long[] Shape, float[] Values)[] tensors)
-    {
-        var entries = new List<string>();
-        var data = new List<byte>();
-        foreach (var (name, shape, values) in tensors)
-        {
-            var bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
-            entries.Add($"\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{data.Count},{data.Count + bytes.Length}]}}");
-            data.AddRange(bytes);
-        }
-
-        return Prefixed("{" + string.Join(",", entries) + "}", [.. data]);
-    }
-
-    private static byte[] Prefixed(string header, byte[] data)
-    {
-        var json = Encoding.UTF8.GetBytes(header);
-        var file = new byte[8 + json.Length + data.Length];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)json.Length);
-        json.CopyTo(file, 8);
-        data.CopyTo(file, 8 + json.Length);
-        return file;
     }
 }
