@@ -20,6 +20,7 @@ using Dashboard.Runs.Management;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
 using Dashboard.Runs.Plugins;
+using Dashboard.Runs.Weights;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -86,6 +87,9 @@ public static class CoreServices
             provider.GetRequiredService<PluginCatalog>().AddModelsTo(registry, provider.GetRequiredService<DatasetRegistry>());
             return registry;
         });
+        services.AddSingleton<WeightsLibrary>();
+        services.AddSingleton<RunConfigDiffs>();
+        services.AddSingleton<CheckpointDataCheck>();
         services.AddSingleton<TrainingConfigValidator>();
         services.AddSingleton<Trainer>();
         services.AddSingleton<CheckpointExporter>();

@@ -68,6 +68,7 @@ app.MapRunLogEndpoints();
 app.MapCheckpointEndpoints();
 app.MapDatasetEndpoints();
 app.MapPluginEndpoints();
+app.MapWeightsEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

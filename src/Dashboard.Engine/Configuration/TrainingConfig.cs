@@ -39,6 +39,9 @@ public sealed record TrainingConfig
     /// <summary>Set on a fine-tuning run: how it starts from its parent checkpoint.</summary>
     public FineTuneSettings? FineTune { get; init; }
 
+    /// <summary>Set on a run started from an uploaded weights file: which file, how it matched, what is frozen.</summary>
+    public InitialWeightsSettings? InitialWeights { get; init; }
+
     /// <summary>When checkpoints are written and which are kept.</summary>
     public CheckpointPolicy Checkpoint { get; init; } = new();
 
@@ -68,4 +71,50 @@ public sealed record FineTuneSettings
     /// </summary>
     public static bool Covers(string entry, string parameterName) =>
         parameterName == entry || parameterName.StartsWith(entry + ".", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Why <paramref name="freeze"/> cannot be applied to a model with <paramref name="parameterNames"/>, or null: an entry
+    /// that covers no parameter is a typo, and freezing every parameter leaves nothing to train. Fine-tunes and runs from
+    /// uploaded weights share it.
+    /// </summary>
+    public static string? FreezeProblem(IReadOnlyList<string> freeze, IReadOnlyList<string> parameterNames)
+    {
+        if (freeze.Count == 0)
+        {
+            return null;
+        }
+
+        var unknown = freeze.Where(f => !parameterNames.Any(n => Covers(f, n))).ToList();
+        if (unknown.Count > 0)
+        {
+            return $"No parameter is called {string.Join(", ", unknown.Select(u => $"'{u}'"))}. The model has: {string.Join(", ", parameterNames)}.";
+        }
+
+        return parameterNames.All(n => freeze.Any(f => Covers(f, n))) ? "Freezing every parameter leaves nothing to train." : null;
+    }
+}
+
+/// <summary>
+/// A run that starts from an uploaded weights file: the file (by content hash, so the run's lineage names exactly the
+/// bytes it started from), the match counts it started with, and the layers it keeps frozen.
+/// </summary>
+public sealed record InitialWeightsSettings
+{
+    /// <summary>The weights file's id, which is its SHA-256.</summary>
+    public string Id { get; init; } = "";
+
+    public string Sha256 { get; init; } = "";
+
+    public string Format { get; init; } = "";
+
+    /// <summary>Parameter names or module prefixes kept frozen (the rule of <see cref="FineTuneSettings.Covers"/>).</summary>
+    public IReadOnlyList<string> Freeze { get; init; } = [];
+
+    public int Matched { get; init; }
+
+    public int Missing { get; init; }
+
+    public int Unexpected { get; init; }
+
+    public int ShapeMismatches { get; init; }
 }

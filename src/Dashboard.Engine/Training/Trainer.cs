@@ -14,12 +14,18 @@ namespace Dashboard.Engine.Training;
 /// <summary>What to train and on which device, with a way to ask for checkpoints.</summary>
 /// <param name="ResumeFrom">Continue exactly from this checkpoint: weights, optimizer, position, schedule, stopping state.</param>
 /// <param name="InitFrom">Fine-tune: start at epoch 1 from this checkpoint's weights (and optimizer state, where it fits).</param>
+/// <param name="InitialWeights">
+/// A new run from an uploaded weights file: applied to the seeded model before training (it copies every tensor whose
+/// name and shape the model has); ignored when the run resumes from a checkpoint of its own. A delegate, so the loop
+/// stays apart from file formats.
+/// </param>
 public sealed record TrainingRequest(
     TrainingConfig Config,
     string Device,
     LoadedCheckpoint? ResumeFrom = null,
     ITrainingControl? Control = null,
-    LoadedCheckpoint? InitFrom = null);
+    LoadedCheckpoint? InitFrom = null,
+    Action<nn.Module<Tensor, Tensor>>? InitialWeights = null);
 
 /// <summary>The loss stopped being a finite number; the run cannot go on.</summary>
 public sealed class TrainingDivergedException(string message) : Exception(message);
@@ -51,8 +57,8 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         var spec = startFrom?.Manifest.ModelSpec ?? DefaultSpec(config, source.Info);
 
         using var splits = DatasetSplitter.Split(source.Load(), config.ValidationSplit, config.SampleLimit, device, config.ClassFilter);
-        using var model = BuildModel(spec, config.Seed, startFrom, device);
-        var frozen = Freeze(model, config.FineTune?.Freeze ?? []);
+        using var model = BuildModel(spec, config.Seed, startFrom, device, request.InitialWeights);
+        var frozen = Freeze(model, config.FineTune?.Freeze ?? config.InitialWeights?.Freeze ?? []);
         using var optimizer = OptimizerFactory.Create(config.Optimizer, model.parameters().Where(p => p.requires_grad), config.LearningRate);
 
         // A fine-tune starts its own epoch count from the parent's weights; only an exact resume continues the parent's
@@ -318,10 +324,16 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         return (int)((z ^ (z >> 31)) & int.MaxValue);
     }
 
-    private nn.Module<Tensor, Tensor> BuildModel(ModelSpec spec, long seed, LoadedCheckpoint? resumeFrom, Device device)
+    private nn.Module<Tensor, Tensor> BuildModel(ModelSpec spec, long seed, LoadedCheckpoint? resumeFrom, Device device, Action<nn.Module<Tensor, Tensor>>? initialWeights)
     {
         // Seeded and built under the generator's lock: concurrent runs and inspections never draw from this sequence.
         var model = models.Build(spec, seed);
+        if (resumeFrom is null && initialWeights is not null)
+        {
+            // After the seeded build, so what the file lacks (a new head) starts as a run from scratch with this seed would.
+            initialWeights(model);
+        }
+
         if (resumeFrom is not null)
         {
             // Through the same lock: setting the generator while another run seeds and builds would change its init.

@@ -51,6 +51,12 @@ public sealed record CreateRunRequest
             .Where(h => h.Value.ValueKind is not (JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False))
             .Select(h => ($"hyperparameters.{h.Key}", $"Must be a number or true/false, not {h.Value.ValueKind.ToString().ToLowerInvariant()}."));
 
+    /// <summary>
+    /// Start from an uploaded weights file (<c>POST /api/weights</c>): its <c>id</c> and the layers to <c>freeze</c>. The
+    /// match counts and hash a run's config shows here are recomputed, so that config can be posted back as it is.
+    /// </summary>
+    public InitialWeightsSettings? InitialWeights { get; init; }
+
     public TrainingConfig ToConfig()
     {
         var defaults = new TrainingConfig();

@@ -4,11 +4,13 @@ using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Training;
+using Dashboard.Engine.Weights;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Logging;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Weights;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -25,6 +27,7 @@ public sealed class RunExecutor(
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
     RunLog runLog,
+    WeightsLibrary weights,
     IOptions<TrainingOptions> options,
     ILogger<RunExecutor> logger)
 {
@@ -78,10 +81,11 @@ public sealed class RunExecutor(
                 runLog.Warning(runId, drift);
             }
 
+            var initialWeights = resumeFrom is null && initFrom is null ? InitialWeights(runId, config) : null;
             observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId, dataSha256), dbFactory, store, maintenance, broadcaster, runLog);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping, observer.WriteFailed);
             var outcome = await Task.Run(
-                () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom), observer, linked.Token),
+                () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom, initialWeights), observer, linked.Token),
                 CancellationToken.None);
             await observer.DrainAsync();
 
@@ -141,6 +145,21 @@ public sealed class RunExecutor(
         {
             runLog.Info(runId, $"Fine-tuning from the weights of checkpoint #{parentCheckpointId} (epoch {initFrom.Manifest.Position.CompletedEpochs} of run #{initFrom.Manifest.Lineage?.RunId}).");
         }
+    }
+
+    /// <summary>The uploaded weights a new run starts from (checked again: the file is read, not trusted), logged with the match.</summary>
+    private Action<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>>? InitialWeights(int runId, TrainingConfig config)
+    {
+        if (config.InitialWeights is not { } initial)
+        {
+            return null;
+        }
+
+        var contents = weights.Load(initial.Id);
+        var frozen = initial.Freeze.Count == 0 ? "nothing frozen" : $"frozen: {string.Join(", ", initial.Freeze)}";
+        runLog.Info(runId, $"Starting from weights {initial.Sha256[..12]}… ({initial.Format}): {initial.Matched} tensor(s) matched and copied, "
+            + $"{initial.Missing} missing and {initial.ShapeMismatches} of another shape left at their seeded init, {initial.Unexpected} unexpected ignored; {frozen}.");
+        return model => WeightsMatcher.CopyMatched(model, contents.Tensors);
     }
 
     /// <summary>How training ended, in the run's log; the reason a stop was asked for is the stop's own line.</summary>

@@ -103,19 +103,9 @@ public sealed class FineTunePlanner(TrainingConfigValidator validator, DatasetRe
             errors["datasetFilter"] = [$"List distinct class labels between 0 and {spec.ClassCount - 1}."];
         }
 
-        var freeze = config.FineTune!.Freeze;
-        if (freeze.Count > 0)
+        if (config.FineTune!.Freeze.Count > 0 && FineTuneSettings.FreezeProblem(config.FineTune.Freeze, ParameterNames(spec)) is { } problem)
         {
-            var names = ParameterNames(spec);
-            var unknown = freeze.Where(f => !names.Any(n => FineTuneSettings.Covers(f, n))).ToList();
-            if (unknown.Count > 0)
-            {
-                errors["freeze"] = [$"No parameter is called {string.Join(", ", unknown.Select(u => $"'{u}'"))}. The model has: {string.Join(", ", names)}."];
-            }
-            else if (names.All(n => freeze.Any(f => FineTuneSettings.Covers(f, n))))
-            {
-                errors["freeze"] = ["Freezing every parameter leaves nothing to train."];
-            }
+            errors["freeze"] = [problem];
         }
     }
 }

@@ -10,6 +10,7 @@ using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Logging;
 using Dashboard.Runs.Management;
+using Dashboard.Runs.Weights;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Launching;
@@ -25,6 +26,7 @@ public sealed class RunLauncher(
     CheckpointLoader loader,
     TrainingConfigValidator validator,
     FineTunePlanner fineTunes,
+    WeightsLibrary weights,
     RunQueue queue,
     TrainingEventBroadcaster broadcaster,
     RunLog runLog,
@@ -54,6 +56,11 @@ public sealed class RunLauncher(
         if (request.FineTune is not null)
         {
             errors["fineTune"] = ["Fine-tunes start from a checkpoint: POST /api/checkpoints/{id}/finetune."];
+        }
+
+        if (request.InitialWeights is { } initial)
+        {
+            config = config with { InitialWeights = weights.Plan(config, initial, errors) };
         }
 
         if (errors.Count > 0)

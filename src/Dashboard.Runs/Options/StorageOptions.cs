@@ -51,7 +51,14 @@ public sealed class StorageOptions
     [Range(2, 10_000)]
     public int MaxDatasetColumns { get; set; } = 1_000;
 
+    /// <summary>Largest weights file <c>POST /api/weights</c> accepts (and what a PyTorch zip may unpack to).</summary>
+    [Range(1024, 20L * 1024 * 1024 * 1024)]
+    public long MaxWeightsBytes { get; set; } = 512L * 1024 * 1024;
+
     public string DataDirectoryPath => Path.GetFullPath(DataDirectory);
+
+    /// <summary>Uploaded weights: <c>&lt;sha256&gt;.safetensors|.pt</c> and <c>&lt;sha256&gt;.json</c>, their description.</summary>
+    public string WeightsPath => Path.Combine(DataDirectoryPath, "weights");
 
     /// <summary>Uploaded tables: <c>&lt;sha256&gt;.csv</c> content files and one <c>&lt;name&gt;.json</c> description per dataset.</summary>
     public string DatasetPath => Path.Combine(DataDirectoryPath, "datasets");

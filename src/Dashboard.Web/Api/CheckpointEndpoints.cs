@@ -91,6 +91,11 @@ public static class CheckpointEndpoints
                 : ApiResults.Problem(StatusCodes.Status404NotFound, $"There is no checkpoint {id}."))
             .Produces<CheckpointDto>();
 
+        // The data hash the checkpoint was trained on, the dataset's hash now, and the drift warning when they differ.
+        checkpoints.MapGet("/data", async (int id, CheckpointDataCheck check, CancellationToken ct) =>
+            ApiResults.ToHttp(await check.GetAsync(id, ct), TypedResults.Ok))
+            .Produces<CheckpointDataDto>();
+
         checkpoints.MapPost("/pin", async (int id, CheckpointMaintenance service, CancellationToken ct) =>
             ApiResults.ToHttp(await service.SetPinnedAsync(id, pinned: true, ct), _ => TypedResults.NoContent()));
 

@@ -82,6 +82,12 @@ public static class RunEndpoints
         runs.MapGet("/{id:int}", async Task<Results<Ok<RunDto>, ProblemHttpResult>> (int id, RunService service, CancellationToken ct) =>
             await service.GetAsync(id, ct) is { } run ? TypedResults.Ok(run) : RunNotFound(id));
 
+        // What a branch, fine-tune or run from weights changed: [{ path, parent, child }]; 404 without a parent.
+        runs.MapGet("/{id:int}/config-diff", async (int id, RunConfigDiffs diffs, CancellationToken ct) =>
+            ApiResults.ToHttp(await diffs.GetAsync(id, ct), TypedResults.Ok))
+            .Produces<IReadOnlyList<ConfigChangeDto>>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         // With a format, the same rows as a file to download (see RunDownloads).
         runs.MapGet("/{id:int}/metrics", async Task<Results<Ok<IReadOnlyList<MetricDto>>, PushStreamHttpResult, ProblemHttpResult, ValidationProblem>> (
             int id, string? format, RunService service, IOptions<JsonOptions> jsonOptions, CancellationToken ct) =>
