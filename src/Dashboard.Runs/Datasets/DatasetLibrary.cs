@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dashboard.Data;
 using Dashboard.Engine.Datasets;
+using Dashboard.Engine.Datasets.Images;
 using Dashboard.Engine.Datasets.Tabular;
 using Dashboard.Engine.Export;
 using Dashboard.Runs.Contracts;
@@ -13,8 +14,9 @@ using Microsoft.Extensions.Options;
 namespace Dashboard.Runs.Datasets;
 
 /// <summary>
-/// Uploaded CSV tables. Each lives in the datasets folder as <c>&lt;sha256&gt;.csv</c> (content-addressed: two names over
-/// one file share it) and <c>&lt;name&gt;.json</c>, its <see cref="TableDescription"/>. The folder is the registry — no
+/// Uploaded CSV tables and image-folder zips. Each lives in the datasets folder as <c>&lt;sha256&gt;.csv</c> or
+/// <c>.zip</c> (content-addressed: two names over one file share it) and <c>&lt;name&gt;.json</c>, its
+/// <see cref="TableDescription"/> or <see cref="Dashboard.Engine.Datasets.Images.ImageFolderDescription"/>. The folder is the registry — no
 /// database table — so a dataset and its file can never disagree, and a copied data folder brings its datasets along.
 /// </summary>
 public sealed partial class DatasetLibrary(
@@ -54,9 +56,7 @@ public sealed partial class DatasetLibrary(
         {
             try
             {
-                var table = JsonSerializer.Deserialize<TableDescription>(File.ReadAllText(file), Json)
-                    ?? throw new InvalidDataException("empty description");
-                if (registry.TryAdd(new CsvDatasetSource(table, Path.Combine(folder, table.Sha256 + ".csv"), LimitsOf(options))))
+                if (registry.TryAdd(StoredSource(File.ReadAllText(file), options)))
                 {
                     loaded++;
                 }
@@ -99,7 +99,7 @@ public sealed partial class DatasetLibrary(
         [.. registry.All.Select(info => DatasetSummaryDto.From(registry.Get(info.Name)))];
 
     /// <summary>
-    /// Checks an uploaded table (held in <paramref name="csv"/>, a seekable file) and stores it under the form's name.
+    /// Checks an uploaded table or image-folder zip (held in <paramref name="csv"/>, a seekable file) and stores it under the form's name.
     /// Field errors name the row and column of the first problem.
     /// </summary>
     public async Task<ServiceResult<DatasetSummaryDto>> AddAsync(Stream csv, DatasetUploadForm form, CancellationToken cancellationToken = default)
@@ -110,7 +110,9 @@ public sealed partial class DatasetLibrary(
             return Invalid("name", problem);
         }
 
-        if (string.IsNullOrWhiteSpace(form.Target))
+        // Told by the content, not the file's name: a zip is image folders, anything else is read as a CSV table.
+        var images = ImageZipReader.IsZip(csv);
+        if (!images && string.IsNullOrWhiteSpace(form.Target))
         {
             return Invalid("target", "Name the target column.");
         }
@@ -134,7 +136,12 @@ public sealed partial class DatasetLibrary(
 
             var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(csv, cancellationToken));
             csv.Position = 0;
-            var request = new CsvTableRequest(name, form.Target.Trim(), task, features, form.Impute);
+            if (images)
+            {
+                return await AddImagesAsync(csv, name, sha256, form, cancellationToken);
+            }
+
+            var request = new CsvTableRequest(name, form.Target!.Trim(), task, features, form.Impute);
             TableDescription table;
             try
             {
@@ -174,7 +181,7 @@ public sealed partial class DatasetLibrary(
             return ServiceResult<bool>.NotFound($"There is no dataset '{name}'.");
         }
 
-        if (source is not CsvDatasetSource csv)
+        if (DataPath(source) is not { } dataPath)
         {
             return ServiceResult<bool>.Conflict($"'{source.Info.Name}' is built in and cannot be deleted.");
         }
@@ -184,20 +191,20 @@ public sealed partial class DatasetLibrary(
         {
             // Any run, not only a running one: its checkpoints evaluate and predict on this table and its statistics.
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            var users = await db.Runs.AsNoTracking().Where(r => r.Dataset == csv.Info.Name)
+            var users = await db.Runs.AsNoTracking().Where(r => r.Dataset == source.Info.Name)
                 .OrderBy(r => r.Id).Select(r => new { r.Id, r.Name }).Take(20).ToListAsync(cancellationToken);
             if (users.Count > 0)
             {
                 return ServiceResult<bool>.Conflict(
-                    $"Runs use '{csv.Info.Name}': {string.Join(", ", users.Select(u => $"{u.Id} ({u.Name})"))}. Delete them first.");
+                    $"Runs use '{source.Info.Name}': {string.Join(", ", users.Select(u => $"{u.Id} ({u.Name})"))}. Delete them first.");
             }
 
-            registry.TryRemove(csv.Info.Name);
-            File.Delete(DescriptionPath(csv.Info.Name));
-            var shared = registry.All.Select(i => registry.Get(i.Name)).OfType<CsvDatasetSource>().Any(s => s.Table.Sha256 == csv.Table.Sha256);
+            registry.TryRemove(source.Info.Name);
+            File.Delete(DescriptionPath(source.Info.Name));
+            var shared = registry.All.Select(i => registry.Get(i.Name)).Any(s => DataPath(s) == dataPath);
             if (!shared)
             {
-                File.Delete(CsvPath(csv.Table.Sha256));
+                File.Delete(dataPath);
             }
 
             return new(true);
