@@ -50,7 +50,8 @@ public static class TorchVisionModels
 
     /// <summary>
     /// Every parameter's name and shape. Read from a network built once per architecture (under the generator's lock, leaving
-    /// it as it was) with the head's output count then set to the spec's: only the head depends on the spec.
+    /// it as it was) with the head's output count then set to the spec's: only the head depends on the spec. The order is
+    /// TorchSharp's registration order (MobileNet lists its classifier first), the names are TorchVision's.
     /// </summary>
     public static IReadOnlyList<ParameterShape> ParameterShapes(ModelSpec spec)
     {
@@ -62,10 +63,11 @@ public static class TorchVisionModels
             return (IReadOnlyList<ParameterShape>)[.. network.named_parameters().Select(p => new ParameterShape(p.name, p.parameter.shape))];
         }));
 
-        // The head is the last Linear: its weight [classes, features] and bias [classes] close the list.
-        return [.. shapes.Take(shapes.Count - 2),
-            new ParameterShape(shapes[^2].Name, [spec.ClassCount, shapes[^2].Shape[1]]),
-            new ParameterShape(shapes[^1].Name, [spec.ClassCount])];
+        // The head, the one layer whose shape follows the spec: its weight [classes, features] and bias [classes].
+        var head = name == ResNet18 ? "fc." : "classifier.1.";
+        return [.. shapes.Select(p => !p.Name.StartsWith(head, StringComparison.Ordinal) ? p
+            : p.Shape.Count == 2 ? new ParameterShape(p.Name, [spec.ClassCount, p.Shape[1]])
+            : new ParameterShape(p.Name, [spec.ClassCount]))];
     }
 
     private static string? Incompatibility(DatasetInfo info) =>
