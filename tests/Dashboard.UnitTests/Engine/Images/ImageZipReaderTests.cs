@@ -46,7 +46,7 @@ public sealed class ImageZipReaderTests
     {
         var zip = SyntheticImages.Zip([("a/1.png", Png), ("b/1.png", Png), ("b/notes.txt", "hello"u8.ToArray())]);
 
-        Assert.Contains("'b/notes.txt' is not an image", Refusal(zip), StringComparison.Ordinal);
+        Assert.Contains("'b/notes.txt' is not an image: class folders may hold only .png, .jpg and .jpeg files", Refusal(zip), StringComparison.Ordinal);
     }
 
     [Fact]
