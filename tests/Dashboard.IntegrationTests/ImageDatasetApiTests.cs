@@ -12,8 +12,8 @@ namespace Dashboard.IntegrationTests;
 /// </summary>
 public sealed class ImageDatasetApiTests(DashboardServerFixture fixture) : IClassFixture<DashboardServerFixture>
 {
-    // 60 circles and 60 squares of 16×16 under one top folder, as a zipped folder looks.
-    private static readonly byte[] Shapes = SyntheticImages.ShapesZip(perClass: 60, size: 16, seed: 11, top: "shapes");
+    // 60 horizontal and 60 vertical bars of 16×16 under one top folder, as a zipped folder looks.
+    private static readonly byte[] Shapes = SyntheticImages.BarsZip(perClass: 60, size: 16, seed: 11, top: "shapes");
 
     private Dashboard.ServerProcess.DashboardServer Server => fixture.Server;
 
@@ -66,10 +66,10 @@ public sealed class ImageDatasetApiTests(DashboardServerFixture fixture) : IClas
 
         Assert.Equal(("images", "classification", 2, 120), (dataset.Kind, dataset.Task, dataset.ClassCount, dataset.Rows));
         Assert.Equal([1, 16, 16], dataset.SampleShape);
-        Assert.Equal([new ImageClass("circle", 60), new ImageClass("square", 60)], dataset.Classes);
+        Assert.Equal([new ImageClass("horizontal", 60), new ImageClass("vertical", 60)], dataset.Classes);
 
-        // Resumed from the first epoch's end: the branch replays epochs 2 to 5.
-        var last = await TrainAndResumeExactlyAsync(Body("shapes-cnn", "shapes16", "cnn", 5, null), c => c.Where(x => x.Epoch == 1).OrderBy(x => x.Step).Last());
+        // Resumed from the first epoch's end: the branch replays epochs 2 to 6.
+        var last = await TrainAndResumeExactlyAsync(Body("shapes-cnn", "shapes16", "cnn", 6, null), c => c.Where(x => x.Epoch == 1).OrderBy(x => x.Step).Last());
 
         var metrics = await Server.GetMetricsAsync(last.RunId);
         Assert.True(metrics[^1].ValAccuracy >= 0.8, $"valAccuracy {metrics[^1].ValAccuracy} (chance is 0.5)");

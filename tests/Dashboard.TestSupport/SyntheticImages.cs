@@ -4,30 +4,27 @@ using SkiaSharp;
 namespace Dashboard.TestSupport;
 
 /// <summary>
-/// Image-folder zips drawn with SkiaSharp for the tests: two classes a model can tell apart (a filled circle or a filled
-/// square, at a seeded position and size), and helpers to build zips with any entries, good or crafted.
+/// Image-folder zips drawn with SkiaSharp for the tests: two classes a model can tell apart (horizontal or vertical bars,
+/// at seeded places and sizes), and helpers to build zips with any entries, good or crafted.
 /// </summary>
 public static class SyntheticImages
 {
-    /// <summary>A PNG of <paramref name="size"/>² pixels: a white circle or square on black, placed by <paramref name="random"/>.</summary>
-    public static byte[] Shape(bool circle, int size, Random random)
+    /// <summary>
+    /// A PNG of <paramref name="size"/>² pixels: a white horizontal or vertical bar on black, its place, length and width
+    /// drawn from <paramref name="random"/>. Orientation is what a small convolutional network learns in a few epochs.
+    /// </summary>
+    public static byte[] Bar(bool horizontal, int size, Random random)
     {
         using var bitmap = new SKBitmap(size, size);
         using (var canvas = new SKCanvas(bitmap))
         {
             canvas.Clear(SKColors.Black);
             using var paint = new SKPaint { Color = SKColors.White, IsAntialias = false, Style = SKPaintStyle.Fill };
-            var radius = size * (0.2f + (0.1f * (float)random.NextDouble()));
-            var x = radius + ((size - (2 * radius)) * (float)random.NextDouble());
-            var y = radius + ((size - (2 * radius)) * (float)random.NextDouble());
-            if (circle)
-            {
-                canvas.DrawCircle(x, y, radius, paint);
-            }
-            else
-            {
-                canvas.DrawRect(x - radius, y - radius, 2 * radius, 2 * radius, paint);
-            }
+            var length = random.Next(size / 2, size + 1);
+            var width = random.Next(2, 4);
+            var along = random.Next(0, size - length + 1);
+            var across = random.Next(0, size - width + 1);
+            canvas.DrawRect(horizontal ? new SKRect(along, across, along + length, across + width) : new SKRect(across, along, across + width, along + length), paint);
         }
 
         return Encode(bitmap, SKEncodedImageFormat.Png);
@@ -41,16 +38,16 @@ public static class SyntheticImages
         return Encode(bitmap, format);
     }
 
-    /// <summary>A zip of <c>circle/</c> and <c>square/</c> folders with <paramref name="perClass"/> images each, optionally under one top folder.</summary>
-    public static byte[] ShapesZip(int perClass, int size, int seed = 1, string? top = null)
+    /// <summary>A zip of <c>horizontal/</c> and <c>vertical/</c> bar folders with <paramref name="perClass"/> images each, optionally under one top folder.</summary>
+    public static byte[] BarsZip(int perClass, int size, int seed = 1, string? top = null)
     {
         var random = new Random(seed);
         var prefix = top is null ? "" : top + "/";
         var entries = new List<(string, byte[])>();
         for (var i = 0; i < perClass; i++)
         {
-            entries.Add(($"{prefix}circle/{i:D3}.png", Shape(true, size, random)));
-            entries.Add(($"{prefix}square/{i:D3}.png", Shape(false, size, random)));
+            entries.Add(($"{prefix}horizontal/{i:D3}.png", Bar(true, size, random)));
+            entries.Add(($"{prefix}vertical/{i:D3}.png", Bar(false, size, random)));
         }
 
         return Zip(entries);

@@ -32,6 +32,28 @@ public sealed class TorchVisionModel : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
+        // A training batch of one sample (the last of an epoch whose training split leaves one over) cannot be batch-
+        // normalised: where the network has shrunk it to 1×1, its variance is 0/0 and NaN would enter the running
+        // statistics (PyTorch refuses such a batch outright). It is normalised with the running statistics instead, as in
+        // evaluation; its gradients still train the weights, and the same batch does the same on a resumed run.
+        if (training && input.shape[0] == 1)
+        {
+            eval();
+            try
+            {
+                return Forward(input);
+            }
+            finally
+            {
+                train();
+            }
+        }
+
+        return Forward(input);
+    }
+
+    private Tensor Forward(Tensor input)
+    {
         if (!_grey)
         {
             return _network.forward(input);

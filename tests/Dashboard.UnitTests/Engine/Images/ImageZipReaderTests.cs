@@ -22,9 +22,9 @@ public sealed class ImageZipReaderTests
     [InlineData("my-shapes")]
     public void Read_ClassFolders_LabelsByFolderInOrdinalOrderWithTheAskedShape(string? top)
     {
-        var (description, data) = Read(SyntheticImages.ShapesZip(perClass: 5, size: 16, top: top), size: 8);
+        var (description, data) = Read(SyntheticImages.BarsZip(perClass: 5, size: 16, top: top), size: 8);
 
-        Assert.Equal([new ImageClass("circle", 5), new ImageClass("square", 5)], description.Classes);
+        Assert.Equal([new ImageClass("horizontal", 5), new ImageClass("vertical", 5)], description.Classes);
         Assert.Equal([1, 8, 8], data.SampleShape);
         Assert.Equal(2, data.ClassCount);
         Assert.Equal([0L, 0, 0, 0, 0, 1, 1, 1, 1, 1], data.Labels);
@@ -60,7 +60,7 @@ public sealed class ImageZipReaderTests
     [Fact]
     public void Read_TruncatedPng_IsRefusedAsNotDecoding()
     {
-        var whole = SyntheticImages.Shape(true, 64, new Random(1));
+        var whole = SyntheticImages.Bar(true, 64, new Random(1));
         var zip = SyntheticImages.Zip([("a/1.png", Png), ("b/cut.png", whole[..(whole.Length / 2)])]);
 
         Assert.Contains("'b/cut.png' does not decode", Refusal(zip), StringComparison.Ordinal);
@@ -88,7 +88,7 @@ public sealed class ImageZipReaderTests
     public void Read_EntriesInflatingPastTheTotalCap_AreRefused()
     {
         // Each entry alone fits; the second takes the total past the cap.
-        var big = SyntheticImages.Shape(true, 64, new Random(2));
+        var big = SyntheticImages.Bar(true, 64, new Random(2));
         var limits = new ImageZipLimits { MaxTotalBytes = big.Length + 1 };
         var zip = SyntheticImages.Zip([("a/1.png", big), ("b/1.png", big)], CompressionLevel.NoCompression);
 
@@ -150,7 +150,7 @@ public sealed class ImageZipReaderTests
     [Fact]
     public void Read_SamplesPastTheMemoryCap_AreRefusedOnImageSize()
     {
-        var zip = SyntheticImages.ShapesZip(perClass: 2, size: 16);
+        var zip = SyntheticImages.BarsZip(perClass: 2, size: 16);
 
         var e = Assert.Throws<ImageZipException>(() => Read(zip, size: 64, limits: new ImageZipLimits { MaxDecodedValues = 4 * 32 * 32 }));
 

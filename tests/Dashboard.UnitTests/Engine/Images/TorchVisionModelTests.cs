@@ -70,4 +70,23 @@ public sealed class TorchVisionModelTests
         using var input = rand(2, 1, 32, 32);
         Assert.True(trained.forward(input).allclose(copy.forward(input), rtol: 0, atol: 0));
     }
+
+    [Fact]
+    public void Forward_TrainingBatchOfOne_KeepsTheRunningStatisticsFiniteAndStaysInTraining()
+    {
+        Assert.True(TestEngine.Models.TryGet("resnet18", out var model));
+        using var network = TestEngine.Models.Build(model.DefaultSpec(GreyImages), seed: 3);
+        network.train();
+
+        using var loss = network.forward(rand(1, 1, 32, 32)).sum();
+        loss.backward();
+
+        Assert.True(network.training);
+        foreach (var (name, buffer) in network.named_buffers())
+        {
+            Assert.True(buffer.isfinite().all().item<bool>(), name);
+        }
+
+        Assert.NotNull(network.named_parameters().First().parameter.grad);
+    }
 }
