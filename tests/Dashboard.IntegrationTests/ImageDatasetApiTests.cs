@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using Dashboard.Engine.Datasets.Images;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Datasets;
 using Dashboard.TestSupport;
 
 namespace Dashboard.IntegrationTests;
@@ -66,7 +66,7 @@ public sealed class ImageDatasetApiTests(DashboardServerFixture fixture) : IClas
 
         Assert.Equal(("images", "classification", 2, 120), (dataset.Kind, dataset.Task, dataset.ClassCount, dataset.Rows));
         Assert.Equal([1, 16, 16], dataset.SampleShape);
-        Assert.Equal([new ImageClass("horizontal", 60), new ImageClass("vertical", 60)], dataset.Classes);
+        Assert.Equal([new DatasetClassDto("horizontal", 60), new DatasetClassDto("vertical", 60)], dataset.Classes);
 
         // Resumed from the first epoch's end: the branch replays epochs 2 to 6.
         var last = await TrainAndResumeExactlyAsync(Body("shapes-cnn", "shapes16", "cnn", 6, null), c => c.Where(x => x.Epoch == 1).OrderBy(x => x.Step).Last());

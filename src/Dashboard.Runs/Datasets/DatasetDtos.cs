@@ -19,7 +19,7 @@ public sealed record DatasetSummaryDto(
     int Rows,
     string? Target = null,
     IReadOnlyList<TableColumn>? Features = null,
-    IReadOnlyList<ImageClass>? Classes = null)
+    IReadOnlyList<DatasetClassDto>? Classes = null)
 {
     public static DatasetSummaryDto From(IDatasetSource source) => new(
         source.Info.Name,
@@ -30,7 +30,7 @@ public sealed record DatasetSummaryDto(
         source.Info.SampleCount,
         (source as CsvDatasetSource)?.Table.Target.Name,
         (source as CsvDatasetSource)?.Table.Features,
-        (source as ImageFolderSource)?.Description.Classes);
+        (source as ImageFolderSource)?.Description.Classes.Select(DatasetClassDto.From).ToList());
 }
 
 /// <summary>The form fields of <c>POST /api/datasets</c> besides the file.</summary>
@@ -41,3 +41,9 @@ public sealed record DatasetUploadForm(string? Name, string? Target, string? Tas
 
 /// <summary>The first rows of an uploaded table with each column's detected kind ("numeric" or "categorical").</summary>
 public sealed record DatasetPreviewDto(IReadOnlyList<string> Columns, IReadOnlyList<string[]> Rows, IReadOnlyList<string> Kinds);
+
+/// <summary>An image dataset's class folder: its name (label i is the i-th class) and how many images it holds.</summary>
+public sealed record DatasetClassDto(string Name, int Images)
+{
+    public static DatasetClassDto From(ImageClass c) => new(c.Name, c.Images);
+}

@@ -14,16 +14,20 @@ public sealed partial class DatasetLibrary
     /// <summary>The caps on an uploaded zip; fixed, documented in the README (they bound memory, not taste).</summary>
     public static ImageZipLimits ImageLimits { get; } = new();
 
+    /// <summary>True when a spooled upload is a zip (told by its first bytes): it is stored as image folders, not read as a table.</summary>
+    public static bool IsImageZip(Stream upload) => ImageZipReader.IsZip(upload);
+
     /// <summary>The class folders of a spooled zip and their image counts, read without inflating anything, or why it is refused.</summary>
-    public async Task<ServiceResult<IReadOnlyList<ImageClass>>> SurveyImagesAsync(Stream zip, CancellationToken cancellationToken = default)
+    public async Task<ServiceResult<IReadOnlyList<DatasetClassDto>>> SurveyImagesAsync(Stream zip, CancellationToken cancellationToken = default)
     {
         try
         {
-            return new(await Task.Run(() => ImageZipReader.Survey(zip, ImageLimits), cancellationToken));
+            var classes = await Task.Run(() => ImageZipReader.Survey(zip, ImageLimits), cancellationToken);
+            return new([.. classes.Select(DatasetClassDto.From)]);
         }
         catch (ImageZipException e)
         {
-            return ServiceResult<IReadOnlyList<ImageClass>>.Invalid(new Dictionary<string, string[]> { [e.Field] = [e.Message] });
+            return ServiceResult<IReadOnlyList<DatasetClassDto>>.Invalid(new Dictionary<string, string[]> { [e.Field] = [e.Message] });
         }
         finally
         {
