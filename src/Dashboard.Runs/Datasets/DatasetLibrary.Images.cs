@@ -52,17 +52,8 @@ public sealed partial class DatasetLibrary
             return Invalid(e.Field, e.Message);
         }
 
-        Directory.CreateDirectory(Folder);
-        var path = ZipPath(sha256);
-        if (!File.Exists(path))
-        {
-            zip.Position = 0;
-            await WriteAtomicallyAsync(path, stream => zip.CopyToAsync(stream, cancellationToken));
-        }
-
-        await WriteAtomicallyAsync(DescriptionPath(name), stream => JsonSerializer.SerializeAsync(stream, description, Json, cancellationToken));
-        var source = new ImageFolderSource(description, path, ImageLimits, data);
-        registry.TryAdd(source);
+        var source = new ImageFolderSource(description, ZipPath(sha256), ImageLimits, data);
+        await StoreAsync(zip, ZipPath(sha256), description, source, cancellationToken);
         logger.LogInformation("Dataset {Name} stored: {Images} images in {Classes} classes, file {Sha256}.", name, description.Images, description.Classes.Count, sha256);
         return new(DatasetSummaryDto.From(source));
     }

@@ -153,17 +153,8 @@ public sealed partial class DatasetLibrary(
                 return Invalid(e.Field, e.Message);
             }
 
-            Directory.CreateDirectory(Folder);
-            var path = CsvPath(sha256);
-            if (!File.Exists(path))
-            {
-                csv.Position = 0;
-                await WriteAtomicallyAsync(path, stream => csv.CopyToAsync(stream, cancellationToken));
-            }
-
-            await WriteAtomicallyAsync(DescriptionPath(name), stream => JsonSerializer.SerializeAsync(stream, table, Json, cancellationToken));
-            var source = new CsvDatasetSource(table, path, Limits);
-            registry.TryAdd(source);
+            var source = new CsvDatasetSource(table, CsvPath(sha256), Limits);
+            await StoreAsync(csv, CsvPath(sha256), table, source, cancellationToken);
             logger.LogInformation("Dataset {Name} stored: {Rows} rows, {Task}, file {Sha256}.", name, table.Rows, table.Task, sha256);
             return new(DatasetSummaryDto.From(source));
         }
@@ -224,6 +215,20 @@ public sealed partial class DatasetLibrary(
     private string CsvPath(string sha256) => Path.Combine(Folder, sha256 + ".csv");
 
     private string DescriptionPath(string name) => Path.Combine(Folder, name.ToLowerInvariant() + ".json");
+
+    /// <summary>Writes the data file (once per content hash), then the description, then offers the dataset to runs.</summary>
+    private async Task StoreAsync<TDescription>(Stream file, string dataPath, TDescription description, IDatasetSource source, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Folder);
+        if (!File.Exists(dataPath))
+        {
+            file.Position = 0;
+            await WriteAtomicallyAsync(dataPath, stream => file.CopyToAsync(stream, cancellationToken));
+        }
+
+        await WriteAtomicallyAsync(DescriptionPath(source.Info.Name), stream => JsonSerializer.SerializeAsync(stream, description, Json, cancellationToken));
+        registry.TryAdd(source);
+    }
 
     private static async Task WriteAtomicallyAsync(string path, Func<Stream, Task> write)
     {
