@@ -5,7 +5,7 @@ namespace Dashboard.Plugins;
 /// <param name="SampleShape">Shape of one sample, e.g. [1, 28, 28] for a grey image or [2] for a point.</param>
 /// <param name="ClassCount">Classes, or 1 for regression (the model's one output).</param>
 /// <param name="Task">"classification" or "regression" (<see cref="TaskKinds"/>).</param>
-/// <param name="Kind">Where the data comes from: "builtin" or "csv" (<see cref="DatasetKinds"/>).</param>
+/// <param name="Kind">Where the data comes from: "builtin", "csv" or "images" (<see cref="DatasetKinds"/>).</param>
 public sealed record DatasetInfo(
     string Name,
     string DisplayName,
@@ -26,6 +26,7 @@ public static class DatasetKinds
 {
     public const string Builtin = "builtin";
     public const string Csv = "csv";
+    public const string Images = "images";
 }
 
 /// <summary>Samples of a dataset in host memory, in the source's own order.</summary>

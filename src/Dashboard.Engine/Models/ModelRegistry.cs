@@ -49,6 +49,7 @@ public sealed class ModelRegistry
                 Channels = [16, 32],
             },
             spec => new Cnn(spec)),
+        .. TorchVisionModels.Architectures,
     ]);
 
     public const int MaxLayers = 8;
@@ -103,6 +104,11 @@ public sealed class ModelRegistry
             }
         }
 
+        if (TorchVisionModels.Covers(spec.Architecture) && TorchVisionModels.Problem(spec) is { } vision)
+        {
+            return vision;
+        }
+
         // Exact, per architecture, from the spec alone: nothing is built before it is known to fit.
         if (ParameterShapes(spec) is not { } shapes)
         {
@@ -119,6 +125,7 @@ public sealed class ModelRegistry
     {
         "mlp" => Mlp.ParameterShapes(spec),
         "cnn" => Cnn.ParameterShapes(spec),
+        TorchVisionModels.ResNet18 or TorchVisionModels.MobileNetV2 => TorchVisionModels.ParameterShapes(spec),
         _ => null,
     };
 

@@ -87,7 +87,8 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         }
 
         // A periodic or epoch-end snapshot is copied while the next batch runs its forward and backward passes, which
-        // only read the weights; the next optimizer step waits for the copy, and the checkpoint is handed on after it.
+        // only read the weights (and buffers, but see forwardWritesBuffers); the next optimizer step waits for the copy, and
+        // the checkpoint is handed on after it.
         SnapshotCapture? capture = null;
         async ValueTask HandOnCaptureAsync()
         {
@@ -102,6 +103,10 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         var regression = TrainingObjective.IsRegression(splits.Train.Labels);
         var batchCount = (trainCount + config.BatchSize - 1) / config.BatchSize;
         var parameterCount = model.parameters().Sum(p => p.numel());
+
+        // Batch normalisation updates its running statistics (buffers) in the forward pass of a training step, so for a
+        // model with buffers the copy must be finished before the next forward, not only before the next optimizer step.
+        var forwardWritesBuffers = model.buffers().Any();
         await observer.OnStartedAsync(
             new RunStartInfo(request.Device, trainCount, splits.Validation.Count, batchCount, position.CompletedEpochs + 1, parameterCount, position.GlobalStep),
             CancellationToken.None);
@@ -140,7 +145,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
 
                     var start = batch * config.BatchSize;
                     var size = Math.Min(config.BatchSize, trainCount - start);
-                    CheckpointSnapshot? readyCapture;
+                    CheckpointSnapshot? readyCapture = null;
                     float batchLoss;
                     using (NewDisposeScope())
                     {
@@ -148,10 +153,16 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
                         var inputs = splits.Train.Features.index_select(0, indices);
                         var targets = splits.Train.Labels.index_select(0, indices);
                         optimizer.ZeroGrad();
+                        if (forwardWritesBuffers)
+                        {
+                            readyCapture = capture?.Finish();
+                            capture = null;
+                        }
+
                         var logits = model.forward(inputs);
                         var loss = TrainingObjective.Loss(logits, targets);
                         loss.backward();
-                        readyCapture = capture?.Finish();
+                        readyCapture ??= capture?.Finish();
                         capture = null;
                         optimizer.Step();
                         batchLoss = loss.item<float>();

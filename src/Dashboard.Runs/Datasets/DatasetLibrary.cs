@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dashboard.Data;
 using Dashboard.Engine.Datasets;
+using Dashboard.Engine.Datasets.Images;
 using Dashboard.Engine.Datasets.Tabular;
 using Dashboard.Engine.Export;
 using Dashboard.Plugins;
@@ -14,8 +15,9 @@ using Microsoft.Extensions.Options;
 namespace Dashboard.Runs.Datasets;
 
 /// <summary>
-/// Uploaded CSV tables. Each lives in the datasets folder as <c>&lt;sha256&gt;.csv</c> (content-addressed: two names over
-/// one file share it) and <c>&lt;name&gt;.json</c>, its <see cref="TableDescription"/>. The folder is the registry — no
+/// Uploaded CSV tables and image-folder zips. Each lives in the datasets folder as <c>&lt;sha256&gt;.csv</c> or
+/// <c>.zip</c> (content-addressed: two names over one file share it) and <c>&lt;name&gt;.json</c>, its
+/// <see cref="TableDescription"/> or <see cref="Dashboard.Engine.Datasets.Images.ImageFolderDescription"/>. The folder is the registry — no
 /// database table — so a dataset and its file can never disagree, and a copied data folder brings its datasets along.
 /// </summary>
 public sealed partial class DatasetLibrary(
@@ -55,9 +57,7 @@ public sealed partial class DatasetLibrary(
         {
             try
             {
-                var table = JsonSerializer.Deserialize<TableDescription>(File.ReadAllText(file), Json)
-                    ?? throw new InvalidDataException("empty description");
-                if (registry.TryAdd(new CsvDatasetSource(table, Path.Combine(folder, table.Sha256 + ".csv"), LimitsOf(options))))
+                if (registry.TryAdd(StoredSource(File.ReadAllText(file), options)))
                 {
                     loaded++;
                 }
@@ -100,7 +100,7 @@ public sealed partial class DatasetLibrary(
         [.. registry.All.Select(info => DatasetSummaryDto.From(registry.Get(info.Name)))];
 
     /// <summary>
-    /// Checks an uploaded table (held in <paramref name="csv"/>, a seekable file) and stores it under the form's name.
+    /// Checks an uploaded table or image-folder zip (held in <paramref name="csv"/>, a seekable file) and stores it under the form's name.
     /// Field errors name the row and column of the first problem.
     /// </summary>
     public async Task<ServiceResult<DatasetSummaryDto>> AddAsync(Stream csv, DatasetUploadForm form, CancellationToken cancellationToken = default)
@@ -111,7 +111,9 @@ public sealed partial class DatasetLibrary(
             return Invalid("name", problem);
         }
 
-        if (string.IsNullOrWhiteSpace(form.Target))
+        // Told by the content, not the file's name: a zip is image folders, anything else is read as a CSV table.
+        var images = ImageZipReader.IsZip(csv);
+        if (!images && string.IsNullOrWhiteSpace(form.Target))
         {
             return Invalid("target", "Name the target column.");
         }
@@ -135,7 +137,12 @@ public sealed partial class DatasetLibrary(
 
             var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(csv, cancellationToken));
             csv.Position = 0;
-            var request = new CsvTableRequest(name, form.Target.Trim(), task, features, form.Impute);
+            if (images)
+            {
+                return await AddImagesAsync(csv, name, sha256, form, cancellationToken);
+            }
+
+            var request = new CsvTableRequest(name, form.Target!.Trim(), task, features, form.Impute);
             TableDescription table;
             try
             {
@@ -147,17 +154,8 @@ public sealed partial class DatasetLibrary(
                 return Invalid(e.Field, e.Message);
             }
 
-            Directory.CreateDirectory(Folder);
-            var path = CsvPath(sha256);
-            if (!File.Exists(path))
-            {
-                csv.Position = 0;
-                await WriteAtomicallyAsync(path, stream => csv.CopyToAsync(stream, cancellationToken));
-            }
-
-            await WriteAtomicallyAsync(DescriptionPath(name), stream => JsonSerializer.SerializeAsync(stream, table, Json, cancellationToken));
-            var source = new CsvDatasetSource(table, path, Limits);
-            registry.TryAdd(source);
+            var source = new CsvDatasetSource(table, CsvPath(sha256), Limits);
+            await StoreAsync(csv, CsvPath(sha256), table, source, cancellationToken);
             logger.LogInformation("Dataset {Name} stored: {Rows} rows, {Task}, file {Sha256}.", name, table.Rows, table.Task, sha256);
             return new(DatasetSummaryDto.From(source));
         }
@@ -175,7 +173,7 @@ public sealed partial class DatasetLibrary(
             return ServiceResult<bool>.NotFound($"There is no dataset '{name}'.");
         }
 
-        if (source is not CsvDatasetSource csv)
+        if (DataPath(source) is not { } dataPath)
         {
             return ServiceResult<bool>.Conflict($"'{source.Info.Name}' is built in and cannot be deleted.");
         }
@@ -185,20 +183,20 @@ public sealed partial class DatasetLibrary(
         {
             // Any run, not only a running one: its checkpoints evaluate and predict on this table and its statistics.
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-            var users = await db.Runs.AsNoTracking().Where(r => r.Dataset == csv.Info.Name)
+            var users = await db.Runs.AsNoTracking().Where(r => r.Dataset == source.Info.Name)
                 .OrderBy(r => r.Id).Select(r => new { r.Id, r.Name }).Take(20).ToListAsync(cancellationToken);
             if (users.Count > 0)
             {
                 return ServiceResult<bool>.Conflict(
-                    $"Runs use '{csv.Info.Name}': {string.Join(", ", users.Select(u => $"{u.Id} ({u.Name})"))}. Delete them first.");
+                    $"Runs use '{source.Info.Name}': {string.Join(", ", users.Select(u => $"{u.Id} ({u.Name})"))}. Delete them first.");
             }
 
-            registry.TryRemove(csv.Info.Name);
-            File.Delete(DescriptionPath(csv.Info.Name));
-            var shared = registry.All.Select(i => registry.Get(i.Name)).OfType<CsvDatasetSource>().Any(s => s.Table.Sha256 == csv.Table.Sha256);
+            registry.TryRemove(source.Info.Name);
+            File.Delete(DescriptionPath(source.Info.Name));
+            var shared = registry.All.Select(i => registry.Get(i.Name)).Any(s => DataPath(s) == dataPath);
             if (!shared)
             {
-                File.Delete(CsvPath(csv.Table.Sha256));
+                File.Delete(dataPath);
             }
 
             return new(true);
@@ -218,6 +216,20 @@ public sealed partial class DatasetLibrary(
     private string CsvPath(string sha256) => Path.Combine(Folder, sha256 + ".csv");
 
     private string DescriptionPath(string name) => Path.Combine(Folder, name.ToLowerInvariant() + ".json");
+
+    /// <summary>Writes the data file (once per content hash), then the description, then offers the dataset to runs.</summary>
+    private async Task StoreAsync<TDescription>(Stream file, string dataPath, TDescription description, IDatasetSource source, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Folder);
+        if (!File.Exists(dataPath))
+        {
+            file.Position = 0;
+            await WriteAtomicallyAsync(dataPath, stream => file.CopyToAsync(stream, cancellationToken));
+        }
+
+        await WriteAtomicallyAsync(DescriptionPath(source.Info.Name), stream => JsonSerializer.SerializeAsync(stream, description, Json, cancellationToken));
+        registry.TryAdd(source);
+    }
 
     private static async Task WriteAtomicallyAsync(string path, Func<Stream, Task> write)
     {

@@ -8,7 +8,7 @@ using Microsoft.Net.Http.Headers;
 
 namespace Dashboard.Web.Api;
 
-/// <summary><c>/api/datasets</c>: the built-in and uploaded datasets; CSV uploads; deleting an uploaded one.</summary>
+/// <summary><c>/api/datasets</c>: the built-in and uploaded datasets; CSV and image-folder zip uploads; deleting an uploaded one.</summary>
 public static class DatasetEndpoints
 {
     /// <summary>Room for the form's text fields and multipart headers beside the file itself.</summary>
@@ -23,7 +23,7 @@ public static class DatasetEndpoints
 
         datasets.MapGet("", (DatasetLibrary library) => TypedResults.Ok(library.List()));
 
-        // Multipart: file, name, target, task?, features?, impute?. The file goes straight to a spool file and is cut off
+        // Multipart: file, name, target, task?, features?, impute? (CSV); file, name, imageSize?, color? (zip). The file goes straight to a spool file and is cut off
         // once it passes Storage:MaxDatasetBytes; nothing of it is buffered in memory.
         datasets.MapPost("", async (HttpRequest request, DatasetLibrary library, IOptions<StorageOptions> storage, CancellationToken ct) =>
         {
@@ -41,7 +41,7 @@ public static class DatasetEndpoints
             var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
             if (!request.HasFormContentType || string.IsNullOrEmpty(boundary))
             {
-                return Invalid("file", "Send a multipart form with the CSV as 'file' and the fields 'name' and 'target'.");
+                return Invalid("file", "Send a multipart form with the CSV (fields 'name', 'target') or image-folder zip (fields 'name', 'imageSize', 'color') as 'file'.");
             }
 
             FileStream? file = null;
@@ -60,7 +60,7 @@ public static class DatasetEndpoints
                     {
                         if (file is not null)
                         {
-                            return Invalid("file", "Upload exactly one CSV file.");
+                            return Invalid("file", "Upload exactly one file: a CSV table or a zip of image folders.");
                         }
 
                         file = await library.SpoolAsync(section.Body, ct);
@@ -81,7 +81,7 @@ public static class DatasetEndpoints
 
                 if (file is null)
                 {
-                    return Invalid("file", "Upload exactly one CSV file as the form field 'file'.");
+                    return Invalid("file", "Upload exactly one file (a CSV table or a zip of image folders) as the form field 'file'.");
                 }
 
                 var impute = fields.GetValueOrDefault("impute");
@@ -90,12 +90,25 @@ public static class DatasetEndpoints
                     return Invalid("impute", "'impute' must be true or false.");
                 }
 
+                int? imageSize = null;
+                if (fields.GetValueOrDefault("imageSize") is { Length: > 0 } size)
+                {
+                    if (!int.TryParse(size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var side))
+                    {
+                        return Invalid("imageSize", "'imageSize' must be a whole number of pixels.");
+                    }
+
+                    imageSize = side;
+                }
+
                 var form = new DatasetUploadForm(
                     fields.GetValueOrDefault("name"),
                     fields.GetValueOrDefault("target"),
                     fields.GetValueOrDefault("task"),
                     fields.GetValueOrDefault("features"),
-                    impute is "true" or "on");
+                    impute is "true" or "on",
+                    imageSize,
+                    fields.GetValueOrDefault("color"));
                 return ApiResults.ToHttp(await library.AddAsync(file, form, ct), dataset => TypedResults.Created($"/api/datasets/{dataset.Name}", dataset));
             }
             catch (Exception e) when (e is UploadTooLargeException or BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }

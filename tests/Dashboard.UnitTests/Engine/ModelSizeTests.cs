@@ -15,6 +15,8 @@ public sealed class ModelSizeTests
         """{"architecture":"cnn","inputShape":[3,17,13],"classCount":5,"channels":[4]}""",
         """{"architecture":"cnn","inputShape":[2,32,32],"classCount":2,"channels":[8,3,5]}""",
         """{"architecture":"cnn","inputShape":[1,8,8],"classCount":3,"channels":[]}""",
+        """{"architecture":"resnet18","inputShape":[1,32,32],"classCount":3}""",
+        """{"architecture":"mobilenet_v2","inputShape":[3,40,40],"classCount":7}""",
     };
 
     [Theory]

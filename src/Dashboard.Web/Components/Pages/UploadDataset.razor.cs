@@ -8,13 +8,15 @@ using Microsoft.Extensions.Options;
 namespace Dashboard.Web.Components.Pages;
 
 /// <summary>
-/// Uploads a CSV table: the file is held in a temporary file while the page shows its first rows and detected column
-/// kinds, then stored through the same <see cref="DatasetLibrary"/> checks as <c>POST /api/datasets</c>.
+/// Uploads a CSV table or an image-folder zip: the file is held in a temporary file while the page shows the table's first
+/// rows and detected column kinds (or the zip's class folders and image counts), then stored through the same
+/// <see cref="DatasetLibrary"/> checks as <c>POST /api/datasets</c>.
 /// </summary>
 public sealed partial class UploadDataset : IAsyncDisposable
 {
     private FileStream? _file;
     private DatasetPreviewDto? _preview;
+    private IReadOnlyList<DatasetClassDto>? _classes;
     private DatasetSummaryDto? _saved;
     private string? _error;
     private bool _busy;
@@ -23,6 +25,8 @@ public sealed partial class UploadDataset : IAsyncDisposable
     private string _features = "";
     private string _task = "";
     private bool _impute;
+    private int _imageSize = 32;
+    private string _color = "grayscale";
 
     [Inject]
     public required DatasetLibrary Library { get; set; }
@@ -45,6 +49,7 @@ public sealed partial class UploadDataset : IAsyncDisposable
         _busy = true;
         _error = null;
         _preview = null;
+        _classes = null;
         _saved = null;
         await DisposeAsync();
         _file = null;
@@ -61,6 +66,24 @@ public sealed partial class UploadDataset : IAsyncDisposable
                 _file = await Library.SpoolAsync(upload);
             }
 
+            _name = Path.GetFileNameWithoutExtension(e.File.Name);
+
+            // A zip (told by its first bytes) is image folders: its classes are listed from the directory, nothing decoded yet.
+            if (DatasetLibrary.IsImageZip(_file))
+            {
+                var survey = await Library.SurveyImagesAsync(_file);
+                if (survey.Succeeded)
+                {
+                    _classes = survey.Value;
+                }
+                else
+                {
+                    _error = Describe(survey);
+                }
+
+                return;
+            }
+
             var preview = await Library.PreviewAsync(_file);
             if (!preview.Succeeded)
             {
@@ -69,7 +92,6 @@ public sealed partial class UploadDataset : IAsyncDisposable
             }
 
             _preview = preview.Value!;
-            _name = Path.GetFileNameWithoutExtension(e.File.Name);
             _target = _preview.Columns[^1];
         }
         catch (IOException ex)
@@ -94,11 +116,15 @@ public sealed partial class UploadDataset : IAsyncDisposable
         try
         {
             _file.Position = 0;
-            var result = await Library.AddAsync(_file, new DatasetUploadForm(_name, _target, _task, _features, _impute));
+            var form = _classes is null
+                ? new DatasetUploadForm(_name, _target, _task, _features, _impute)
+                : new DatasetUploadForm(_name, null, null, null, false, _imageSize, _color);
+            var result = await Library.AddAsync(_file, form);
             if (result.Succeeded)
             {
                 _saved = result.Value;
                 _preview = null;
+                _classes = null;
                 await DisposeAsync();
                 _file = null;
                 return;
