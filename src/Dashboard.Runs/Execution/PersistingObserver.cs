@@ -14,8 +14,9 @@ namespace Dashboard.Runs.Execution;
 
 /// <summary>
 /// Turns one run's engine events into rows and broadcasts, persistence first, so anything a client hears about can be
-/// fetched again over the API. Checkpoint files are written in the background while training goes on; at most one write
-/// per run is in flight, so a slow disk makes training wait instead of piling snapshots up in memory.
+/// fetched again over the API. Checkpoint files are written in the background while training goes on; one write per run
+/// at a time, with at most one more snapshot queued behind it when both are small (<see cref="CheckpointWriteQueue"/>),
+/// so a slow disk makes training wait instead of piling snapshots up in memory.
 /// Per-step losses are buffered on the training thread and written in batches, one background write at a time, started
 /// by each progress report (a few times a second). Epoch rows and checkpoint rows are written in the background too, each
 /// after the steps before it, so the training thread never waits for SQLite; a progress report goes out once the steps
@@ -35,7 +36,7 @@ public sealed class PersistingObserver(
     private readonly CancellationTokenSource _writeFailed = new();
     private readonly PersistenceTimings _timings = new();
     private int _batchesPerEpoch;
-    private Task _pendingWrite = Task.CompletedTask;
+    private readonly CheckpointWriteQueue _checkpointWrites = new();
 
     // Touched only on the training thread (the engine's calls, then DrainAsync after the engine returns).
     private List<StepRow> _steps = new(StepBufferCapacity);
@@ -157,9 +158,11 @@ public sealed class PersistingObserver(
 
     public async ValueTask OnCheckpointAsync(CheckpointSnapshot snapshot, CancellationToken cancellationToken)
     {
-        // Back-pressure, and a failed write fails the run here rather than going unnoticed.
+        // Back-pressure, bounded by what the snapshots waiting to be written hold in memory; a failed write fails the run
+        // here rather than going unnoticed.
+        var bytes = CheckpointWriteQueue.SizeOf(snapshot);
         var waiting = PersistenceTimings.Start();
-        await _pendingWrite;
+        await _checkpointWrites.WaitForRoomAsync(bytes);
         _timings.Add(PersistenceTimings.Part.CheckpointWait, waiting);
         var started = PersistenceTimings.Start();
 
@@ -167,7 +170,7 @@ public sealed class PersistingObserver(
         // curve. Both happen on the background write, in that order: the training thread hands them over and goes on
         // with the next batch instead of waiting for SQLite.
         var stepsStored = HandOffSteps(progress: null);
-        _pendingWrite = Task.Run(() => RecordAndWriteAsync(stepsStored, snapshot), CancellationToken.None);
+        _checkpointWrites.Enqueue(bytes, () => RecordAndWriteAsync(stepsStored, snapshot));
         _timings.Add(PersistenceTimings.Part.HandOff, started);
     }
 
@@ -220,7 +223,7 @@ public sealed class PersistingObserver(
         }
         finally
         {
-            await _pendingWrite;
+            await _checkpointWrites.Last;
         }
 
         if (_timings.Summary() is { } summary)
