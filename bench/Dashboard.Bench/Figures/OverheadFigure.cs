@@ -26,6 +26,7 @@ internal static class OverheadFigure
         public List<double> DashboardOverTrainer { get; } = [];
         public List<double> TrainerOverBare { get; } = [];
         public List<double> TrainerOverPyTorch { get; } = [];
+        public List<Dictionary<string, (double MeanMs, double LongestMs)>> Persistence { get; } = [];
     }
 
     public static async Task<(IReadOnlyList<FigureResult> Results, int LastRun)> RunAsync(
@@ -61,6 +62,7 @@ internal static class OverheadFigure
                 sides.Trainer.AddRange(trainer);
                 sides.Dashboard.AddRange(dashboard);
                 sides.DashboardWall.AddRange(WallClock(metrics));
+                sides.Persistence.Add(await PersistenceBreakdown.ReadAsync(server, run, cancellationToken));
                 sides.DashboardOverBare.Add(Stats.Median(dashboard) / Stats.Median(bare));
                 sides.DashboardOverTrainer.Add(Stats.Median(dashboard) / Stats.Median(trainer));
                 sides.TrainerOverBare.Add(Stats.Median(trainer) / Stats.Median(bare));
@@ -161,6 +163,9 @@ internal static class OverheadFigure
         result.Details["dashboardSamplesPerSecond"] = Stats.Round(s.Dashboard, 1);
         result.Details["dashboardWallSamplesPerSecond"] = Stats.Round(s.DashboardWall, 1);
         result.Details["wallClockRatio"] = Stats.Round(Stats.Median(s.DashboardWall) / Stats.Median(s.Bare));
+        var (persistence, persistenceDetails) = PersistenceBreakdown.Summarise(s.Persistence);
+        result.Absolute += "; " + persistence;
+        result.Details["persistencePerEpoch"] = persistenceDetails;
         if (result.Verdict == FigureResult.Missed)
         {
             result.Note = string.Create(CultureInfo.InvariantCulture,

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 using Dashboard.Runs.Checkpoints;
@@ -15,8 +14,9 @@ namespace Dashboard.Runs.Execution;
 
 /// <summary>
 /// Turns one run's engine events into rows and broadcasts, persistence first, so anything a client hears about can be
-/// fetched again over the API. Checkpoint files are written in the background while training goes on; at most one write
-/// per run is in flight, so a slow disk makes training wait instead of piling snapshots up in memory.
+/// fetched again over the API. Checkpoint files are written in the background while training goes on; one write per run
+/// at a time, with at most one more snapshot queued behind it when both are small (<see cref="CheckpointWriteQueue"/>),
+/// so a slow disk makes training wait instead of piling snapshots up in memory.
 /// Per-step losses are buffered on the training thread and written in batches, one background write at a time, started
 /// by each progress report (a few times a second). Epoch rows and checkpoint rows are written in the background too, each
 /// after the steps before it, so the training thread never waits for SQLite; a progress report goes out once the steps
@@ -34,8 +34,9 @@ public sealed class PersistingObserver(
     private const int StepBufferCapacity = 1024;
 
     private readonly CancellationTokenSource _writeFailed = new();
+    private readonly PersistenceTimings _timings = new();
     private int _batchesPerEpoch;
-    private Task _pendingWrite = Task.CompletedTask;
+    private readonly CheckpointWriteQueue _checkpointWrites = new();
 
     // Touched only on the training thread (the engine's calls, then DrainAsync after the engine returns).
     private List<StepRow> _steps = new(StepBufferCapacity);
@@ -71,6 +72,9 @@ public sealed class PersistingObserver(
             cancellationToken);
     }
 
+    /// <summary>What the run's persistence has cost so far, part by part.</summary>
+    public PersistenceTimings Timings => _timings;
+
     public void OnStep(in StepMetrics step)
     {
         _steps.Add(new StepRow(step.Step, step.Epoch, step.Loss));
@@ -87,11 +91,13 @@ public sealed class PersistingObserver(
             return;
         }
 
+        var started = PersistenceTimings.Start();
         var batchesPerSecond = progress.Batch / Math.Max(progress.EpochElapsedMs / 1000, 1e-9);
         var remainingBatches = (progress.BatchCount - progress.Batch) + ((long)(run.Config.Epochs - progress.Epoch) * _batchesPerEpoch);
         var steps = _summary.Take();
         StartStepWrite(new ProgressDto(
             progress.Epoch, run.Config.Epochs, progress.Batch, progress.BatchCount, progress.SamplesPerSecond, remainingBatches / batchesPerSecond, _lastStep, steps));
+        _timings.Add(PersistenceTimings.Part.HandOff, started);
     }
 
     public ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
@@ -99,14 +105,18 @@ public sealed class PersistingObserver(
         // Every step of the epoch is stored before the epoch is announced, so a client that re-reads /steps then has them:
         // the epoch's row is the next write after them, in the background, so the next epoch starts without waiting for
         // SQLite. A failure surfaces on the training thread at the next report, checkpoint or the drain, as for steps.
+        var started = PersistenceTimings.Start();
         var stepsStored = HandOffSteps(progress: null);
         _stepWrite = RecordEpochAsync(stepsStored, metrics);
+        _timings.EpochCompleted();
+        _timings.Add(PersistenceTimings.Part.HandOff, started);
         return ValueTask.CompletedTask;
     }
 
     private async Task RecordEpochAsync(Task stepsStored, EpochMetrics metrics)
     {
         await stepsStored;
+        var started = PersistenceTimings.Start();
         var row = new EpochMetric
         {
             RunId = run.RunId,
@@ -134,6 +144,7 @@ public sealed class PersistingObserver(
         }
 
         await db.SaveChangesAsync();
+        _timings.Add(PersistenceTimings.Part.EpochRows, started);
         broadcaster.Publish(new EpochCompletedEvent(run.RunId, MetricDto.From(row)));
 
         // The schedule sets the rate after an epoch; the next epoch's metrics are the first to carry the new one.
@@ -147,14 +158,20 @@ public sealed class PersistingObserver(
 
     public async ValueTask OnCheckpointAsync(CheckpointSnapshot snapshot, CancellationToken cancellationToken)
     {
-        // Back-pressure, and a failed write fails the run here rather than going unnoticed.
-        await _pendingWrite;
+        // Back-pressure, bounded by what the snapshots waiting to be written hold in memory; a failed write fails the run
+        // here rather than going unnoticed.
+        var bytes = CheckpointWriteQueue.SizeOf(snapshot);
+        var waiting = PersistenceTimings.Start();
+        await _checkpointWrites.WaitForRoomAsync(bytes);
+        _timings.Add(PersistenceTimings.Part.CheckpointWait, waiting);
+        var started = PersistenceTimings.Start();
 
         // Steps up to a checkpoint are stored before its row, so resuming from it never leaves a gap in the per-step
         // curve. Both happen on the background write, in that order: the training thread hands them over and goes on
         // with the next batch instead of waiting for SQLite.
         var stepsStored = HandOffSteps(progress: null);
-        _pendingWrite = Task.Run(() => RecordAndWriteAsync(stepsStored, snapshot), CancellationToken.None);
+        _checkpointWrites.Enqueue(bytes, () => RecordAndWriteAsync(stepsStored, snapshot));
+        _timings.Add(PersistenceTimings.Part.HandOff, started);
     }
 
     private async Task RecordAndWriteAsync(Task stepsStored, CheckpointSnapshot snapshot)
@@ -189,9 +206,11 @@ public sealed class PersistingObserver(
             Status = CheckpointStatus.Writing,
             CreatedAt = DateTime.UtcNow,
         };
+        var started = PersistenceTimings.Start();
         await using var db = await dbFactory.CreateDbContextAsync();
         db.Checkpoints.Add(row);
         await db.SaveChangesAsync();
+        _timings.Add(PersistenceTimings.Part.CheckpointRows, started);
         return row;
     }
 
@@ -204,7 +223,12 @@ public sealed class PersistingObserver(
         }
         finally
         {
-            await _pendingWrite;
+            await _checkpointWrites.Last;
+        }
+
+        if (_timings.Summary() is { } summary)
+        {
+            runLog.Info(run.RunId, summary);
         }
     }
 
@@ -253,8 +277,10 @@ public sealed class PersistingObserver(
     {
         if (steps.Count > 0)
         {
+            var started = PersistenceTimings.Start();
             await using var db = await dbFactory.CreateDbContextAsync();
             await StepMetricStore.WriteAsync(db, run.RunId, steps);
+            _timings.Add(PersistenceTimings.Part.StepWrites, started);
         }
 
         if (progress is not null)
@@ -292,11 +318,13 @@ public sealed class PersistingObserver(
         try
         {
             var name = CheckpointName(snapshot);
+            var writing = PersistenceTimings.Start();
             var written = store.Write(CheckpointStore.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId, run.DataSha256));
             row.Path = written.RelativePath;
             row.SizeBytes = written.SizeBytes;
             row.Sha256 = written.Sha256;
             row.Status = CheckpointStatus.Durable;
+            _timings.Add(PersistenceTimings.Part.CheckpointFiles, writing);
         }
         catch (Exception e)
         {
@@ -309,48 +337,17 @@ public sealed class PersistingObserver(
             throw;
         }
 
+        var updating = PersistenceTimings.Start();
         await db.SaveChangesAsync();
+        _timings.Add(PersistenceTimings.Part.CheckpointRows, updating);
         broadcaster.Publish(new CheckpointSavedEvent(run.RunId, CheckpointDto.From(row)));
         runLog.Info(run.RunId, $"Wrote {row.Kind} checkpoint #{row.Id} at epoch {row.Epoch}, step {row.Step} ({CheckpointStore.FormatBytes(row.SizeBytes)}).");
+        var retaining = PersistenceTimings.Start();
         await checkpoints.ApplyRetentionAsync(run.RunId, run.Config.Checkpoint);
+        _timings.Add(PersistenceTimings.Part.Retention, retaining);
     }
 }
 
 /// <summary>The run's file name template could not name a checkpoint; the message says what to change.</summary>
 public sealed class CheckpointNameException(string message, Exception inner) : Exception(message, inner);
 
-/// <summary>The loss of the steps since the last progress report: one bucket, built up without allocating.</summary>
-internal struct StepSummary
-{
-    private long _first;
-    private int _count;
-    private double _sum;
-    private double _min;
-    private double _max;
-
-    public void Add(long step, double loss)
-    {
-        if (_count == 0)
-        {
-            _first = step;
-            _min = _max = loss;
-        }
-
-        _count++;
-        _sum += loss;
-        _min = Math.Min(_min, loss);
-        _max = Math.Max(_max, loss);
-    }
-
-    /// <summary>The summary so far (null when no step came since the last one) and a fresh start.</summary>
-    public StepPointDto? Take()
-    {
-        var point = _count == 0 ? null : new StepPointDto(_first, _sum / _count, _min, _max, _count);
-        this = default;
-        return point;
-    }
-}
-
-/// <summary>What the executor knows of the run it trains.</summary>
-/// <param name="DataSha256">The dataset file's hash when the run started, written into each checkpoint's lineage.</param>
-public sealed record RunContext(int RunId, TrainingConfig Config, int? ParentRunId, int? ParentCheckpointId, string? DataSha256 = null);

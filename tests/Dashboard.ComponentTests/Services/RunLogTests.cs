@@ -66,6 +66,25 @@ public sealed class RunLogTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Execute_RunCompletes_LogsItsPersistenceCostPerEpochPartByPart()
+    {
+        var run = await Database.AddRunAsync("timed", status: RunStatus.Queued, epochs: 2);
+
+        await Services.GetRequiredService<RunExecutor>().ExecuteAsync(run.Id, CancellationToken.None);
+        await Log.FlushAsync();
+
+        var messages = (await ReadAllAsync(run.Id)).Select(l => l.Message).ToList();
+        var line = Assert.Single(messages, m => m.StartsWith("Persistence per epoch, mean of 2 epoch(s)", StringComparison.Ordinal));
+        foreach (var part in new[] { "checkpointWait", "handOff", "stepWrites", "epochRows", "checkpointRows", "checkpointFiles", "retention" })
+        {
+            Assert.Matches($@" {part}=\d+\.\d/\d+\.\d", line);
+        }
+
+        // Two checkpoints were written with fsyncs: their files cannot have taken no time at all.
+        Assert.DoesNotMatch(" checkpointFiles=0\\.0/0\\.0", line);
+    }
+
+    [Fact]
     public async Task Execute_RunFails_LogsAnErrorWithTheExceptionTypeMessageAndStackTrace()
     {
         var run = await Database.AddRunAsync("broken", status: RunStatus.Queued, epochs: 1, configure: r => r.ConfigJson = "null");
