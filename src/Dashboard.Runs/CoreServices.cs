@@ -21,6 +21,7 @@ using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Dashboard.Runs;
@@ -48,6 +49,7 @@ public static class CoreServices
         });
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TrainingOptions>, TrainingOptionsValidator>();
         services.AddOptions<RunLogOptions>().BindConfiguration(RunLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Storage:Provider picks the database; callers see the same IDbContextFactory<DashboardDbContext> either way.
@@ -90,6 +92,10 @@ public static class CoreServices
         services.AddSingleton<TrainingEventBroadcaster>();
         services.AddSingleton<RunLog>();
         services.AddSingleton<RunQueue>();
+        services.AddSingleton<RunLease>();
+
+        // Embedded mode's dispatcher; a host on PostgreSQL replaces it with the job engine's (Dashboard.Jobs).
+        services.TryAddSingleton<IRunDispatcher, ChannelRunDispatcher>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunService>();
         services.AddSingleton<RunCatalog>();

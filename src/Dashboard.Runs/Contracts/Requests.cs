@@ -41,6 +41,9 @@ public sealed record CreateRunRequest
     /// <summary>As <see cref="ClassFilter"/>: must be null; fine-tunes start from a checkpoint.</summary>
     public FineTuneSettings? FineTune { get; init; }
 
+    /// <summary>The job queue the run waits on, so only workers serving it train it; "default" when absent.</summary>
+    public string? Queue { get; init; }
+
     public TrainingConfig ToConfig()
     {
         var defaults = new TrainingConfig();

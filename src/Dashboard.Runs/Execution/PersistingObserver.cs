@@ -2,7 +2,6 @@ using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 using Dashboard.Runs.Checkpoints;
@@ -51,24 +50,64 @@ public sealed class PersistingObserver(
     /// </summary>
     public CancellationToken WriteFailed => _writeFailed.Token;
 
+    /// <summary>
+    /// True once a write found the run taken over by another process (its lease token moved on): training stops and
+    /// nothing more is written for it here, not even its ending.
+    /// </summary>
+    public bool Fenced { get; private set; }
+
     public async ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken)
     {
         _batchesPerEpoch = info.BatchesPerEpoch;
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
 
         // Epochs past the checkpoint being resumed were lost with the process that ran them; they are about to be
         // trained again, and the curve must show the replay, not both.
-        await db.EpochMetrics.Where(m => m.RunId == run.RunId && m.Epoch >= info.StartEpoch).ExecuteDeleteAsync(cancellationToken);
-        await StepMetricStore.DeleteAfterAsync(db, run.RunId, info.StartStep, cancellationToken);
+        await FencedAsync(async db =>
+        {
+            await db.EpochMetrics.Where(m => m.RunId == run.RunId && m.Epoch >= info.StartEpoch).ExecuteDeleteAsync(cancellationToken);
+            var best = await db.EpochMetrics.Where(m => m.RunId == run.RunId).OrderBy(m => m.ValLoss).FirstOrDefaultAsync(cancellationToken);
+            await db.Runs.Where(r => r.Id == run.RunId).ExecuteUpdateAsync(
+                s => s.SetProperty(r => r.Device, info.Device)
+                    .SetProperty(r => r.StartStep, info.StartStep)
+                    .SetProperty(r => r.CurrentEpoch, info.StartEpoch - 1)
+                    .SetProperty(r => r.BestValLoss, best == null ? null : best.ValLoss)
+                    .SetProperty(r => r.BestValLossEpoch, best == null ? null : best.Epoch),
+                cancellationToken);
+        });
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            await WatchFenceAsync(StepMetricStore.DeleteAfterAsync(db, run.RunId, info.StartStep, cancellationToken, run.LeaseToken));
+        }
+
         _lastStep = info.StartStep;
-        var best = await db.EpochMetrics.Where(m => m.RunId == run.RunId).OrderBy(m => m.ValLoss).FirstOrDefaultAsync(cancellationToken);
-        await db.Runs.Where(r => r.Id == run.RunId).ExecuteUpdateAsync(
-            s => s.SetProperty(r => r.Device, info.Device)
-                .SetProperty(r => r.StartStep, info.StartStep)
-                .SetProperty(r => r.CurrentEpoch, info.StartEpoch - 1)
-                .SetProperty(r => r.BestValLoss, best == null ? null : best.ValLoss)
-                .SetProperty(r => r.BestValLossEpoch, best == null ? null : best.Epoch),
-            cancellationToken);
+    }
+
+    /// <summary>
+    /// One write of this run's rows, in a transaction that first checks (and renews) the run's lease: a process that was
+    /// presumed dead and replaced finds another token there and writes nothing (<see cref="RunFence"/>).
+    /// </summary>
+    private async Task FencedAsync(Func<DashboardDbContext, Task> write)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
+        await write(db);
+        await transaction.CommitAsync();
+    }
+
+    /// <summary>Notes a lost lease and stops training at once: every batch trained from here on could only be thrown away.</summary>
+    private async Task WatchFenceAsync(Task write)
+    {
+        try
+        {
+            await write;
+        }
+        catch (RunFencedException)
+        {
+            Fenced = true;
+            await _writeFailed.CancelAsync();
+            throw;
+        }
     }
 
     public void OnStep(in StepMetrics step)
@@ -123,17 +162,19 @@ public sealed class PersistingObserver(
             SamplesPerSecond = metrics.SamplesPerSecond,
             CreatedAt = DateTime.UtcNow,
         };
-        await using var db = await dbFactory.CreateDbContextAsync();
-        db.EpochMetrics.Add(row);
-        var entity = await db.Runs.SingleAsync(r => r.Id == run.RunId);
-        entity.CurrentEpoch = metrics.Epoch;
-        if (entity.BestValLoss is null || metrics.ValLoss < entity.BestValLoss)
+        await FencedAsync(async db =>
         {
-            entity.BestValLoss = metrics.ValLoss;
-            entity.BestValLossEpoch = metrics.Epoch;
-        }
+            db.EpochMetrics.Add(row);
+            var entity = await db.Runs.SingleAsync(r => r.Id == run.RunId);
+            entity.CurrentEpoch = metrics.Epoch;
+            if (entity.BestValLoss is null || metrics.ValLoss < entity.BestValLoss)
+            {
+                entity.BestValLoss = metrics.ValLoss;
+                entity.BestValLossEpoch = metrics.Epoch;
+            }
 
-        await db.SaveChangesAsync();
+            await db.SaveChangesAsync();
+        });
         broadcaster.Publish(new EpochCompletedEvent(run.RunId, MetricDto.From(row)));
 
         // The schedule sets the rate after an epoch; the next epoch's metrics are the first to carry the new one.
@@ -189,9 +230,11 @@ public sealed class PersistingObserver(
             Status = CheckpointStatus.Writing,
             CreatedAt = DateTime.UtcNow,
         };
-        await using var db = await dbFactory.CreateDbContextAsync();
-        db.Checkpoints.Add(row);
-        await db.SaveChangesAsync();
+        await FencedAsync(async db =>
+        {
+            db.Checkpoints.Add(row);
+            await db.SaveChangesAsync();
+        });
         return row;
     }
 
@@ -254,7 +297,7 @@ public sealed class PersistingObserver(
         if (steps.Count > 0)
         {
             await using var db = await dbFactory.CreateDbContextAsync();
-            await StepMetricStore.WriteAsync(db, run.RunId, steps);
+            await WatchFenceAsync(StepMetricStore.WriteAsync(db, run.RunId, steps, leaseToken: run.LeaseToken));
         }
 
         if (progress is not null)
@@ -285,6 +328,7 @@ public sealed class PersistingObserver(
     private async Task WriteAsync(Checkpoint row, CheckpointSnapshot snapshot)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
+        await using var transaction = await db.Database.BeginTransactionAsync();
         db.Checkpoints.Attach(row);
 
         // Naming is inside the try as much as writing: any failure must end the row and the run, never leave the row
@@ -304,12 +348,19 @@ public sealed class PersistingObserver(
             // written at all, so nothing is corrupt; the row says the files are not there.
             row.Status = CheckpointStore.IsDiskFull(e) || e is CheckpointNameException ? CheckpointStatus.Missing : CheckpointStatus.Corrupt;
             runLog.Error(run.RunId, $"Writing the {row.Kind} checkpoint at epoch {row.Epoch} (step {row.Step}) failed: {e.Message}");
+            await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
             await db.SaveChangesAsync();
+            await transaction.CommitAsync();
             await _writeFailed.CancelAsync();
             throw;
         }
 
+        // The files are in place under a new name; the row that makes them the run's is written only while this process
+        // still holds the run. Taken over meanwhile, the folder is an orphan for the clean-up and the row stays writing
+        // until the new holder settles it.
+        await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
         await db.SaveChangesAsync();
+        await transaction.CommitAsync();
         broadcaster.Publish(new CheckpointSavedEvent(run.RunId, CheckpointDto.From(row)));
         runLog.Info(run.RunId, $"Wrote {row.Kind} checkpoint #{row.Id} at epoch {row.Epoch}, step {row.Step} ({CheckpointStore.FormatBytes(row.SizeBytes)}).");
         await checkpoints.ApplyRetentionAsync(run.RunId, run.Config.Checkpoint);
@@ -318,39 +369,3 @@ public sealed class PersistingObserver(
 
 /// <summary>The run's file name template could not name a checkpoint; the message says what to change.</summary>
 public sealed class CheckpointNameException(string message, Exception inner) : Exception(message, inner);
-
-/// <summary>The loss of the steps since the last progress report: one bucket, built up without allocating.</summary>
-internal struct StepSummary
-{
-    private long _first;
-    private int _count;
-    private double _sum;
-    private double _min;
-    private double _max;
-
-    public void Add(long step, double loss)
-    {
-        if (_count == 0)
-        {
-            _first = step;
-            _min = _max = loss;
-        }
-
-        _count++;
-        _sum += loss;
-        _min = Math.Min(_min, loss);
-        _max = Math.Max(_max, loss);
-    }
-
-    /// <summary>The summary so far (null when no step came since the last one) and a fresh start.</summary>
-    public StepPointDto? Take()
-    {
-        var point = _count == 0 ? null : new StepPointDto(_first, _sum / _count, _min, _max, _count);
-        this = default;
-        return point;
-    }
-}
-
-/// <summary>What the executor knows of the run it trains.</summary>
-/// <param name="DataSha256">The dataset file's hash when the run started, written into each checkpoint's lineage.</param>
-public sealed record RunContext(int RunId, TrainingConfig Config, int? ParentRunId, int? ParentCheckpointId, string? DataSha256 = null);
