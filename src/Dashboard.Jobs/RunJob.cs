@@ -34,9 +34,18 @@ public sealed class RunJob(
     public async Task ExecuteAsync(int runId, CancellationToken cancellationToken)
     {
         // The engine may hand a dead worker's job over a little before the run's lease is stale (their clocks differ by
-        // up to a heartbeat): wait for it rather than drop the job, which would leave the run to nobody.
+        // up to a heartbeat): wait for that rather than drop the job, which would leave the run to nobody. A lease still
+        // renewed after twice the failover time has a live holder, whose own job covers the run should it die: this is
+        // a second job for the same run (a hand-back racing a re-delivery), and it ends instead of holding a slot.
+        var giveUp = DateTime.UtcNow + (2 * TimeSpan.FromSeconds(options.Value.FailoverSeconds));
         while (await lease.IsHeldAsync(runId, cancellationToken))
         {
+            if (DateTime.UtcNow > giveUp)
+            {
+                logger.LogInformation("Run {RunId} trains in another live process; this job for it ends.", runId);
+                return;
+            }
+
             await Task.Delay(options.Value.LeaseHeartbeat, cancellationToken);
         }
 

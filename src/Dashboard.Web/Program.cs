@@ -4,7 +4,6 @@ using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
-using Dashboard.Web;
 using Dashboard.Web.Api;
 using Dashboard.Web.Components;
 using Dashboard.Web.Hubs;
