@@ -127,6 +127,39 @@ public sealed class DistributedWorkerTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Sigterm_OnTheWorkerTrainingARun_HandsItBackAndTheOtherWorkerContinuesIt()
+    {
+        await StartWebAsync();
+        await StartWorkerAsync("w1");
+        await StartWorkerAsync("w2");
+        var run = await Web.CreateRunAsync(RunBodies.LongCnn(name: "handed back"));
+        await Web.WaitForCheckpointsAsync(run.Id, 1);
+        var holder = _workers.Single(w => w.Output.Contains($"Run {run.Id} trains on", StringComparison.Ordinal));
+        var other = _workers.Single(w => w != holder);
+
+        Assert.Equal(0, await holder.StopAsync(TimeSpan.FromSeconds(90)));
+
+        // Handed back at once (its log says so), not left for the failover; the other worker continues from the interrupt
+        // checkpoint the stopping worker wrote.
+        var continued = await Poll.UntilAsync(
+            _ => Web.GetRunAsync(run.Id),
+            r => r.Status == "running" && other.Output.Contains($"Run {run.Id} trains on", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60),
+            "the other worker training the run",
+            diagnostics: () => other.Output);
+        var log = await Web.ReadDatabaseAsync(db => db.RunLogEntries.Where(e => e.RunId == run.Id).Select(e => e.Message).ToListAsync());
+        Assert.Contains(log, m => m.StartsWith("Interrupted as its worker shut down", StringComparison.Ordinal));
+        var interrupt = (await Web.GetCheckpointsAsync(run.Id)).Where(c => c.Kind == "interrupt").MaxBy(c => c.Id);
+        Assert.NotNull(interrupt);
+        await Poll.UntilAsync(
+            _ => Web.GetRunAsync(run.Id),
+            r => r.ResumedFromCheckpointId == interrupt.Id,
+            TimeSpan.FromSeconds(30),
+            "the run resumed from the interrupt checkpoint");
+        Assert.Equal("running", continued.Status);
+    }
+
+    [SkippableFact]
     public async Task Queue_RunOnGpuQueue_WaitsUntilAWorkerServesThatQueue()
     {
         await StartWebAsync();
