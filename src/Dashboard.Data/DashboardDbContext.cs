@@ -29,6 +29,7 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
             run.Property(r => r.Device).HasMaxLength(40);
             run.Property(r => r.TagsJson).HasDefaultValue("[]");
             run.Property(r => r.Notes).HasDefaultValue("");
+            run.Property(r => r.Queue).HasMaxLength(50).HasDefaultValue("default");
             run.HasIndex(r => r.Status);
             run.HasMany(r => r.Metrics).WithOne().HasForeignKey(m => m.RunId).OnDelete(DeleteBehavior.Cascade);
             run.HasMany(r => r.Checkpoints).WithOne().HasForeignKey(c => c.RunId).OnDelete(DeleteBehavior.Cascade);

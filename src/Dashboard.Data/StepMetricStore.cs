@@ -54,7 +54,10 @@ public static class StepMetricStore
     /// reporting one anyway. The blocks between the first and last step written are rebuilt from their rows (an
     /// overwritten step cannot just be added to its block), in the same transaction, so a reader never sees them disagree.
     /// </summary>
-    public static Task WriteAsync(DashboardDbContext db, int runId, IReadOnlyList<StepRow> steps, CancellationToken cancellationToken = default)
+    /// <param name="leaseToken">The training process's fencing token: the write happens only while the run still holds it
+    /// (<see cref="RunFence"/>), checked in the same transaction; null for writers that hold no lease (imports, tests).</param>
+    public static Task WriteAsync(
+        DashboardDbContext db, int runId, IReadOnlyList<StepRow> steps, CancellationToken cancellationToken = default, long? leaseToken = null)
     {
         if (steps.Count == 0)
         {
@@ -64,6 +67,11 @@ public static class StepMetricStore
         var sql = StepMetricSql.For(db);
         return InTransactionAsync(db, sql, readOnly: false, (connection, transaction) =>
         {
+            if (leaseToken is { } token)
+            {
+                RunFence.Check(connection, transaction, runId, token);
+            }
+
             var (lowest, highest) = sql.Insert(connection, transaction, runId, steps);
 
             // A batch is a run of consecutive steps, so its span holds just the blocks it touched.
@@ -77,9 +85,15 @@ public static class StepMetricStore
     }
 
     /// <summary>Removes the run's steps after <paramref name="step"/>: they are about to be trained again. Returns how many.</summary>
-    public static Task<int> DeleteAfterAsync(DashboardDbContext db, int runId, long step, CancellationToken cancellationToken = default) =>
+    public static Task<int> DeleteAfterAsync(
+        DashboardDbContext db, int runId, long step, CancellationToken cancellationToken = default, long? leaseToken = null) =>
         InTransactionAsync(db, StepMetricSql.For(db), readOnly: false, (connection, transaction) =>
         {
+            if (leaseToken is { } token)
+            {
+                RunFence.Check(connection, transaction, runId, token);
+            }
+
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
             StepMetricSql.Add(command, "@run", runId);

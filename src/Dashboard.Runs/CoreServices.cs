@@ -23,6 +23,7 @@ using Dashboard.Runs.Plugins;
 using Dashboard.Runs.Weights;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Dashboard.Runs;
@@ -50,6 +51,7 @@ public static class CoreServices
         });
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TrainingOptions>, TrainingOptionsValidator>();
         services.AddOptions<RunLogOptions>().BindConfiguration(RunLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Storage:Provider picks the database; callers see the same IDbContextFactory<DashboardDbContext> either way.
@@ -107,6 +109,10 @@ public static class CoreServices
         services.AddSingleton<TrainingEventBroadcaster>();
         services.AddSingleton<RunLog>();
         services.AddSingleton<RunQueue>();
+        services.AddSingleton<RunLease>();
+
+        // Embedded mode's dispatcher; a host on PostgreSQL replaces it with the job engine's (Dashboard.Jobs).
+        services.TryAddSingleton<IRunDispatcher, ChannelRunDispatcher>();
         services.AddSingleton<RunExecutor>();
         services.AddSingleton<RunService>();
         services.AddSingleton<RunCatalog>();

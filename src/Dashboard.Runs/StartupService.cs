@@ -3,6 +3,7 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Export;
 using Dashboard.Runs.Checkpoints;
+using Dashboard.Runs.Execution;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Options;
 using Dashboard.Runs.Plugins;
@@ -21,6 +22,7 @@ public sealed class StartupService(
     UploadSpool uploads,
     RunLauncher launcher,
     CheckpointVolume volume,
+    IRunDispatcher dispatcher,
     IOptions<StorageOptions> storage,
     IOptions<TrainingOptions> training,
     PluginCatalog plugins,
@@ -38,6 +40,15 @@ public sealed class StartupService(
         Directory.CreateDirectory(storage.Value.DataDirectoryPath);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await DatabaseSetup.MigrateAsync(db, cancellationToken);
+
+        // With a job engine shared by several processes, this one's start says nothing about the others: a running run may
+        // train on a live worker, a checkpoint may be writing there. The engine hands a dead worker's job to another, whose
+        // lease take-over settles what it left (RunLease); queued runs are already the engine's jobs. The upload spool may
+        // be another instance's too, so it is left alone as well.
+        if (dispatcher.Distributed)
+        {
+            return;
+        }
 
         // A run still marked running was on a thread of a process that is gone.
         var interrupted = await db.Runs

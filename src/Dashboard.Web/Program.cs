@@ -1,8 +1,9 @@
+using Dashboard.Jobs;
 using Dashboard.Runs;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Monitoring;
-using Dashboard.Web;
+using Dashboard.Runs.Options;
 using Dashboard.Web.Api;
 using Dashboard.Web.Components;
 using Dashboard.Web.Hubs;
@@ -34,7 +35,15 @@ catch (InvalidOperationException e)
 // Start order matters: the database is migrated and reconciled before the relay and the job runner start.
 builder.Services.AddHostedService<StartupService>();
 builder.Services.AddHostedService<HubRelay>();
-builder.Services.AddHostedService<TrainingJobService>();
+
+// SQLite: the in-process channel and its job runner. PostgreSQL: the job engine, with a job server here unless
+// Training:EmbeddedWorker is false (then only src/Dashboard.Worker processes train).
+var embeddedWorker = builder.Configuration.GetValue($"{TrainingOptions.Section}:{nameof(TrainingOptions.EmbeddedWorker)}", true);
+var jobEngine = builder.Services.AddDashboardJobs(builder.Configuration, runServer: embeddedWorker);
+if (!jobEngine)
+{
+    builder.Services.AddHostedService<TrainingJobService>();
+}
 builder.Services.AddHostedService<SystemSampler>();
 builder.Services.AddHostedService<CheckpointAuditService>();
 
@@ -70,6 +79,11 @@ app.MapDatasetEndpoints();
 app.MapPluginEndpoints();
 app.MapWeightsEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
+if (jobEngine)
+{
+    app.MapJobsDashboard();
+}
+
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

@@ -132,7 +132,9 @@ public abstract class ExactResumeSuite : IAsyncLifetime
         await PrepareAsync();
     }
 
-    protected virtual object Body(string name) => new
+    protected virtual object Body(string name) => DefaultBody(name);
+
+    internal static object DefaultBody(string name) => new
     {
         name,
         dataset = "mnist",
@@ -154,27 +156,30 @@ public abstract class ExactResumeSuite : IAsyncLifetime
         return await Server.WaitForRunStatusAsync(run.Id, "completed", TimeSpan.FromSeconds(180));
     }
 
-    protected async Task AssertSameAsync(RunDto straight, RunDto resumed)
+    protected Task AssertSameAsync(RunDto straight, RunDto resumed) => AssertSameRunsAsync(Server, straight, resumed);
+
+    /// <summary>Every epoch's metrics, every step's loss and the last weights of <paramref name="resumed"/> equal <paramref name="straight"/>'s.</summary>
+    internal static async Task AssertSameRunsAsync(DashboardServer server, RunDto straight, RunDto resumed)
     {
-        var expected = await Server.GetMetricsAsync(straight.Id);
-        var actual = await Server.GetMetricsAsync(resumed.Id);
+        var expected = await server.GetMetricsAsync(straight.Id);
+        var actual = await server.GetMetricsAsync(resumed.Id);
         Assert.Equal(
             expected.Select(m => (m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.Mae, m.ValMae, m.LearningRate)),
             actual.Select(m => (m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.Mae, m.ValMae, m.LearningRate)));
 
         // Every step once, bitwise as in the run that never stopped: steps replayed after the checkpoint replaced those the
         // first process had stored past it.
-        var expectedSteps = await Server.GetStepsAsync(straight.Id, "?buckets=5000");
-        var actualSteps = await Server.GetStepsAsync(resumed.Id, "?buckets=5000");
+        var expectedSteps = await server.GetStepsAsync(straight.Id, "?buckets=5000");
+        var actualSteps = await server.GetStepsAsync(resumed.Id, "?buckets=5000");
         Assert.False(expectedSteps.Downsampled);
         Assert.Equal(expected[^1].Step, expectedSteps.Total);
         Assert.Equal(Enumerable.Range(1, (int)expectedSteps.Total).Select(s => (long)s), expectedSteps.Points.Select(p => p.Step));
         Assert.Equal(expectedSteps.Points.Select(p => (p.Step, p.Loss)), actualSteps.Points.Select(p => (p.Step, p.Loss)));
 
-        var last = (await Server.GetCheckpointsAsync(straight.Id)).Single(c => c.Kind == "last");
-        var resumedLast = (await Server.GetCheckpointsAsync(resumed.Id)).Single(c => c.Kind == "last");
+        var last = (await server.GetCheckpointsAsync(straight.Id)).Single(c => c.Kind == "last");
+        var resumedLast = (await server.GetCheckpointsAsync(resumed.Id)).Single(c => c.Kind == "last");
         Assert.Equal(
-            CheckpointDisk.FileHash(Server.CheckpointDirectory, last, "weights.bin"),
-            CheckpointDisk.FileHash(Server.CheckpointDirectory, resumedLast, "weights.bin"));
+            CheckpointDisk.FileHash(server.CheckpointDirectory, last, "weights.bin"),
+            CheckpointDisk.FileHash(server.CheckpointDirectory, resumedLast, "weights.bin"));
     }
 }

@@ -27,6 +27,10 @@ public static class PostgresServer
         {
             ["Storage:Provider"] = "postgres",
             ["ConnectionStrings:Postgres"] = await cluster.CreateDatabaseAsync(cancellationToken: cancellationToken),
+
+            // On PostgreSQL a killed process's run is continued by the job engine once its lease is stale; the default
+            // minute would make each restart test wait that long.
+            ["Training:FailoverSeconds"] = "10",
         };
     }
 

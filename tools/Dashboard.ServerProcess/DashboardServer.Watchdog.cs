@@ -13,6 +13,12 @@ public sealed partial class DashboardServer
     private void StartWatchdog(int pid)
     {
         StopWatchdog();
+        _watchdog = Guard(pid);
+    }
+
+    /// <summary>Starts a watchdog for any child process <paramref name="pid"/> (the workers' too).</summary>
+    internal static Process? Guard(int pid)
+    {
         var start = new ProcessStartInfo("/bin/sh")
         {
             RedirectStandardInput = true,
@@ -22,18 +28,25 @@ public sealed partial class DashboardServer
         start.ArgumentList.Add("while read -r _line; do :; done; kill -KILL \"$1\" 2>/dev/null");
         start.ArgumentList.Add("dashboard-watchdog");
         start.ArgumentList.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        _watchdog = Process.Start(start);
+        return Process.Start(start);
     }
 
     /// <summary>Ends the watchdog by its own id before its stdin closes, so it never signals a pid that may have been reused.</summary>
     private void StopWatchdog()
     {
-        if (_watchdog is not { } watchdog)
+        var watchdog = _watchdog;
+        _watchdog = null;
+        Release(watchdog);
+    }
+
+    /// <summary>Ends a watchdog of <see cref="Guard"/>.</summary>
+    internal static void Release(Process? watchdog)
+    {
+        if (watchdog is null)
         {
             return;
         }
 
-        _watchdog = null;
         try
         {
             if (!watchdog.HasExited)
@@ -53,5 +66,5 @@ public sealed partial class DashboardServer
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
+    internal static partial int Kill(int pid, int signal);
 }

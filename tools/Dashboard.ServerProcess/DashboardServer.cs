@@ -19,7 +19,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private const int SigTerm = 15;
+    internal const int SigTerm = 15;
 
     private IReadOnlyDictionary<string, string> _settings;
     private readonly OutputBuffer _output = new();
@@ -346,7 +346,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
         }
     }
 
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host))
         {
@@ -356,7 +356,7 @@ public sealed partial class DashboardServer : IAsyncDisposable
         return Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

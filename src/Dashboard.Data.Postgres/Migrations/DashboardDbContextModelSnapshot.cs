@@ -153,6 +153,9 @@ namespace Dashboard.Data.Postgres.Migrations
                     b.Property<int?>("BestValLossEpoch")
                         .HasColumnType("integer");
 
+                    b.Property<bool>("CheckpointRequested")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("ConfigJson")
                         .IsRequired()
                         .HasColumnType("text");
@@ -182,6 +185,12 @@ namespace Dashboard.Data.Postgres.Migrations
                     b.Property<DateTime?>("FinishedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTime?>("LeaseRenewedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("LeaseToken")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("Model")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -207,6 +216,13 @@ namespace Dashboard.Data.Postgres.Migrations
                     b.Property<int?>("ParentRunId")
                         .HasColumnType("integer");
 
+                    b.Property<string>("Queue")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)")
+                        .HasDefaultValue("default");
+
                     b.Property<int?>("ResumedFromCheckpointId")
                         .HasColumnType("integer");
 
@@ -223,6 +239,9 @@ namespace Dashboard.Data.Postgres.Migrations
                         .IsRequired()
                         .HasMaxLength(20)
                         .HasColumnType("character varying(20)");
+
+                    b.Property<bool>("StopRequested")
+                        .HasColumnType("boolean");
 
                     b.Property<string>("TagsJson")
                         .IsRequired()

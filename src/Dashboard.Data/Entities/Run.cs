@@ -73,6 +73,24 @@ public sealed class Run
     /// <summary>Hidden from the run list unless asked for; nothing else changes.</summary>
     public bool Archived { get; set; }
 
+    /// <summary>The job queue the run waits on ("default" unless it asked for another, e.g. "gpu").</summary>
+    public string Queue { get; set; } = "default";
+
+    /// <summary>
+    /// The fencing token: incremented each time a process takes the run. Every write of the training process names the
+    /// token it took, so a process presumed dead that wakes up after another took over writes nothing.
+    /// </summary>
+    public long LeaseToken { get; set; }
+
+    /// <summary>When the process holding <see cref="LeaseToken"/> last said it still trains; stale past the failover time.</summary>
+    public DateTime? LeaseRenewedAt { get; set; }
+
+    /// <summary>A stop asked for on any web instance; the training process reads it with its lease heartbeat.</summary>
+    public bool StopRequested { get; set; }
+
+    /// <summary>A "checkpoint now" asked for on any web instance; cleared by the training process that takes it.</summary>
+    public bool CheckpointRequested { get; set; }
+
     public List<EpochMetric> Metrics { get; set; } = [];
 
     public List<Checkpoint> Checkpoints { get; set; } = [];

@@ -142,6 +142,9 @@ namespace Dashboard.Data.Migrations
                     b.Property<int?>("BestValLossEpoch")
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("CheckpointRequested")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("ConfigJson")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -171,6 +174,12 @@ namespace Dashboard.Data.Migrations
                     b.Property<DateTime?>("FinishedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("LeaseRenewedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LeaseToken")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Model")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -196,6 +205,13 @@ namespace Dashboard.Data.Migrations
                     b.Property<int?>("ParentRunId")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Queue")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(50)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("default");
+
                     b.Property<int?>("ResumedFromCheckpointId")
                         .HasColumnType("INTEGER");
 
@@ -212,6 +228,9 @@ namespace Dashboard.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(20)
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("StopRequested")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("TagsJson")
                         .IsRequired()

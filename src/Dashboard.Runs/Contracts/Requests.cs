@@ -57,6 +57,9 @@ public sealed record CreateRunRequest
     /// </summary>
     public InitialWeightsSettings? InitialWeights { get; init; }
 
+    /// <summary>The job queue the run waits on, so only workers serving it train it; "default" when absent.</summary>
+    public string? Queue { get; init; }
+
     public TrainingConfig ToConfig()
     {
         var defaults = new TrainingConfig();

@@ -22,7 +22,7 @@ namespace Dashboard.Runs.Execution;
 /// after the steps before it, so the training thread never waits for SQLite; a progress report goes out once the steps
 /// it summarises are stored, and the run's end waits for every write (<see cref="DrainAsync"/>).
 /// </summary>
-public sealed class PersistingObserver(
+public sealed partial class PersistingObserver(
     RunContext run,
     IDbContextFactory<DashboardDbContext> dbFactory,
     CheckpointStore store,
@@ -52,24 +52,36 @@ public sealed class PersistingObserver(
     /// </summary>
     public CancellationToken WriteFailed => _writeFailed.Token;
 
+    /// <summary>
+    /// True once a write found the run taken over by another process (its lease token moved on): training stops and
+    /// nothing more is written for it here, not even its ending.
+    /// </summary>
+    public bool Fenced { get; private set; }
+
     public async ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken)
     {
         _batchesPerEpoch = info.BatchesPerEpoch;
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
 
         // Epochs past the checkpoint being resumed were lost with the process that ran them; they are about to be
         // trained again, and the curve must show the replay, not both.
-        await db.EpochMetrics.Where(m => m.RunId == run.RunId && m.Epoch >= info.StartEpoch).ExecuteDeleteAsync(cancellationToken);
-        await StepMetricStore.DeleteAfterAsync(db, run.RunId, info.StartStep, cancellationToken);
+        await FencedAsync(async db =>
+        {
+            await db.EpochMetrics.Where(m => m.RunId == run.RunId && m.Epoch >= info.StartEpoch).ExecuteDeleteAsync(cancellationToken);
+            var best = await db.EpochMetrics.Where(m => m.RunId == run.RunId).OrderBy(m => m.ValLoss).FirstOrDefaultAsync(cancellationToken);
+            await db.Runs.Where(r => r.Id == run.RunId).ExecuteUpdateAsync(
+                s => s.SetProperty(r => r.Device, info.Device)
+                    .SetProperty(r => r.StartStep, info.StartStep)
+                    .SetProperty(r => r.CurrentEpoch, info.StartEpoch - 1)
+                    .SetProperty(r => r.BestValLoss, best == null ? null : best.ValLoss)
+                    .SetProperty(r => r.BestValLossEpoch, best == null ? null : best.Epoch),
+                cancellationToken);
+        });
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            await WatchFenceAsync(StepMetricStore.DeleteAfterAsync(db, run.RunId, info.StartStep, cancellationToken, run.LeaseToken));
+        }
+
         _lastStep = info.StartStep;
-        var best = await db.EpochMetrics.Where(m => m.RunId == run.RunId).OrderBy(m => m.ValLoss).FirstOrDefaultAsync(cancellationToken);
-        await db.Runs.Where(r => r.Id == run.RunId).ExecuteUpdateAsync(
-            s => s.SetProperty(r => r.Device, info.Device)
-                .SetProperty(r => r.StartStep, info.StartStep)
-                .SetProperty(r => r.CurrentEpoch, info.StartEpoch - 1)
-                .SetProperty(r => r.BestValLoss, best == null ? null : best.ValLoss)
-                .SetProperty(r => r.BestValLossEpoch, best == null ? null : best.Epoch),
-            cancellationToken);
     }
 
     /// <summary>What the run's persistence has cost so far, part by part.</summary>
@@ -133,17 +145,19 @@ public sealed class PersistingObserver(
             SamplesPerSecond = metrics.SamplesPerSecond,
             CreatedAt = DateTime.UtcNow,
         };
-        await using var db = await dbFactory.CreateDbContextAsync();
-        db.EpochMetrics.Add(row);
-        var entity = await db.Runs.SingleAsync(r => r.Id == run.RunId);
-        entity.CurrentEpoch = metrics.Epoch;
-        if (entity.BestValLoss is null || metrics.ValLoss < entity.BestValLoss)
+        await FencedAsync(async db =>
         {
-            entity.BestValLoss = metrics.ValLoss;
-            entity.BestValLossEpoch = metrics.Epoch;
-        }
+            db.EpochMetrics.Add(row);
+            var entity = await db.Runs.SingleAsync(r => r.Id == run.RunId);
+            entity.CurrentEpoch = metrics.Epoch;
+            if (entity.BestValLoss is null || metrics.ValLoss < entity.BestValLoss)
+            {
+                entity.BestValLoss = metrics.ValLoss;
+                entity.BestValLossEpoch = metrics.Epoch;
+            }
 
-        await db.SaveChangesAsync();
+            await db.SaveChangesAsync();
+        });
         _timings.Add(PersistenceTimings.Part.EpochRows, started);
         broadcaster.Publish(new EpochCompletedEvent(run.RunId, MetricDto.From(row)));
 
@@ -207,9 +221,11 @@ public sealed class PersistingObserver(
             CreatedAt = DateTime.UtcNow,
         };
         var started = PersistenceTimings.Start();
-        await using var db = await dbFactory.CreateDbContextAsync();
-        db.Checkpoints.Add(row);
-        await db.SaveChangesAsync();
+        await FencedAsync(async db =>
+        {
+            db.Checkpoints.Add(row);
+            await db.SaveChangesAsync();
+        });
         _timings.Add(PersistenceTimings.Part.CheckpointRows, started);
         return row;
     }
@@ -279,7 +295,7 @@ public sealed class PersistingObserver(
         {
             var started = PersistenceTimings.Start();
             await using var db = await dbFactory.CreateDbContextAsync();
-            await StepMetricStore.WriteAsync(db, run.RunId, steps);
+            await WatchFenceAsync(StepMetricStore.WriteAsync(db, run.RunId, steps, leaseToken: run.LeaseToken));
             _timings.Add(PersistenceTimings.Part.StepWrites, started);
         }
 
@@ -311,6 +327,7 @@ public sealed class PersistingObserver(
     private async Task WriteAsync(Checkpoint row, CheckpointSnapshot snapshot)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
+        await using var transaction = await db.Database.BeginTransactionAsync();
         db.Checkpoints.Attach(row);
 
         // Naming is inside the try as much as writing: any failure must end the row and the run, never leave the row
@@ -332,13 +349,20 @@ public sealed class PersistingObserver(
             // written at all, so nothing is corrupt; the row says the files are not there.
             row.Status = CheckpointStore.IsDiskFull(e) || e is CheckpointNameException ? CheckpointStatus.Missing : CheckpointStatus.Corrupt;
             runLog.Error(run.RunId, $"Writing the {row.Kind} checkpoint at epoch {row.Epoch} (step {row.Step}) failed: {e.Message}");
+            await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
             await db.SaveChangesAsync();
+            await transaction.CommitAsync();
             await _writeFailed.CancelAsync();
             throw;
         }
 
+        // The files are in place under a new name; the row that makes them the run's is written only while this process
+        // still holds the run. Taken over meanwhile, the folder is an orphan for the clean-up and the row stays writing
+        // until the new holder settles it.
         var updating = PersistenceTimings.Start();
+        await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
         await db.SaveChangesAsync();
+        await transaction.CommitAsync();
         _timings.Add(PersistenceTimings.Part.CheckpointRows, updating);
         broadcaster.Publish(new CheckpointSavedEvent(run.RunId, CheckpointDto.From(row)));
         runLog.Info(run.RunId, $"Wrote {row.Kind} checkpoint #{row.Id} at epoch {row.Epoch}, step {row.Step} ({CheckpointStore.FormatBytes(row.SizeBytes)}).");
@@ -350,4 +374,3 @@ public sealed class PersistingObserver(
 
 /// <summary>The run's file name template could not name a checkpoint; the message says what to change.</summary>
 public sealed class CheckpointNameException(string message, Exception inner) : Exception(message, inner);
-

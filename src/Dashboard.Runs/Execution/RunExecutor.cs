@@ -25,6 +25,7 @@ public sealed class RunExecutor(
     DatasetRegistry datasets,
     CheckpointMaintenance maintenance,
     RunQueue queue,
+    RunLease lease,
     TrainingEventBroadcaster broadcaster,
     RunLog runLog,
     WeightsLibrary weights,
@@ -41,8 +42,9 @@ public sealed class RunExecutor(
             run = await db.Runs.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId, CancellationToken.None);
         }
 
-        // Stopped while it waited, or queued twice (a restart re-queues what a resume already queued).
-        if (run is null || run.Status != RunStatus.Queued)
+        // Stopped while it waited, or queued twice (a restart re-queues what a resume already queued). A running run is
+        // taken only when its holder stopped renewing its lease: the job engine handed a dead worker's job over.
+        if (run is null || !lease.IsFree(run))
         {
             return;
         }
@@ -56,6 +58,10 @@ public sealed class RunExecutor(
 
         PersistingObserver? observer = null;
         (string Status, string? Error)? ending = null;
+        long? token = null;
+        using var lost = new CancellationTokenSource();
+        using var beating = new CancellationTokenSource();
+        var heartbeat = Task.CompletedTask;
         try
         {
             var config = RunConfigCodec.Read(run.ConfigJson)
@@ -66,10 +72,13 @@ public sealed class RunExecutor(
 
             // What it held is the start now, or was not the start: either way this method must not keep it alive past here.
             handed = null;
-            if (!await ClaimAsync(runId, device, resumeFromId))
+            token = await ClaimAsync(runId, device, resumeFromId);
+            if (token is not { } held)
             {
-                return; // stopped between being dequeued and now
+                return; // stopped between being dequeued and now, or taken by another worker first
             }
+
+            heartbeat = lease.KeepAsync(runId, held, active, lost, beating.Token);
 
             logger.LogInformation("Run {RunId} trains on {Device} with {Threads} torch thread(s) per operation.", runId, device, threads);
             runLog.Info(runId, $"Started on {device} with {threads} torch thread(s) per operation, on host {Environment.MachineName}.");
@@ -82,8 +91,8 @@ public sealed class RunExecutor(
             }
 
             var initialWeights = resumeFrom is null && initFrom is null ? InitialWeights(runId, config) : null;
-            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId, dataSha256), dbFactory, store, maintenance, broadcaster, runLog);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping, observer.WriteFailed);
+            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId, dataSha256, held), dbFactory, store, maintenance, broadcaster, runLog);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping, observer.WriteFailed, lost.Token);
             var outcome = await Task.Run(
                 () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom, initialWeights), observer, linked.Token),
                 CancellationToken.None);
@@ -108,6 +117,11 @@ public sealed class RunExecutor(
             await SettleAsync(observer);
             ending = (RunStatus.Stopped, e.Message);
         }
+        catch (Exception e) when (observer?.Fenced == true || lost.IsCancellationRequested || e is RunFencedException)
+        {
+            // Another process took the run over: it is that one's to record now, so this one writes nothing, not even an ending.
+            logger.LogWarning("Run {RunId}: this process lost its lease and stopped; another worker continues the run. ({Message})", runId, e.Message);
+        }
         catch (Exception e)
         {
             logger.LogError(e, "Run {RunId} failed.", runId);
@@ -117,6 +131,8 @@ public sealed class RunExecutor(
         }
         finally
         {
+            await beating.CancelAsync();
+            await heartbeat;
             observer?.Dispose();
 
             // The slot is given up before the ending is stored: once the row says the run has ended, a resume may queue it
@@ -126,9 +142,14 @@ public sealed class RunExecutor(
             active.Dispose();
         }
 
-        if (ending is { } end)
+        if (observer?.Fenced == true || lost.IsCancellationRequested)
         {
-            await SetStatusAsync(runId, end.Status, end.Error);
+            logger.LogWarning("Run {RunId}: this process lost its lease; its ending is not recorded, the new holder's is.", runId);
+        }
+        else if (ending is { } end)
+        {
+            // Failed before it was taken (its start checkpoint gone): recorded unless another process took it meanwhile.
+            await SetStatusAsync(runId, token ?? run.LeaseToken, end.Status, end.Error);
         }
     }
 
@@ -238,39 +259,39 @@ public sealed class RunExecutor(
     }
 
     /// <summary>
-    /// Queued → running, only if it is still queued: a stop that got there first wins. Records what the start continues
-    /// from, so a resume that retrained from scratch would show.
+    /// Takes the run (<see cref="RunLease.TakeAsync"/>): queued → running, only if it is still queued, so a stop that got
+    /// there first wins; or a dead holder's run taken over. Records what the start continues from, so a resume that
+    /// retrained from scratch would show. Returns this process's fencing token, null when the run was not taken.
     /// </summary>
-    private async Task<bool> ClaimAsync(int runId, string device, int? resumeFromId)
+    private async Task<long?> ClaimAsync(int runId, string device, int? resumeFromId)
     {
-        await using var db = await dbFactory.CreateDbContextAsync();
-        var now = DateTime.UtcNow;
-        var claimed = await db.Runs
-            .Where(r => r.Id == runId && r.Status == RunStatus.Queued)
-            .ExecuteUpdateAsync(u => u
-                .SetProperty(r => r.Status, RunStatus.Running)
-                .SetProperty(r => r.Device, device)
-                .SetProperty(r => r.ResumedFromCheckpointId, resumeFromId)
-                .SetProperty(r => r.Error, (string?)null)
-                .SetProperty(r => r.FinishedAt, (DateTime?)null)
-                .SetProperty(r => r.StartedAt, r => r.StartedAt ?? now));
-        if (claimed == 1)
+        var token = await lease.TakeAsync(runId, device, resumeFromId);
+        if (token is not null)
         {
             broadcaster.Publish(new RunStatusChangedEvent(runId, RunStatus.Running));
         }
 
-        return claimed == 1;
+        return token;
     }
 
-    /// <summary>Records how a run ended.</summary>
-    private async Task SetStatusAsync(int runId, string status, string? error)
+    /// <summary>Records how a run ended, only while this process still holds it (<paramref name="token"/>).</summary>
+    private async Task SetStatusAsync(int runId, long token, string status, string? error)
     {
         await using var db = await dbFactory.CreateDbContextAsync();
-        var run = await db.Runs.SingleAsync(r => r.Id == runId);
-        run.Status = status;
-        run.Error = error;
-        run.FinishedAt = DateTime.UtcNow;
-        await db.SaveChangesAsync();
-        broadcaster.Publish(new RunStatusChangedEvent(runId, status));
+        var now = DateTime.UtcNow;
+        var recorded = await db.Runs.Where(r => r.Id == runId && r.LeaseToken == token)
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(r => r.Status, status)
+                .SetProperty(r => r.Error, error)
+                .SetProperty(r => r.FinishedAt, now)
+                .SetProperty(r => r.StopRequested, false));
+        if (recorded == 1)
+        {
+            broadcaster.Publish(new RunStatusChangedEvent(runId, status));
+        }
+        else
+        {
+            logger.LogWarning("Run {RunId} ended here as {Status}, but another process holds it now; not recorded.", runId, status);
+        }
     }
 }

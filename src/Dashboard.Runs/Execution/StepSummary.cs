@@ -1,4 +1,3 @@
-using Dashboard.Engine.Configuration;
 using Dashboard.Runs.Contracts;
 
 namespace Dashboard.Runs.Execution;
@@ -34,7 +33,3 @@ internal struct StepSummary
         return point;
     }
 }
-
-/// <summary>What the executor knows of the run it trains.</summary>
-/// <param name="DataSha256">The dataset file's hash when the run started, written into each checkpoint's lineage.</param>
-public sealed record RunContext(int RunId, TrainingConfig Config, int? ParentRunId, int? ParentCheckpointId, string? DataSha256 = null);

@@ -27,7 +27,7 @@ public sealed class RunLauncher(
     TrainingConfigValidator validator,
     FineTunePlanner fineTunes,
     WeightsLibrary weights,
-    RunQueue queue,
+    IRunDispatcher dispatcher,
     TrainingEventBroadcaster broadcaster,
     RunLog runLog,
     ModelRegistry models)
@@ -63,6 +63,12 @@ public sealed class RunLauncher(
             config = config with { InitialWeights = weights.Plan(config, initial, errors) };
         }
 
+        var queueName = request.Queue ?? RunQueueName.Default;
+        if (RunQueueName.Problem(queueName) is { } problem)
+        {
+            errors["queue"] = [problem];
+        }
+
         if (errors.Count > 0)
         {
             return ServiceResult<RunDto>.Invalid(errors);
@@ -78,6 +84,7 @@ public sealed class RunLauncher(
             Model = config.Model,
             Epochs = config.Epochs,
             ConfigJson = RunConfigCodec.Write(config),
+            Queue = queueName,
             CreatedAt = now,
         };
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
@@ -174,6 +181,7 @@ public sealed class RunLauncher(
                 ParentRunId = run.Id,
                 ParentCheckpointId = checkpoint.Id,
                 StartCheckpointId = checkpoint.Id,
+                Queue = run.Queue,
                 CreatedAt = DateTime.UtcNow,
             };
             return await QueueAsync(db, branch, start, cancellationToken);
@@ -203,6 +211,9 @@ public sealed class RunLauncher(
         {
             return ServiceResult<RunStartedDto>.Invalid(plan.Errors!);
         }
+
+        // A child trains where its parent did: the queue says what kind of worker the model needs.
+        child.Queue = parent.Queue;
 
         return await maintenance.UnderMutationLockAsync<ServiceResult<RunStartedDto>>(async () =>
         {
@@ -238,22 +249,48 @@ public sealed class RunLauncher(
         {
             foreach (var run in await db.Runs.Where(r => r.Status == RunStatus.Interrupted).ToListAsync(cancellationToken))
             {
-                run.Status = RunStatus.Queued;
-                run.FinishedAt = null;
-                run.StartCheckpointId = await CheckpointQueries.NewestDurableIdAsync(db, run.Id, cancellationToken) ?? run.StartCheckpointId;
-                runLog.Info(run.Id, $"Interrupted when the dashboard last stopped; queued again to resume from checkpoint #{run.StartCheckpointId?.ToString(CultureInfo.InvariantCulture) ?? "(none: from scratch)"}.");
+                await RequeueInterruptedAsync(db, run, "Interrupted when the dashboard last stopped", cancellationToken);
                 resumed++;
             }
 
             await db.SaveChangesAsync(cancellationToken);
         }
 
-        foreach (var runId in await db.Runs.Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.Id).Select(r => r.Id).ToListAsync(cancellationToken))
+        foreach (var run in await db.Runs.Where(r => r.Status == RunStatus.Queued).OrderBy(r => r.Id).Select(r => new { r.Id, r.Queue }).ToListAsync(cancellationToken))
         {
-            queue.Enqueue(runId);
+            dispatcher.Dispatch(run.Id, run.Queue);
         }
 
         return resumed;
+    }
+
+    /// <summary>
+    /// A worker shutting down hands its interrupted run back at once: queued again from its newest durable checkpoint (the
+    /// interrupt checkpoint it just wrote), exactly as auto-resume does after a restart, so another worker continues it
+    /// without waiting for the failover time. False when the run is no longer interrupted (stopped, or taken meanwhile).
+    /// </summary>
+    public async Task<bool> HandBackAsync(int runId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (await db.Runs.SingleOrDefaultAsync(r => r.Id == runId && r.Status == RunStatus.Interrupted, cancellationToken) is not { } run)
+        {
+            return false;
+        }
+
+        await RequeueInterruptedAsync(db, run, "Interrupted as its worker shut down", cancellationToken);
+        await db.SaveChangesAsync(cancellationToken);
+        broadcaster.Publish(new RunStatusChangedEvent(run.Id, run.Status));
+        dispatcher.Dispatch(run.Id, run.Queue);
+        return true;
+    }
+
+    /// <summary>Interrupted → queued, to continue from its newest durable checkpoint, recorded so that one is kept meanwhile.</summary>
+    private async Task RequeueInterruptedAsync(DashboardDbContext db, Run run, string why, CancellationToken cancellationToken)
+    {
+        run.Status = RunStatus.Queued;
+        run.FinishedAt = null;
+        run.StartCheckpointId = await CheckpointQueries.NewestDurableIdAsync(db, run.Id, cancellationToken) ?? run.StartCheckpointId;
+        runLog.Info(run.Id, $"{why}; queued again to resume from checkpoint #{run.StartCheckpointId?.ToString(CultureInfo.InvariantCulture) ?? "(none: from scratch)"}.");
     }
 
     /// <summary>
@@ -293,7 +330,7 @@ public sealed class RunLauncher(
         runLog.Info(run.Id, AnnouncedMessage(run, start));
         if (run.Status == RunStatus.Queued)
         {
-            queue.Enqueue(run.Id, start);
+            dispatcher.Dispatch(run.Id, run.Queue, start);
         }
     }
 

@@ -27,6 +27,7 @@ public sealed record RunFilter(
 public sealed class RunService(
     IDbContextFactory<DashboardDbContext> dbFactory,
     RunQueue queue,
+    RunLease lease,
     TrainingEventBroadcaster broadcaster,
     RunLog runLog)
 {
@@ -71,7 +72,9 @@ public sealed class RunService(
             return new ServiceResult<RunDto>(RunDto.From(await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId, cancellationToken)), Status: 202);
         }
 
-        if (queue.RequestStop(runId))
+        // Training in another process (a worker, or another web instance's embedded one): asked through the database,
+        // which that process reads with its lease heartbeat.
+        if (queue.RequestStop(runId) || await lease.RequestStopAsync(runId, cancellationToken))
         {
             runLog.Info(runId, "Stop requested: the run stops after the current batch, saving a checkpoint.");
             return new ServiceResult<RunDto>(RunDto.From(run), Status: 202);
@@ -91,7 +94,7 @@ public sealed class RunService(
             return ServiceResult<RunDto>.NotFound($"There is no run {runId}.");
         }
 
-        return queue.RequestCheckpoint(runId)
+        return queue.RequestCheckpoint(runId) || await lease.RequestCheckpointAsync(runId, cancellationToken)
             ? new ServiceResult<RunDto>(run, Status: 202)
             : ServiceResult<RunDto>.Conflict($"Run {runId} is not training; its newest checkpoint is already its state.");
     }

@@ -34,6 +34,22 @@ public sealed class TrainingOptions
     /// </summary>
     public List<string> Plugins { get; set; } = [];
 
+    /// <summary>
+    /// With <c>Storage:Provider=postgres</c>: true (the default) lets this web process train runs too (a job server of
+    /// its own); false only queues them for <c>src/Dashboard.Worker</c> processes. SQLite needs true: its runs train here.
+    /// </summary>
+    public bool EmbeddedWorker { get; set; } = true;
+
+    /// <summary>
+    /// Seconds without a lease heartbeat after which a running run's process is presumed dead and another worker takes
+    /// the run over from its newest durable checkpoint (also the job engine's invisibility timeout).
+    /// </summary>
+    [Range(3, 3600)]
+    public int FailoverSeconds { get; set; } = 60;
+
+    /// <summary>How often the process training a run renews its lease: five beats per failover period, at least one a second.</summary>
+    public TimeSpan LeaseHeartbeat => TimeSpan.FromSeconds(Math.Max(1, FailoverSeconds / 5.0));
+
     /// <summary>The MNIST file; empty means the copy shipped beside the engine.</summary>
     public string MnistPath { get; set; } = "";
 }

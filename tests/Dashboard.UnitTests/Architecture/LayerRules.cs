@@ -16,7 +16,11 @@ public static class LayerRules
         ["Dashboard.Engine"] = ["Dashboard.Data", "Dashboard.Runs", "Dashboard.Web"],
         ["Dashboard.Data"] = ["Dashboard.Engine", "Dashboard.Runs", "Dashboard.Web"],
         ["Dashboard.Data.Postgres"] = ["Dashboard.Engine", "Dashboard.Runs", "Dashboard.Web"],
-        ["Dashboard.Runs"] = ["Dashboard.Web", "Microsoft.AspNetCore"],
+        ["Dashboard.Runs"] = ["Dashboard.Web", "Dashboard.Jobs", "Dashboard.Worker", "Microsoft.AspNetCore", "Hangfire"],
+
+        // The job engine's wiring is shared by both hosts, so it knows neither of them, nor ASP.NET.
+        ["Dashboard.Jobs"] = ["Dashboard.Web", "Dashboard.Worker", "Microsoft.AspNetCore"],
+        ["Dashboard.Worker"] = ["Dashboard.Web", "Microsoft.AspNetCore"],
     };
 
     /// <summary>The engine namespaces whose types the API's JSON is made of, and so the only ones the pages may import.</summary>

@@ -1,7 +1,7 @@
-namespace Dashboard.Web;
+namespace Dashboard.Jobs;
 
 /// <summary>Finds the folder whose appsettings.json and wwwroot/ the app uses.</summary>
-internal static class ContentRoot
+public static class ContentRoot
 {
     public const string Variable = "DASHBOARD_CONTENT_ROOT";
 

@@ -1,0 +1,44 @@
+using Dashboard.Jobs;
+using Dashboard.Runs;
+using Dashboard.Runs.Monitoring;
+using Dashboard.Runs.Options;
+using Microsoft.Extensions.Options;
+
+// A training worker: the same settings as the web app (appsettings.json at the repository root, environment variables,
+// command-line keys), PostgreSQL required, and a job server on Worker:Queues that trains the runs queued there.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+{
+    Args = args,
+    ContentRootPath = ContentRoot.Locate(),
+});
+
+var provider = builder.Configuration[$"{StorageOptions.Section}:{nameof(StorageOptions.Provider)}"] ?? StorageOptions.Sqlite;
+builder.Services.AddDashboardCore();
+
+// Migrated and reconciled as the web app does, before the job server takes its first run.
+builder.Services.AddHostedService<StartupService>();
+if (!builder.Services.AddDashboardJobs(builder.Configuration, runServer: true))
+{
+    await Console.Error.WriteLineAsync(
+        $"The worker did not start: {StorageOptions.Section}:{nameof(StorageOptions.Provider)} is '{provider}'. A worker takes runs from the job engine on "
+        + $"PostgreSQL: set {StorageOptions.Section}:{nameof(StorageOptions.Provider)}=postgres and ConnectionStrings:Postgres, as on the web app.");
+    return 2;
+}
+
+builder.Services.AddHostedService<SystemSampler>();
+
+// SIGTERM: every run finishes its batch, writes its interrupt checkpoint and is handed back before the process exits.
+builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = JobServices.ShutdownTimeout + TimeSpan.FromSeconds(10));
+
+var host = builder.Build();
+
+// One line once the job server runs: operators see what this worker serves, and the tests wait for it.
+var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+lifetime.ApplicationStarted.Register(() =>
+{
+    var worker = host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+    host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Dashboard.Worker")
+        .LogInformation("Dashboard worker ready: {Name} takes runs from queue(s) {Queues}.", worker.ResolvedName, string.Join(", ", worker.QueueList));
+});
+await host.RunAsync();
+return 0;
