@@ -19,8 +19,10 @@ using Dashboard.Runs.Logging;
 using Dashboard.Runs.Management;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Workers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Dashboard.Runs;
@@ -48,6 +50,7 @@ public static class CoreServices
         });
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RunLogOptions>().BindConfiguration(RunLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Storage:Provider picks the database; callers see the same IDbContextFactory<DashboardDbContext> either way.
@@ -88,6 +91,7 @@ public static class CoreServices
         });
 
         services.AddSingleton<TrainingEventBroadcaster>();
+        services.AddSingleton<LiveFeedState>();
         services.AddSingleton<RunLog>();
         services.AddSingleton<RunQueue>();
         services.AddSingleton<RunExecutor>();
@@ -105,6 +109,8 @@ public static class CoreServices
         services.AddSingleton<ImportService>();
         services.AddSingleton<RunExports>();
         services.AddSingleton<SystemSampleQueries>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<WorkerRegistry>();
         return services;
     }
 }

@@ -2,6 +2,7 @@ using Dashboard.Runs;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Monitoring;
+using Dashboard.Runs.Workers;
 using Dashboard.Web;
 using Dashboard.Web.Api;
 using Dashboard.Web.Components;
@@ -38,7 +39,19 @@ builder.Services.AddHostedService<TrainingJobService>();
 builder.Services.AddHostedService<SystemSampler>();
 builder.Services.AddHostedService<CheckpointAuditService>();
 
-builder.Services.AddSignalR();
+builder.Services.AddHostedService<WorkerHeartbeat>();
+
+var signalR = builder.Services.AddSignalR();
+try
+{
+    builder.AddScaleOut(signalR);
+}
+catch (InvalidOperationException e)
+{
+    await Console.Error.WriteLineAsync($"The dashboard did not start: {e.Message}");
+    return 2;
+}
+
 builder.Services.AddSingleton<HubSubscriptions>();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
@@ -67,6 +80,7 @@ app.MapRunDownloadEndpoints();
 app.MapRunLogEndpoints();
 app.MapCheckpointEndpoints();
 app.MapDatasetEndpoints();
+app.MapWorkerEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

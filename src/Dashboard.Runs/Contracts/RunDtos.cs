@@ -28,7 +28,8 @@ public sealed record RunDto(
     long StartStep = 0,
     IReadOnlyList<string>? Tags = null,
     string Notes = "",
-    bool Archived = false)
+    bool Archived = false,
+    string? Worker = null)
 {
     public static RunDto From(Run run) => new(
         run.Id,
@@ -52,7 +53,8 @@ public sealed record RunDto(
         run.StartStep,
         JsonSerializer.Deserialize<string[]>(run.TagsJson, JsonDefaults.Options) ?? [],
         run.Notes,
-        run.Archived);
+        run.Archived,
+        run.Worker);
 
     /// <summary>Queued or training. Not in the JSON: clients have <c>status</c>; this spares pages the status names.</summary>
     [JsonIgnore]

@@ -26,6 +26,7 @@ public sealed class RunExecutor(
     TrainingEventBroadcaster broadcaster,
     RunLog runLog,
     IOptions<TrainingOptions> options,
+    IOptions<WorkerOptions> worker,
     ILogger<RunExecutor> logger)
 {
     public async Task ExecuteAsync(int runId, CancellationToken hostStopping)
@@ -231,6 +232,7 @@ public sealed class RunExecutor(
             .ExecuteUpdateAsync(u => u
                 .SetProperty(r => r.Status, RunStatus.Running)
                 .SetProperty(r => r.Device, device)
+                .SetProperty(r => r.Worker, worker.Value.EffectiveName)
                 .SetProperty(r => r.ResumedFromCheckpointId, resumeFromId)
                 .SetProperty(r => r.Error, (string?)null)
                 .SetProperty(r => r.FinishedAt, (DateTime?)null)
