@@ -12,8 +12,8 @@ public sealed class ScaleOutSessionTests(SecuredScaleOutFixture fixture) : IClas
 
         // One browser, two instances on one host: cookies are per host, not per port, as behind a load balancer.
         var cookies = new CookieContainer();
-        using var onA = Browser(fixture.A.BaseAddress, cookies);
-        using var onB = Browser(fixture.B.BaseAddress, cookies);
+        using var onA = BrowserSignIn.Browser(fixture.A.BaseAddress, cookies);
+        using var onB = BrowserSignIn.Browser(fixture.B.BaseAddress, cookies);
 
         // The antiforgery token and its cookie are protected with A's keys; B reads them only if the key ring is shared.
         var antiforgery = await BrowserSignIn.AntiforgeryFieldAsync(onA);
@@ -28,11 +28,4 @@ public sealed class ScaleOutSessionTests(SecuredScaleOutFixture fixture) : IClas
             Assert.Equal(HttpStatusCode.OK, api.StatusCode);
         }
     }
-
-    private static HttpClient Browser(Uri baseAddress, CookieContainer cookies) =>
-        new(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies, UseCookies = true }, disposeHandler: true)
-        {
-            BaseAddress = baseAddress,
-            Timeout = TimeSpan.FromSeconds(30),
-        };
 }

@@ -129,47 +129,38 @@ public sealed class RedisServer : IAsyncDisposable
 
     private void Stop()
     {
-        if (_process is { } process)
-        {
-            _process = null;
-            try
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                    process.WaitForExit(10_000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-            finally
-            {
-                process.Dispose();
-            }
-        }
+        var server = _process;
+        _process = null;
+        KillAndDispose(server);
 
         // The server is gone; the watchdog is ended by its own id before its stdin closes, so it never signals a reused pid.
-        if (_watchdog is { } watchdog)
+        var watchdog = _watchdog;
+        _watchdog = null;
+        KillAndDispose(watchdog);
+    }
+
+    private static void KillAndDispose(Process? process)
+    {
+        if (process is null)
         {
-            _watchdog = null;
-            try
+            return;
+        }
+
+        try
+        {
+            if (!process.HasExited)
             {
-                if (!watchdog.HasExited)
-                {
-                    watchdog.Kill();
-                    watchdog.WaitForExit(5000);
-                }
+                process.Kill();
+                process.WaitForExit(10_000);
             }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-            finally
-            {
-                watchdog.Dispose();
-            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        finally
+        {
+            process.Dispose();
         }
     }
 
