@@ -18,6 +18,8 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
     public DbSet<RunLogEntry> RunLogEntries => Set<RunLogEntry>();
     public DbSet<RunSystemSample> RunSystemSamples => Set<RunSystemSample>();
 
+    public DbSet<Worker> Workers => Set<Worker>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Run>(run =>
@@ -27,6 +29,7 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
             run.Property(r => r.Dataset).HasMaxLength(100);
             run.Property(r => r.Model).HasMaxLength(100);
             run.Property(r => r.Device).HasMaxLength(40);
+            run.Property(r => r.Worker).HasMaxLength(200);
             run.Property(r => r.TagsJson).HasDefaultValue("[]");
             run.Property(r => r.Notes).HasDefaultValue("");
             run.Property(r => r.Queue).HasMaxLength(50).HasDefaultValue("default");
@@ -70,6 +73,16 @@ public sealed class DashboardDbContext(DbContextOptions<DashboardDbContext> opti
         {
             sample.HasIndex(s => new { s.RunId, s.Time });
             sample.HasOne<Run>().WithMany().HasForeignKey(s => s.RunId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        // One row per worker name: a restarted worker updates its own row instead of adding another.
+        modelBuilder.Entity<Worker>(worker =>
+        {
+            worker.Property(w => w.Name).HasMaxLength(200);
+            worker.Property(w => w.Host).HasMaxLength(200);
+            worker.Property(w => w.Device).HasMaxLength(40);
+            worker.Property(w => w.Queues).HasMaxLength(400);
+            worker.HasIndex(w => w.Name).IsUnique();
         });
 
         modelBuilder.Entity<Checkpoint>(checkpoint =>

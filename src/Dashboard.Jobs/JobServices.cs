@@ -27,8 +27,6 @@ public static class JobServices
             return false;
         }
 
-        services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
         services.AddHangfire((provider, hangfire) =>
         {
             var connectionString = provider.GetRequiredService<IOptions<StorageOptions>>().Value.PostgresConnectionString;
@@ -58,8 +56,8 @@ public static class JobServices
             services.AddHangfireServer((provider, server) =>
             {
                 var worker = provider.GetRequiredService<IOptions<WorkerOptions>>().Value;
-                server.ServerName = worker.ResolvedName;
-                server.Queues = worker.QueueList;
+                server.ServerName = worker.EffectiveName;
+                server.Queues = [.. worker.QueueList];
                 server.WorkerCount = provider.GetRequiredService<IOptions<TrainingOptions>>().Value.MaxConcurrentRuns;
 
                 // Long enough for every run to finish its batch and write its interrupt checkpoint before the engine gives

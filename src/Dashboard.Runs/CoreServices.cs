@@ -21,6 +21,7 @@ using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
 using Dashboard.Runs.Plugins;
 using Dashboard.Runs.Weights;
+using Dashboard.Runs.Workers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -52,6 +53,7 @@ public static class CoreServices
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<TrainingOptions>, TrainingOptionsValidator>();
+        services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RunLogOptions>().BindConfiguration(RunLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Storage:Provider picks the database; callers see the same IDbContextFactory<DashboardDbContext> either way.
@@ -107,6 +109,7 @@ public static class CoreServices
         });
 
         services.AddSingleton<TrainingEventBroadcaster>();
+        services.AddSingleton<LiveFeedState>();
         services.AddSingleton<RunLog>();
         services.AddSingleton<RunQueue>();
         services.AddSingleton<RunLease>();
@@ -128,6 +131,8 @@ public static class CoreServices
         services.AddSingleton<ImportService>();
         services.AddSingleton<RunExports>();
         services.AddSingleton<SystemSampleQueries>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<WorkerRegistry>();
         return services;
     }
 }

@@ -4,6 +4,8 @@ using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Workers;
+using Dashboard.Web;
 using Dashboard.Web.Api;
 using Dashboard.Web.Components;
 using Dashboard.Web.Hubs;
@@ -47,7 +49,19 @@ if (!jobEngine)
 builder.Services.AddHostedService<SystemSampler>();
 builder.Services.AddHostedService<CheckpointAuditService>();
 
-builder.Services.AddSignalR();
+builder.Services.AddHostedService<WorkerHeartbeat>();
+
+var signalR = builder.Services.AddSignalR();
+try
+{
+    builder.AddScaleOut(signalR);
+}
+catch (InvalidOperationException e)
+{
+    await Console.Error.WriteLineAsync($"The dashboard did not start: {e.Message}");
+    return 2;
+}
+
 builder.Services.AddSingleton<HubSubscriptions>();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
@@ -78,6 +92,7 @@ app.MapCheckpointEndpoints();
 app.MapDatasetEndpoints();
 app.MapPluginEndpoints();
 app.MapWeightsEndpoints();
+app.MapWorkerEndpoints();
 app.MapHub<TrainingHub>(TrainingHub.Path);
 if (jobEngine)
 {

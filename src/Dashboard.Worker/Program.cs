@@ -38,7 +38,7 @@ lifetime.ApplicationStarted.Register(() =>
 {
     var worker = host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
     host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Dashboard.Worker")
-        .LogInformation("Dashboard worker ready: {Name} takes runs from queue(s) {Queues}.", worker.ResolvedName, string.Join(", ", worker.QueueList));
+        .LogInformation("Dashboard worker ready: {Name} takes runs from queue(s) {Queues}.", worker.EffectiveName, string.Join(", ", worker.QueueList));
 });
 await host.RunAsync();
 return 0;

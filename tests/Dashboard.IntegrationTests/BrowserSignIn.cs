@@ -44,6 +44,14 @@ internal static partial class BrowserSignIn
         return cookies.GetAllCookies().Single(c => c.Name == "dashboard_access").Value;
     }
 
+    /// <summary>A browser's client: keeps the cookies it is given in <paramref name="cookies"/> and follows no redirect.</summary>
+    public static HttpClient Browser(Uri baseAddress, CookieContainer cookies) =>
+        new(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies, UseCookies = true }, disposeHandler: true)
+        {
+            BaseAddress = baseAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
     /// <summary>A client that sends only <paramref name="cookie"/> as the session, as a copy of the cookie taken elsewhere would.</summary>
     public static HttpClient WithSessionCookie(Uri baseAddress, string cookie)
     {

@@ -107,12 +107,7 @@ public sealed class SessionTests(SecuredServerFixture fixture) : IClassFixture<S
         return (client, cookies, await BrowserSignIn.SignInAsync(client, cookies, SecuredServerFixture.Token));
     }
 
-    private static HttpClient Browser(Uri baseAddress, CookieContainer cookies) =>
-        new(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies, UseCookies = true }, disposeHandler: true)
-        {
-            BaseAddress = baseAddress,
-            Timeout = TimeSpan.FromSeconds(30),
-        };
+    private static HttpClient Browser(Uri baseAddress, CookieContainer cookies) => BrowserSignIn.Browser(baseAddress, cookies);
 
     private static async Task<HttpStatusCode> StatusWithCookieAsync(DashboardServer server, string cookie)
     {

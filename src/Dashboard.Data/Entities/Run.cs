@@ -21,6 +21,9 @@ public sealed class Run
     /// <summary>Where the run trains ("cpu", "cuda"); empty until it starts.</summary>
     public string Device { get; set; } = "";
 
+    /// <summary>The <see cref="Entities.Worker.Name"/> of the process that last claimed the run; null until one does.</summary>
+    public string? Worker { get; set; }
+
     /// <summary>The engine's TrainingConfig as JSON.</summary>
     public required string ConfigJson { get; set; }
 

@@ -29,7 +29,8 @@ public sealed record RunDto(
     IReadOnlyList<string>? Tags = null,
     string Notes = "",
     bool Archived = false,
-    string Queue = "default")
+    string Queue = "default",
+    string? Worker = null)
 {
     public static RunDto From(Run run) => new(
         run.Id,
@@ -54,7 +55,8 @@ public sealed record RunDto(
         JsonSerializer.Deserialize<string[]>(run.TagsJson, JsonDefaults.Options) ?? [],
         run.Notes,
         run.Archived,
-        run.Queue);
+        run.Queue,
+        run.Worker);
 
     /// <summary>Queued or training. Not in the JSON: clients have <c>status</c>; this spares pages the status names.</summary>
     [JsonIgnore]

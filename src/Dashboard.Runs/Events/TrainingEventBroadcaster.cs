@@ -36,6 +36,13 @@ public sealed record RunDeletedEvent(int RunId) : TrainingEvent(RunId);
 public sealed record RunUpdatedEvent(int RunId, RunDto Run) : TrainingEvent(RunId);
 
 /// <summary>
+/// The live feed from other processes (Redis) went down or came back; not about one run, so every subscriber gets it.
+/// Pages say "reconnecting" while it is down and reload what they show from the database when it is back, since events
+/// raised elsewhere in between are not replayed.
+/// </summary>
+public sealed record LiveFeedChangedEvent(bool Connected) : TrainingEvent(0);
+
+/// <summary>
 /// The one in-process fan-out of training events: the engine's observer publishes, the hub relay and Blazor components
 /// subscribe. Each subscriber has its own queue and pump, so it sees events in publication order and a slow one never
 /// holds up training or the others.
@@ -46,9 +53,24 @@ public sealed class TrainingEventBroadcaster(ILogger<TrainingEventBroadcaster> l
     private Subscription[] _subscriptions = [];
 
     /// <param name="runId">Only events of this run; null for all runs.</param>
-    public IDisposable Subscribe(Func<TrainingEvent, Task> handler, int? runId = null)
+    public IDisposable Subscribe(Func<TrainingEvent, Task> handler, int? runId = null) => Add(handler, runId, raisedHereOnly: false);
+
+    /// <summary>
+    /// Only the events raised in this process, not those <see cref="PublishRelayed">relayed</see> from another: for the
+    /// hook that forwards them out (to Redis), which must not send an event back where it came from.
+    /// </summary>
+    public IDisposable SubscribeRaisedHere(Func<TrainingEvent, Task> handler) => Add(handler, runId: null, raisedHereOnly: true);
+
+    public void Publish(TrainingEvent trainingEvent) => Deliver(trainingEvent, relayed: false);
+
+    /// <summary>An event raised in another process (received from Redis): delivered here, never forwarded out again.</summary>
+    public void PublishRelayed(TrainingEvent trainingEvent) => Deliver(trainingEvent, relayed: true);
+
+    internal int SubscriberCount => Volatile.Read(ref _subscriptions).Length;
+
+    private IDisposable Add(Func<TrainingEvent, Task> handler, int? runId, bool raisedHereOnly)
     {
-        var subscription = new Subscription(this, handler, runId, logger);
+        var subscription = new Subscription(this, handler, runId, raisedHereOnly, logger);
         lock (_lock)
         {
             _subscriptions = [.. _subscriptions, subscription];
@@ -57,18 +79,17 @@ public sealed class TrainingEventBroadcaster(ILogger<TrainingEventBroadcaster> l
         return subscription;
     }
 
-    public void Publish(TrainingEvent trainingEvent)
+    private void Deliver(TrainingEvent trainingEvent, bool relayed)
     {
         foreach (var subscription in Volatile.Read(ref _subscriptions))
         {
-            if (subscription.RunId is null || subscription.RunId == trainingEvent.RunId)
+            if ((subscription.RunId is null || subscription.RunId == trainingEvent.RunId || trainingEvent is LiveFeedChangedEvent)
+                && !(relayed && subscription.RaisedHereOnly))
             {
                 subscription.Post(trainingEvent);
             }
         }
     }
-
-    internal int SubscriberCount => Volatile.Read(ref _subscriptions).Length;
 
     private void Remove(Subscription subscription)
     {
@@ -85,16 +106,19 @@ public sealed class TrainingEventBroadcaster(ILogger<TrainingEventBroadcaster> l
         private readonly ILogger _logger;
         private readonly Channel<TrainingEvent> _queue = Channel.CreateUnbounded<TrainingEvent>(new() { SingleReader = true });
 
-        public Subscription(TrainingEventBroadcaster owner, Func<TrainingEvent, Task> handler, int? runId, ILogger logger)
+        public Subscription(TrainingEventBroadcaster owner, Func<TrainingEvent, Task> handler, int? runId, bool raisedHereOnly, ILogger logger)
         {
             _owner = owner;
             _handler = handler;
             _logger = logger;
             RunId = runId;
+            RaisedHereOnly = raisedHereOnly;
             _ = Task.Run(PumpAsync);
         }
 
         public int? RunId { get; }
+
+        public bool RaisedHereOnly { get; }
 
         public void Post(TrainingEvent trainingEvent) => _queue.Writer.TryWrite(trainingEvent);
 

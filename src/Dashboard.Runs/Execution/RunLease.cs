@@ -12,7 +12,11 @@ namespace Dashboard.Runs.Execution;
 /// the token then moves on and every write of the old holder fails (<see cref="RunFence"/>). The heartbeat also carries
 /// what any web instance asked of the run through the database: stop, and "checkpoint now".
 /// </summary>
-public sealed class RunLease(IDbContextFactory<DashboardDbContext> dbFactory, IOptions<TrainingOptions> options, ILogger<RunLease> logger)
+public sealed class RunLease(
+    IDbContextFactory<DashboardDbContext> dbFactory,
+    IOptions<TrainingOptions> options,
+    IOptions<WorkerOptions> worker,
+    ILogger<RunLease> logger)
 {
     private TimeSpan Failover => TimeSpan.FromSeconds(options.Value.FailoverSeconds);
 
@@ -53,6 +57,7 @@ public sealed class RunLease(IDbContextFactory<DashboardDbContext> dbFactory, IO
                 .SetProperty(r => r.LeaseRenewedAt, now)
                 .SetProperty(r => r.CheckpointRequested, false)
                 .SetProperty(r => r.Device, device)
+                .SetProperty(r => r.Worker, worker.Value.EffectiveName)
                 .SetProperty(r => r.ResumedFromCheckpointId, resumeFromId)
                 .SetProperty(r => r.Error, (string?)null)
                 .SetProperty(r => r.FinishedAt, (DateTime?)null)

@@ -10,6 +10,7 @@ using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Logging;
 using Dashboard.Runs.Management;
+using Dashboard.Runs.Options;
 using Dashboard.Runs.Weights;
 using Microsoft.EntityFrameworkCore;
 

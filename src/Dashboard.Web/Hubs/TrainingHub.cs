@@ -68,7 +68,13 @@ public sealed class TrainingHub(RunService runs, HubSubscriptions subscriptions)
     }
 }
 
-/// <summary>Forwards broadcaster events to hub clients: the same events the pages see, for external clients.</summary>
+/// <summary>
+/// Forwards broadcaster events to hub clients: the same events the pages see, for external clients. With several web
+/// instances each one forwards every event (raised here or relayed from Redis) to its own connections only: the follower
+/// table is per instance and a connection lives on one instance, so each client gets each event exactly once. The
+/// SignalR backplane only carries those sends (a send to connection ids goes through Redis); no event is sent to a
+/// group or to all, which every instance would repeat.
+/// </summary>
 public sealed class HubRelay(TrainingEventBroadcaster broadcaster, IHubContext<TrainingHub, ITrainingClient> hub, HubSubscriptions subscriptions) : IHostedService, IDisposable
 {
     private IDisposable? _subscription;

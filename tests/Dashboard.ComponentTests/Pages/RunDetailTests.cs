@@ -27,7 +27,7 @@ public sealed class RunDetailTests : DashboardTestContext
         cut.WaitForAssertion(() => Assert.Equal($"#{run.Id} detail", cut.Find("h1").TextContent));
         Assert.Equal(RunStatus.Completed, cut.Find(".badge").TextContent);
         Assert.Equal(
-            ["spirals · mlp", "2 / 5", "0.6000 @ epoch 2", "sgd, lr 0.01, batch 64", "7", "cpu"],
+            ["spirals · mlp", "2 / 5", "0.6000 @ epoch 2", "sgd, lr 0.01, batch 64", "7", "cpu", "web-a"],
             cut.FindAll(".facts dd").Select(dd => dd.TextContent));
         Assert.Empty(cut.FindAll("[data-testid=stop]"));
     }
@@ -362,7 +362,7 @@ public sealed class RunDetailTests : DashboardTestContext
     /// <summary>A run two epochs into five, with a periodic checkpoint per epoch and an interrupt one after the second.</summary>
     private async Task<Run> SeedRunAsync(string status)
     {
-        var run = await Database.AddRunAsync("detail", status, configure: r => r.Device = "cpu");
+        var run = await Database.AddRunAsync("detail", status, configure: r => (r.Device, r.Worker) = ("cpu", "web-a"));
         await Database.AddEpochAsync(run.Id, 1, 0.9, 1.0, 0.6, 0.55);
         await Database.AddEpochAsync(run.Id, 2, 0.5, 0.6, 0.8, 0.75);
         await Database.AddCheckpointAsync(run.Id, 1, 1.0, sizeBytes: 1536);

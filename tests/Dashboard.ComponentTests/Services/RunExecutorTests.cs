@@ -6,6 +6,7 @@ using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
+using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,6 +40,18 @@ public sealed class RunExecutorTests : DashboardTestContext
         var ended = await Services.GetRequiredService<RunService>().GetAsync(run.Id);
         Assert.Equal(RunStatus.Completed, ended!.Status);
         Assert.Equal(2, ended.CurrentEpoch);
+    }
+
+    [Fact]
+    public async Task Execute_QueuedRun_TheRunNamesTheWorkerThatClaimedIt()
+    {
+        Services.Configure<WorkerOptions>(o => o.Name = "worker-7");
+        var run = await Database.AddRunAsync("claimed", status: RunStatus.Queued, epochs: 1);
+
+        await Services.GetRequiredService<RunExecutor>().ExecuteAsync(run.Id, CancellationToken.None);
+
+        var ended = await Services.GetRequiredService<RunService>().GetAsync(run.Id);
+        Assert.Equal((RunStatus.Completed, "worker-7"), (ended!.Status, ended.Worker));
     }
 
     [Theory]

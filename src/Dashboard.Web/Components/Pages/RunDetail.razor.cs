@@ -202,6 +202,9 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
             case RunUpdatedEvent e:
                 _run = e.Run;
                 break;
+            case LiveFeedChangedEvent e:
+                await OnFeedChangedAsync(e);
+                break;
             case RunStatusChangedEvent e:
                 _run = await RunService.GetAsync(RunId) ?? _run;
                 if (!e.IsActive)

@@ -1,4 +1,4 @@
-namespace Dashboard.Runs.Launching;
+namespace Dashboard.Runs.Options;
 
 /// <summary>
 /// The job queue a run asks for (<c>queue</c> on the create body): the kind of worker that may train it, matched against

@@ -1,0 +1,17 @@
+namespace Dashboard.Runs.Events;
+
+/// <summary>
+/// Whether events raised in other processes reach this one now. Always true in a single process; a relay between
+/// processes (Redis) sets it, and publishes <see cref="LiveFeedChangedEvent"/> when it changes. Pages read it when they
+/// open, so one opened during an outage says so too.
+/// </summary>
+public sealed class LiveFeedState
+{
+    private volatile bool _connected = true;
+
+    public bool Connected
+    {
+        get => _connected;
+        set => _connected = value;
+    }
+}
