@@ -49,7 +49,11 @@ if (!jobEngine)
 builder.Services.AddHostedService<SystemSampler>();
 builder.Services.AddHostedService<CheckpointAuditService>();
 
-builder.Services.AddHostedService<WorkerHeartbeat>();
+// Only a process that trains is a worker: a web app that merely queues for src/Dashboard.Worker is not listed as one.
+if (!jobEngine || embeddedWorker)
+{
+    builder.Services.AddHostedService<WorkerHeartbeat>();
+}
 
 var signalR = builder.Services.AddSignalR();
 try

@@ -1,7 +1,9 @@
 using Dashboard.Jobs;
+using Dashboard.Redis;
 using Dashboard.Runs;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Workers;
 using Microsoft.Extensions.Options;
 
 // A training worker: the same settings as the web app (appsettings.json at the repository root, environment variables,
@@ -26,6 +28,18 @@ if (!builder.Services.AddDashboardJobs(builder.Configuration, runServer: true))
 }
 
 builder.Services.AddHostedService<SystemSampler>();
+builder.Services.AddHostedService<WorkerHeartbeat>();
+
+// Live events of the runs trained here reach every web instance's pages and hub clients through Redis.
+try
+{
+    builder.Services.AddDashboardRedis(builder.Configuration);
+}
+catch (InvalidOperationException e)
+{
+    await Console.Error.WriteLineAsync($"The worker did not start: {e.Message}");
+    return 2;
+}
 
 // SIGTERM: every run finishes its batch, writes its interrupt checkpoint and is handed back before the process exits.
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = JobServices.ShutdownTimeout + TimeSpan.FromSeconds(10));
