@@ -3,6 +3,7 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
 using Dashboard.Engine.Configuration;
 using Dashboard.Engine.Datasets;
+using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
 using Dashboard.Engine.Weights;
 using Dashboard.Runs.Checkpoints;
@@ -29,6 +30,7 @@ public sealed class RunExecutor(
     TrainingEventBroadcaster broadcaster,
     RunLog runLog,
     WeightsLibrary weights,
+    ModelRegistry models,
     IOptions<TrainingOptions> options,
     ILogger<RunExecutor> logger)
 {
@@ -88,6 +90,11 @@ public sealed class RunExecutor(
                 && DataDrift.Warning(start.Manifest, resumeFrom is null ? run.ParentCheckpointId : resumeFromId, config.Dataset, dataSha256) is { } drift)
             {
                 runLog.Warning(runId, drift);
+            }
+
+            if ((resumeFrom ?? initFrom) is { } continued && PluginBuildCheck.Difference(continued.Manifest.ModelSpec, models) is { } otherBuild)
+            {
+                runLog.Warning(runId, otherBuild);
             }
 
             var initialWeights = resumeFrom is null && initFrom is null ? InitialWeights(runId, config) : null;

@@ -123,7 +123,7 @@ public sealed class RunLauncher(
                 return ServiceResult<RunStartedDto>.Conflict(verified.Problem!);
             }
 
-            if (PluginBuildCheck.Problem(start.Loaded.Manifest.ModelSpec, models) is { } pluginProblem)
+            if (PluginBuildCheck.Problem(start.Loaded.Manifest.ModelSpec, models, start.Loaded.Weights) is { } pluginProblem)
             {
                 return ServiceResult<RunStartedDto>.Conflict(pluginProblem);
             }
@@ -230,7 +230,7 @@ public sealed class RunLauncher(
                 return ServiceResult<RunStartedDto>.Conflict(verified.Problem!);
             }
 
-            return PluginBuildCheck.Problem(start.Loaded.Manifest.ModelSpec, models) is { } pluginProblem
+            return PluginBuildCheck.Problem(start.Loaded.Manifest.ModelSpec, models, start.Loaded.Weights) is { } pluginProblem
                 ? ServiceResult<RunStartedDto>.Conflict(pluginProblem)
                 : await QueueAsync(db, child, start, cancellationToken);
         }, cancellationToken);
