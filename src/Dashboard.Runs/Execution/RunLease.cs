@@ -144,11 +144,15 @@ public sealed class RunLease(
             .ExecuteUpdateAsync(u => u.SetProperty(r => r.StopRequested, true), cancellationToken) == 1;
     }
 
-    /// <summary>Asks the run, wherever it trains, for a checkpoint after its current batch; false when it is not running.</summary>
+    /// <summary>
+    /// Asks the run, wherever it trains, for a checkpoint after its current batch; false when no live process holds it
+    /// (not running, or its holder stopped renewing the lease: nothing would write the checkpoint).
+    /// </summary>
     public async Task<bool> RequestCheckpointAsync(int runId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        return await db.Runs.Where(r => r.Id == runId && r.Status == RunStatus.Running)
+        var fresh = DateTime.UtcNow - Failover;
+        return await db.Runs.Where(r => r.Id == runId && r.Status == RunStatus.Running && r.LeaseRenewedAt != null && r.LeaseRenewedAt >= fresh)
             .ExecuteUpdateAsync(u => u.SetProperty(r => r.CheckpointRequested, true), cancellationToken) == 1;
     }
 }
