@@ -75,7 +75,13 @@ public static class CoreServices
             var mnist = provider.GetRequiredService<IOptions<TrainingOptions>>().Value.MnistPath;
             var registry = DatasetRegistry.CreateDefault(string.IsNullOrWhiteSpace(mnist) ? null : Path.GetFullPath(mnist));
             provider.GetRequiredService<PluginCatalog>().AddDatasetsTo(registry);
-            DatasetLibrary.LoadStored(registry, provider.GetRequiredService<IOptions<StorageOptions>>().Value, provider.GetRequiredService<ILogger<DatasetLibrary>>());
+            var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var logger = provider.GetRequiredService<ILogger<DatasetLibrary>>();
+            DatasetLibrary.LoadStored(registry, storage, logger);
+
+            // Several processes share the data folder in the distributed mode: a dataset uploaded through one web instance
+            // is found by the others and by the workers when they first look for it.
+            registry.RefreshWith(() => DatasetLibrary.LoadStored(registry, storage, logger));
             return registry;
         });
         services.AddSingleton<DatasetLibrary>();

@@ -34,12 +34,50 @@ public sealed class DatasetRegistry
     public bool TryRemove(string name) =>
         _sources.TryGetValue(name, out var source) && source.Info.Kind != DatasetKinds.Builtin && _sources.TryRemove(name, out _);
 
-    public IEnumerable<DatasetInfo> All => _sources.Values.Select(s => s.Info).OrderBy(i => i.Name, StringComparer.Ordinal);
+    public IEnumerable<DatasetInfo> All
+    {
+        get
+        {
+            Refresh();
+            return _sources.Values.Select(s => s.Info).OrderBy(i => i.Name, StringComparer.Ordinal);
+        }
+    }
 
     public bool TryGet(string? name, [NotNullWhen(true)] out IDatasetSource? source)
     {
         source = null;
-        return name is not null && _sources.TryGetValue(name, out source);
+        if (name is null)
+        {
+            return false;
+        }
+
+        if (_sources.TryGetValue(name, out source))
+        {
+            return true;
+        }
+
+        Refresh();
+        return _sources.TryGetValue(name, out source);
+    }
+
+    /// <summary>
+    /// Adds datasets stored meanwhile by another process (another web instance, when several share one data folder) when
+    /// a name is missing or the list is read: <paramref name="addStored"/> adds what it finds. Called at most once a
+    /// second, so a stream of unknown names costs one folder scan a second, not one per request.
+    /// </summary>
+    public void RefreshWith(Action addStored) => _refresh = addStored;
+
+    private Action? _refresh;
+    private long _lastRefresh = long.MinValue / 2;
+
+    private void Refresh()
+    {
+        var last = Interlocked.Read(ref _lastRefresh);
+        var now = Environment.TickCount64;
+        if (_refresh is { } refresh && now - last >= 1000 && Interlocked.CompareExchange(ref _lastRefresh, now, last) == last)
+        {
+            refresh();
+        }
     }
 
     public IDatasetSource Get(string name) =>

@@ -191,8 +191,9 @@ public sealed partial class DatasetLibrary(
                     $"Runs use '{source.Info.Name}': {string.Join(", ", users.Select(u => $"{u.Id} ({u.Name})"))}. Delete them first.");
             }
 
-            registry.TryRemove(source.Info.Name);
+            // The description goes first: a registry refreshing from the folder meanwhile must not find it and add it back.
             File.Delete(DescriptionPath(source.Info.Name));
+            registry.TryRemove(source.Info.Name);
             var shared = registry.All.Select(i => registry.Get(i.Name)).Any(s => DataPath(s) == dataPath);
             if (!shared)
             {
