@@ -30,7 +30,7 @@ public sealed class DashboardDbContextTests : IAsyncLifetime, IDisposable
     {
         var tables = await _database.QueryAsync("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 2) <> '__' AND name NOT LIKE 'sqlite_%' ORDER BY name");
 
-        Assert.Equal(["Checkpoints", "EpochMetrics", "RunLogEntries", "RunSystemSamples", "Runs", "StepMetricBlocks", "StepMetrics"], tables);
+        Assert.Equal(["Checkpoints", "EpochMetrics", "RunLogEntries", "RunSystemSamples", "Runs", "StepMetricBlocks", "StepMetrics", "Workers"], tables);
     }
 
     [Fact]
