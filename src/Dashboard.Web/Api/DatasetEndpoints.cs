@@ -1,7 +1,6 @@
 using Dashboard.Engine.Export;
 using Dashboard.Runs.Datasets;
 using Dashboard.Runs.Options;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -28,18 +27,13 @@ public static class DatasetEndpoints
         datasets.MapPost("", async (HttpRequest request, DatasetLibrary library, IOptions<StorageOptions> storage, CancellationToken ct) =>
         {
             var maxBytes = storage.Value.MaxDatasetBytes;
-            if (request.ContentLength > maxBytes + FormOverheadBytes)
+            var boundary = MultipartUpload.Begin(request, maxBytes + FormOverheadBytes, out var tooLarge);
+            if (tooLarge)
             {
                 return TooLarge(maxBytes);
             }
 
-            if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            {
-                limit.MaxRequestBodySize = maxBytes + FormOverheadBytes;
-            }
-
-            var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
-            if (!request.HasFormContentType || string.IsNullOrEmpty(boundary))
+            if (boundary is null)
             {
                 return Invalid("file", "Send a multipart form with the CSV (fields 'name', 'target') or image-folder zip (fields 'name', 'imageSize', 'color') as 'file'.");
             }

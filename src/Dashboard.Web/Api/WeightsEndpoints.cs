@@ -1,6 +1,5 @@
 using Dashboard.Engine.Export;
 using Dashboard.Runs.Weights;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
@@ -46,18 +45,13 @@ public static class WeightsEndpoints
     private static async Task<IResult> UploadAsync(HttpRequest request, WeightsLibrary library, CancellationToken ct)
     {
         var maxBytes = library.MaxBytes;
-        if (request.ContentLength > maxBytes + FormOverheadBytes)
+        var boundary = MultipartUpload.Begin(request, maxBytes + FormOverheadBytes, out var tooLarge);
+        if (tooLarge)
         {
             return TooLarge(maxBytes);
         }
 
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = maxBytes + FormOverheadBytes;
-        }
-
-        var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
-        if (!request.HasFormContentType || string.IsNullOrEmpty(boundary))
+        if (boundary is null)
         {
             return Invalid("Send a multipart form with the weights (.safetensors or a torch.save state_dict) as 'file'.");
         }
