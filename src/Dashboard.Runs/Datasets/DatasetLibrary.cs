@@ -225,22 +225,11 @@ public sealed partial class DatasetLibrary(
         if (!File.Exists(dataPath))
         {
             file.Position = 0;
-            await WriteAtomicallyAsync(dataPath, stream => file.CopyToAsync(stream, cancellationToken));
+            await AtomicFile.WriteAsync(dataPath, stream => file.CopyToAsync(stream, cancellationToken));
         }
 
-        await WriteAtomicallyAsync(DescriptionPath(source.Info.Name), stream => JsonSerializer.SerializeAsync(stream, description, Json, cancellationToken));
+        await AtomicFile.WriteAsync(DescriptionPath(source.Info.Name), stream => JsonSerializer.SerializeAsync(stream, description, Json, cancellationToken));
         registry.TryAdd(source);
-    }
-
-    private static async Task WriteAtomicallyAsync(string path, Func<Stream, Task> write)
-    {
-        var temporary = path + ".tmp";
-        await using (var stream = File.Create(temporary))
-        {
-            await write(stream);
-        }
-
-        File.Move(temporary, path, overwrite: true);
     }
 
     private static ServiceResult<DatasetSummaryDto> Invalid(string field, string message) =>

@@ -7,6 +7,7 @@ using Dashboard.Engine.Export;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Weights;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Datasets;
 using Dashboard.Runs.Options;
 using Microsoft.Extensions.Options;
 
@@ -83,10 +84,10 @@ public sealed partial class WeightsLibrary(
         if (!File.Exists(path))
         {
             file.Position = 0;
-            await WriteAtomicallyAsync(path, stream => file.CopyToAsync(stream, cancellationToken));
+            await AtomicFile.WriteAsync(path, stream => file.CopyToAsync(stream, cancellationToken));
         }
 
-        await WriteAtomicallyAsync(DescriptionPath(sha256), stream => JsonSerializer.SerializeAsync(stream, dto, Json, cancellationToken));
+        await AtomicFile.WriteAsync(DescriptionPath(sha256), stream => JsonSerializer.SerializeAsync(stream, dto, Json, cancellationToken));
         logger.LogInformation("Weights {Sha256} stored: {Format}, {Count} tensors.", sha256, contents.Format, contents.Tensors.Count);
         return new(dto, Status: 201);
     }
@@ -210,17 +211,6 @@ public sealed partial class WeightsLibrary(
         Path.Combine(Folder, sha256 + (format == WeightsFormats.PyTorch ? ".pt" : ".safetensors"));
 
     private string DescriptionPath(string sha256) => Path.Combine(Folder, sha256 + ".json");
-
-    private static async Task WriteAtomicallyAsync(string path, Func<Stream, Task> write)
-    {
-        var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        await using (var stream = File.Create(temporary))
-        {
-            await write(stream);
-        }
-
-        File.Move(temporary, path, overwrite: true);
-    }
 
     private static ServiceResult<WeightsDto> Invalid(string field, string message) =>
         ServiceResult<WeightsDto>.Invalid(new Dictionary<string, string[]> { [field] = [message] });
