@@ -115,7 +115,7 @@ public sealed class CheckpointPanelTests : DashboardTestContext
         var cut = Render<CheckpointPanel>(p => p.Picked(Checkpoint(1, 1, 0.5)).Add(c => c.FineTune, form));
 
         cut.Find("[data-testid=panel-finetune]").Click();
-        Assert.Equal("fine-tune #1", cut.Find("[data-testid=form]").TextContent);
+        Assert.Equal("fine-tune #1", cut.WaitForElement("[data-testid=form]").TextContent);
         Assert.Empty(cut.FindAll("[data-testid=panel-resume]"));
 
         cut.Render(p => p.Picked(Checkpoint(2, 2, 0.4)));

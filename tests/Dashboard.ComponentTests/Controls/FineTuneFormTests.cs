@@ -97,6 +97,7 @@ public sealed class FineTuneFormTests : DashboardTestContext
         cut.WaitForElement("[data-testid=checkpoints-table] tbody tr").Click();
 
         cut.WaitForElement("[data-testid=panel-finetune]").Click();
+        cut.WaitForElement(".finetune");
 
         // The spirals MLP: layers.fc1.weight, layers.fc1.bias, layers.fc2.…, layers.head.…, one box per module.
         Assert.Equal(["layers.fc1", "layers.fc2", "layers.head"], cut.FindAll(".finetune fieldset:last-of-type label.chip").Select(l => l.TextContent.Trim()));

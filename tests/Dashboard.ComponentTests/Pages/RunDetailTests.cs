@@ -200,7 +200,8 @@ public sealed class RunDetailTests : DashboardTestContext
         await cut.InvokeAsync(() => Plotly.Click(2));
         cut.WaitForElement("[data-testid=panel-finetune]").Click();
 
-        cut.Find("[data-testid=finetune-epochs]").Change("0");
+        // The form opens once the checkpoint's data check is in (a drift would ask for confirmation first).
+        cut.WaitForElement("[data-testid=finetune-epochs]").Change("0");
         cut.Find("[data-testid=finetune-start]").Click();
         cut.WaitForAssertion(() => Assert.Contains("Epochs must be between", cut.Find(".finetune .validation-message[data-field=epochs]").TextContent));
         Assert.Equal(1, await Database.CountRunsAsync());
