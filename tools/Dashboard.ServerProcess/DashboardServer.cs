@@ -226,30 +226,9 @@ public sealed partial class DashboardServer : IAsyncDisposable
             throw new FileNotFoundException($"{app} does not exist; build the solution (dotnet build Dashboard.sln) first.", app);
         }
 
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            WorkingDirectory = RootDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(app);
+        var start = ChildStart(app, RootDirectory, DataDirectory, _settings);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(_listenUrl);
-
-        // Inherited settings of the test host must not leak into the app under test.
-        foreach (var inherited in new[] { "ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT" })
-        {
-            start.Environment.Remove(inherited);
-        }
-
-        start.Environment["Storage__DataDirectory"] = DataDirectory;
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        foreach (var (key, value) in _settings)
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => OnLine("out", e.Data);
         process.ErrorDataReceived += (_, e) => OnLine("err", e.Data);
@@ -344,6 +323,36 @@ public sealed partial class DashboardServer : IAsyncDisposable
                 await Task.Delay(200);
             }
         }
+    }
+
+    /// <summary>
+    /// How a dashboard process (the server or a worker) is started for a test: its own data folder and settings as
+    /// environment variables (<c>Training:Device</c> → <c>Training__Device</c>), output redirected, and none of the test
+    /// host's own URL or environment settings leaking into the app under test.
+    /// </summary>
+    internal static ProcessStartInfo ChildStart(string app, string workingDirectory, string dataDirectory, IReadOnlyDictionary<string, string> settings)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(app);
+        foreach (var inherited in new[] { "ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT" })
+        {
+            start.Environment.Remove(inherited);
+        }
+
+        start.Environment["Storage__DataDirectory"] = dataDirectory;
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        return start;
     }
 
     internal static string DotnetHost()

@@ -126,27 +126,11 @@ public sealed class DashboardWorker : IAsyncDisposable
             throw new FileNotFoundException($"{app} does not exist; build the solution (dotnet build Dashboard.sln) first.", app);
         }
 
-        var start = new ProcessStartInfo(DashboardServer.DotnetHost())
-        {
-            WorkingDirectory = dataDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(app);
-        foreach (var inherited in new[] { "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT" })
-        {
-            start.Environment.Remove(inherited);
-        }
-
         Directory.CreateDirectory(dataDirectory);
-        start.Environment["Storage__DataDirectory"] = dataDirectory;
-        start.Environment["Worker__Name"] = Name;
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        foreach (var (key, value) in settings)
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
+        // The worker's name unless the settings name it themselves.
+        var named = new Dictionary<string, string>(settings);
+        named.TryAdd("Worker:Name", Name);
+        var start = DashboardServer.ChildStart(app, dataDirectory, dataDirectory, named);
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => OnLine("out", e.Data);
