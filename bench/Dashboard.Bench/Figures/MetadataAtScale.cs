@@ -198,6 +198,10 @@ internal static class MetadataAtScale
         services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new RunLogOptions()));
         services.AddSingleton<ILogger<RunLog>>(NullLogger<RunLog>.Instance);
         services.AddSingleton<RunLog>();
+        // RunService reads whether a run's lease is held (a stop goes to its holder); no run here is ever leased.
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new WorkerOptions()));
+        services.AddSingleton<ILogger<RunLease>>(NullLogger<RunLease>.Instance);
+        services.AddSingleton<RunLease>();
         services.AddSingleton<RunService>();
         return services.BuildServiceProvider();
     }
