@@ -8,13 +8,25 @@ using Xunit.Abstractions;
 namespace Dashboard.IntegrationTests;
 
 /// <summary>
-/// A long run must not grow the server: native tensors are disposed every batch, so resident memory at the end of a
-/// 100-epoch run stays within 10% of where it stood after epoch 5. Small batches make many steps (over 11,000), so a
-/// leak of even one small tensor per batch would show.
+/// A long run must not grow the server: native tensors are disposed every batch, so resident memory stays flat over the
+/// last 100 epochs of a run. Small batches make many steps (over 11,000 in those 100 epochs), so a leak of even one small
+/// tensor per batch would show.
 /// </summary>
 public sealed class MemoryTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const int Epochs = 100;
+    /// <summary>
+    /// Where the flat stretch starts. Before it the runtime is still warming up: tiered compilation recompiles the code that
+    /// runs once or a few times per epoch (EF's change tracking and SaveChanges, the checkpoint and hub paths) as each
+    /// method reaches its call-count thresholds, and keeps each version's code (shared memory under W^X) and its PGO
+    /// data. Measured on this scenario: the JIT compiles about 14,000 methods between epochs 5 and 190 and hardly any
+    /// after, and VmRSS climbs about 9% (312 to 341 MiB, RssShmem +15 MiB, RssAnon +10 MiB) to a plateau it holds from
+    /// epoch ~150 to 300 within 1%; with DOTNET_TieredCompilation=0 it is flat from epoch 5 (307.5 to 308.0 MiB at
+    /// epoch 150). Measured from epoch 5, a 100-epoch run ended in the middle of that climb and failed now and then
+    /// at 11%; the warm-up is bounded and no leak, so the reference is taken past it.
+    /// </summary>
+    private const int ReferenceEpoch = 150;
+
+    private const int Epochs = ReferenceEpoch + 100;
     private const double Allowed = 0.10;
 
     private DashboardServer _server = null!;
@@ -29,7 +41,7 @@ public sealed class MemoryTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
     [Fact]
-    public async Task LongRun_HundredEpochsOfSmallBatches_ResidentMemoryEndsWithinTenPercentOfEpochFive()
+    public async Task LongRun_HundredEpochsOfSmallBatchesPastWarmUp_ResidentMemoryEndsWithinTenPercentOfReferenceEpoch()
     {
         await using var hub = await HubRecorder.ConnectAsync(_server);
         await hub.Connection.InvokeAsync("JoinAll");
@@ -48,7 +60,8 @@ public sealed class MemoryTests(ITestOutputHelper output) : IAsyncLifetime
         var pid = _server.ProcessId!.Value;
 
         var samples = new List<(string When, long Bytes, string Parts)>();
-        foreach (var epoch in new[] { 5, 25, 50, 75 })
+        // The early samples are only printed: they show the warm-up that the reference epoch waits out.
+        foreach (var epoch in new[] { 5, 50, 100, ReferenceEpoch, ReferenceEpoch + 25, ReferenceEpoch + 50, ReferenceEpoch + 75 })
         {
             await hub.WaitForAsync(
                 run.Id,
@@ -64,12 +77,12 @@ public sealed class MemoryTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.Equal("completed", events[^1].Payload);
         Assert.Equal(Epochs, (await _server.GetMetricsAsync(run.Id)).Count);
-        var (_, atEpochFive, partsAtFive) = samples[0];
+        var (_, atReference, partsAtReference) = samples.Single(s => s.When == $"after epoch {ReferenceEpoch}");
         var (_, atEnd, partsAtEnd) = samples[^1];
         Assert.True(
-            atEnd <= atEpochFive * (1 + Allowed),
-            $"Resident memory grew from {atEpochFive / 1024.0 / 1024:0.0} MiB after epoch 5 to {atEnd / 1024.0 / 1024:0.0} MiB at the end "
-            + $"({(double)atEnd / atEpochFive - 1:P1}, allowed {Allowed:P0}). Epoch 5: {partsAtFive}; end: {partsAtEnd}.");
+            atEnd <= atReference * (1 + Allowed),
+            $"Resident memory grew from {atReference / 1024.0 / 1024:0.0} MiB after epoch {ReferenceEpoch} to {atEnd / 1024.0 / 1024:0.0} MiB at the end "
+            + $"({(double)atEnd / atReference - 1:P1}, allowed {Allowed:P0}). Epoch {ReferenceEpoch}: {partsAtReference}; end: {partsAtEnd}.");
     }
 
     /// <summary>
