@@ -9,8 +9,9 @@ namespace Dashboard.IntegrationTests;
 
 /// <summary>
 /// A long run must not grow the server: native tensors are disposed every batch, so resident memory stays flat over the
-/// last 100 epochs of a run. Small batches make many steps (over 11,000 in those 100 epochs), so a leak of even one small
-/// tensor per batch would show.
+/// last 100 epochs of a run. Small batches make many steps (over 11,000 in those 100 epochs), so a leak of a few KiB per
+/// batch shows: keeping one 16×64 float tensor per batch (4 KiB) made it fail at 10.3%, while the run without it stays
+/// within about 1%.
 /// </summary>
 public sealed class MemoryTests(ITestOutputHelper output) : IAsyncLifetime
 {
