@@ -20,10 +20,11 @@ public sealed class MemoryTests(ITestOutputHelper output) : IAsyncLifetime
     /// runs once or a few times per epoch (EF's change tracking and SaveChanges, the checkpoint and hub paths) as each
     /// method reaches its call-count thresholds, and keeps each version's code (shared memory under W^X) and its PGO
     /// data. Measured on this scenario: the JIT compiles about 14,000 methods between epochs 5 and 190 and hardly any
-    /// after, and VmRSS climbs about 9% (312 to 341 MiB, RssShmem +15 MiB, RssAnon +10 MiB) to a plateau it holds from
-    /// epoch ~150 to 300 within 1%; with DOTNET_TieredCompilation=0 it is flat from epoch 5 (307.5 to 308.0 MiB at
-    /// epoch 150). Measured from epoch 5, a 100-epoch run ended in the middle of that climb and failed now and then
-    /// at 11%; the warm-up is bounded and no leak, so the reference is taken past it.
+    /// after, and VmRSS climbs about 10% (305 MiB at epoch 5 to 335 MiB at epoch 150; by epoch 300 RssShmem +14 MiB,
+    /// RssAnon +10 MiB) to a plateau it holds within 1% to epoch 300, while the live managed heap stays at 10 MB; with
+    /// DOTNET_TieredCompilation=0 it is flat from epoch 5 (300.3 to 300.8 MiB at epoch 148). Measured from epoch 5, a
+    /// 100-epoch run ended in the middle of that climb and failed now and then at 11%; the warm-up is bounded and no
+    /// leak, so the reference is taken past it.
     /// </summary>
     private const int ReferenceEpoch = 150;
 
