@@ -111,9 +111,11 @@ internal static class DistributedFigures
         };
         foreach (var (key, sample) in samples)
         {
-            result.Details[$"{key}ClientsMs"] = LivePath.Summary(sample);
-            result.Details[$"{key}EpochIntervalMs"] = Stats.Round(sample.EpochIntervalMs, 1);
-            result.Details[$"{key}HubMessages"] = sample.Messages;
+            // "distributed100" → "distributedHundredClients", as figure 5 names its sides.
+            var side = key.Replace("100", "HundredClients", StringComparison.Ordinal).Replace("1", "OneClient", StringComparison.Ordinal);
+            result.Details[$"{side}Ms"] = LivePath.Summary(sample);
+            result.Details[$"{side}EpochIntervalMs"] = Stats.Round(sample.EpochIntervalMs, 1);
+            result.Details[$"{side}HubMessages"] = sample.Messages;
         }
 
         result.Details["oneClientRatio"] = Stats.Round(P("distributed1", 95) / P("embedded1", 95));
