@@ -45,7 +45,7 @@ internal static class Failover
             Ratio = ratio,
             Verdict = FigureResult.Judge(ratio <= TargetRatio),
             Absolute = string.Create(CultureInfo.InvariantCulture,
-                $"to the next epoch: median {Stats.Median(toEpoch) / 1000:F1} s, max {Stats.Max(toEpoch) / 1000:F1} s; to the lease taken by the other worker: median {Stats.Median(toLease) / 1000:F1} s, max {Stats.Max(toLease) / 1000:F1} s"),
+                $"to the next epoch: median {Stats.Median(toEpoch) / 1000:F1} s, max {Stats.Max(toEpoch) / 1000:F1} s; to the lease taken by the other worker: median {Stats.Median(toLease) / 1000:F1} s ({Stats.Median(toLease) / failover:F2} × FailoverSeconds), max {Stats.Max(toLease) / 1000:F1} s"),
         };
         result.Details["failoverSeconds"] = DistributedDeployment.FailoverSeconds;
         result.Details["toNextEpochMs"] = Stats.Round(toEpoch, 0);
@@ -54,7 +54,8 @@ internal static class Failover
         result.Note = "Training:FailoverSeconds=6 on both web instances and every worker (the default is 60); what the time is made of: "
             + "the job engine hands the dead worker's job on once it has not been kept alive for FailoverSeconds (Hangfire's sliding invisibility timeout, queue polled every second), "
             + "the new job waits until the run's lease heartbeat is FailoverSeconds old, then the run resumes from its newest durable checkpoint (spirals, a checkpoint every epoch) and trains one epoch; "
-            + "the kill comes after the run's second checkpoint; the lease time is polled every 100 ms through web A";
+            + "the kill comes after the run's second checkpoint; the lease time is polled every 100 ms through web A; "
+            + "the worker that takes over is whichever live one is idle, the kill's replacement started just before, so it may never have trained (a cold process: JIT, data load)";
         return result;
     }
 
