@@ -92,63 +92,33 @@ internal static class MetadataOnPostgres
             COPY "Runs" ("Id", "Name", "Status", "Dataset", "Model", "Epochs", "CurrentEpoch", "Device", "ConfigJson", "BestValLoss", "BestValLossEpoch",
                 "CreatedAt", "StartedAt", "FinishedAt", "Archived", "CheckpointRequested", "StopRequested", "LeaseToken", "StartStep", "Notes", "Queue", "TagsJson")
             FROM STDIN (FORMAT BINARY)
-            """, Rows<MetadataRows.RunRow>(), async (writer, r) =>
-        {
-            await writer.WriteAsync(r.Id, NpgsqlDbType.Integer, cancellationToken);
-            await writer.WriteAsync(r.Name, NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync(r.Status, NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync(r.Dataset, NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync(r.Model, NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync(r.Epochs, NpgsqlDbType.Integer, cancellationToken);
-            await writer.WriteAsync(r.Epochs, NpgsqlDbType.Integer, cancellationToken);
-            await writer.WriteAsync("cpu", NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync(r.ConfigJson, NpgsqlDbType.Text, cancellationToken);
-            await writer.WriteAsync(r.BestValLoss, NpgsqlDbType.Double, cancellationToken);
-            await writer.WriteAsync(r.BestValLossEpoch, NpgsqlDbType.Integer, cancellationToken);
-            await writer.WriteAsync(r.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await writer.WriteAsync(r.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await writer.WriteAsync(r.FinishedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-            await writer.WriteAsync(false, NpgsqlDbType.Boolean, cancellationToken);
-            await writer.WriteAsync(false, NpgsqlDbType.Boolean, cancellationToken);
-            await writer.WriteAsync(false, NpgsqlDbType.Boolean, cancellationToken);
-            await writer.WriteAsync(0L, NpgsqlDbType.Bigint, cancellationToken);
-            await writer.WriteAsync(0L, NpgsqlDbType.Bigint, cancellationToken);
-            await writer.WriteAsync("", NpgsqlDbType.Text, cancellationToken);
-            await writer.WriteAsync("default", NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync("[]", NpgsqlDbType.Text, cancellationToken);
-        }, cancellationToken);
+            """, Rows<MetadataRows.RunRow>(), r =>
+        [
+            (r.Id, NpgsqlDbType.Integer), (r.Name, NpgsqlDbType.Varchar), (r.Status, NpgsqlDbType.Varchar), (r.Dataset, NpgsqlDbType.Varchar),
+            (r.Model, NpgsqlDbType.Varchar), (r.Epochs, NpgsqlDbType.Integer), (r.Epochs, NpgsqlDbType.Integer), ("cpu", NpgsqlDbType.Varchar),
+            (r.ConfigJson, NpgsqlDbType.Text), (r.BestValLoss, NpgsqlDbType.Double), (r.BestValLossEpoch, NpgsqlDbType.Integer),
+            (r.CreatedAt, NpgsqlDbType.TimestampTz), (r.CreatedAt, NpgsqlDbType.TimestampTz), (r.FinishedAt, NpgsqlDbType.TimestampTz),
+            (false, NpgsqlDbType.Boolean), (false, NpgsqlDbType.Boolean), (false, NpgsqlDbType.Boolean), (0L, NpgsqlDbType.Bigint), (0L, NpgsqlDbType.Bigint),
+            ("", NpgsqlDbType.Text), ("default", NpgsqlDbType.Varchar), ("[]", NpgsqlDbType.Text),
+        ], cancellationToken);
         await CopyAsync(connection, """
             COPY "EpochMetrics" ("RunId", "Epoch", "Step", "Loss", "ValLoss", "Accuracy", "ValAccuracy", "LearningRate", "DurationMs", "SamplesPerSecond", "CreatedAt")
             FROM STDIN (FORMAT BINARY)
-            """, Rows<MetadataRows.MetricRow>(), async (writer, m) =>
-        {
-            await writer.WriteAsync(m.RunId, NpgsqlDbType.Integer, cancellationToken);
-            await writer.WriteAsync(m.Epoch, NpgsqlDbType.Integer, cancellationToken);
-            await writer.WriteAsync(m.Step, NpgsqlDbType.Bigint, cancellationToken);
-            foreach (var value in (double[])[m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.LearningRate, m.DurationMs, m.SamplesPerSecond])
-            {
-                await writer.WriteAsync(value, NpgsqlDbType.Double, cancellationToken);
-            }
-
-            await writer.WriteAsync(m.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-        }, cancellationToken);
+            """, Rows<MetadataRows.MetricRow>(), m =>
+        [
+            (m.RunId, NpgsqlDbType.Integer), (m.Epoch, NpgsqlDbType.Integer), (m.Step, NpgsqlDbType.Bigint),
+            (m.Loss, NpgsqlDbType.Double), (m.ValLoss, NpgsqlDbType.Double), (m.Accuracy, NpgsqlDbType.Double), (m.ValAccuracy, NpgsqlDbType.Double),
+            (m.LearningRate, NpgsqlDbType.Double), (m.DurationMs, NpgsqlDbType.Double), (m.SamplesPerSecond, NpgsqlDbType.Double), (m.CreatedAt, NpgsqlDbType.TimestampTz),
+        ], cancellationToken);
         await CopyAsync(connection, """
             COPY "Checkpoints" ("RunId", "Epoch", "Step", "MetricsJson", "Path", "SizeBytes", "Sha256", "Kind", "Pinned", "Status", "CreatedAt")
             FROM STDIN (FORMAT BINARY)
-            """, Rows<MetadataRows.CheckpointRow>(), async (writer, c) =>
-        {
-            await writer.WriteAsync(c.RunId, NpgsqlDbType.Integer, cancellationToken);
-            await writer.WriteAsync(c.Epoch, NpgsqlDbType.Integer, cancellationToken);
-            await writer.WriteAsync(c.Step, NpgsqlDbType.Bigint, cancellationToken);
-            await writer.WriteAsync(c.MetricsJson, NpgsqlDbType.Text, cancellationToken);
-            await writer.WriteAsync(c.Path, NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync(1_048_576L, NpgsqlDbType.Bigint, cancellationToken);
-            await writer.WriteAsync(c.Sha256, NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync("periodic", NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync(false, NpgsqlDbType.Boolean, cancellationToken);
-            await writer.WriteAsync("durable", NpgsqlDbType.Varchar, cancellationToken);
-            await writer.WriteAsync(c.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken);
-        }, cancellationToken);
+            """, Rows<MetadataRows.CheckpointRow>(), c =>
+        [
+            (c.RunId, NpgsqlDbType.Integer), (c.Epoch, NpgsqlDbType.Integer), (c.Step, NpgsqlDbType.Bigint), (c.MetricsJson, NpgsqlDbType.Text),
+            (c.Path, NpgsqlDbType.Varchar), (1_048_576L, NpgsqlDbType.Bigint), (c.Sha256, NpgsqlDbType.Varchar), ("periodic", NpgsqlDbType.Varchar),
+            (false, NpgsqlDbType.Boolean), ("durable", NpgsqlDbType.Varchar), (c.CreatedAt, NpgsqlDbType.TimestampTz),
+        ], cancellationToken);
 
         // The explicit ids bypassed the identity sequence; a later insert through EF must not collide with them.
         await using (var sequence = new NpgsqlCommand("""SELECT setval(pg_get_serial_sequence('"Runs"', 'Id'), (SELECT max("Id") FROM "Runs"))""", connection))
@@ -161,13 +131,18 @@ internal static class MetadataOnPostgres
         await vacuum.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task CopyAsync<T>(NpgsqlConnection connection, string copy, IEnumerable<T> rows, Func<NpgsqlBinaryImporter, T, Task> write, CancellationToken cancellationToken)
+    /// <summary>One binary COPY: every row's columns as (value, PostgreSQL type), in the order the statement names them.</summary>
+    private static async Task CopyAsync<T>(
+        NpgsqlConnection connection, string copy, IEnumerable<T> rows, Func<T, (object Value, NpgsqlDbType Type)[]> columns, CancellationToken cancellationToken)
     {
         await using var writer = await connection.BeginBinaryImportAsync(copy, cancellationToken);
         foreach (var row in rows)
         {
             await writer.StartRowAsync(cancellationToken);
-            await write(writer, row);
+            foreach (var (value, type) in columns(row))
+            {
+                await writer.WriteAsync(value, type, cancellationToken);
+            }
         }
 
         await writer.CompleteAsync(cancellationToken);
