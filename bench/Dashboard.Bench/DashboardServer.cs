@@ -41,12 +41,12 @@ internal sealed class DashboardServer : IAsyncDisposable
     }
 
     /// <param name="dataDirectory">Where the server keeps its state; the bench's work folder, so <c>--keep</c> keeps it.</param>
-    public static async Task<DashboardServer> StartAsync(string dataDirectory, CancellationToken cancellationToken)
+    /// <param name="settings">Further configuration keys (the distributed figures' database, Redis and worker settings).</param>
+    public static async Task<DashboardServer> StartAsync(string dataDirectory, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
         Directory.CreateDirectory(dataDirectory);
-        var launcher = await Launcher.StartAsync(
-            new Dictionary<string, string> { ["Storage:DataDirectory"] = dataDirectory },
-            cancellationToken);
+        var all = new Dictionary<string, string>(settings ?? new Dictionary<string, string>()) { ["Storage:DataDirectory"] = dataDirectory };
+        var launcher = await Launcher.StartAsync(all, cancellationToken);
         var server = new DashboardServer(launcher, dataDirectory);
         Live[server] = 0;
         return server;

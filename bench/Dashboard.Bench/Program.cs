@@ -14,7 +14,7 @@ namespace Dashboard.Bench;
 public static class BenchProgram
 {
     private const string Usage = """
-        Usage: dotnet run -c Release --project bench/Dashboard.Bench -- [--quick | --full] [--only 1,2,3,4,5,6] [--keep] [--out PATH]
+        Usage: dotnet run -c Release --project bench/Dashboard.Bench -- [--quick | --full] [--only 1,2,3,4,4-pg,5,6,7,7a,7b] [--keep] [--out PATH]
           --quick   scaled-down figures, under two minutes on two cores (the default)
           --full    full-size figures (10,000 runs / 10,000,000 metric rows, whole MNIST, more repetitions)
           --only    run only these figures
@@ -88,9 +88,19 @@ public static class BenchProgram
                 figures.AddRange(await MeasureMany("4", "Metadata at scale", () => MetadataAtScale.RunAsync(settings, cancel.Token)));
             }
 
+            if (settings.Runs("4-pg"))
+            {
+                figures.AddRange(await MeasureMany("4-pg", "Metadata at scale on PostgreSQL", () => MetadataOnPostgres.RunAsync(settings, cancel.Token)));
+            }
+
             if (settings.Runs("2"))
             {
                 figures.AddRange(await MeasureMany("2", "Checkpoint save", () => CheckpointSave.RunAsync(settings, cancel.Token)));
+            }
+
+            if (settings.Runs("7") || settings.Runs("7a") || settings.Runs("7b"))
+            {
+                figures.AddRange(await MeasureMany("7", "Distributed mode", () => DistributedFigures.RunAsync(settings, cancel.Token)));
             }
 
             if (settings.Runs("1") || settings.Runs("3") || settings.Runs("5"))

@@ -12,9 +12,7 @@ public static class PostgresServer
     private static PostgresCluster? _cluster;
 
     /// <summary>Why no cluster can be started here, or null when one can.</summary>
-    public static string? Unavailable => PostgresCluster.FindBinaries() is null
-        ? "No PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin or POSTGRES_BIN; install the postgresql package."
-        : null;
+    public static string? Unavailable => PostgresCluster.Unavailable;
 
     /// <summary>
     /// Settings that start a dashboard on a fresh database of the shared cluster: <c>Storage:Provider</c> and

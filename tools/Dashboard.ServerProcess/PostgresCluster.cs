@@ -35,6 +35,11 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     private string LogFile => Path.Combine(RootDirectory, "postgres.log");
 
+    /// <summary>Why no cluster can be started here, or null when one can.</summary>
+    public static string? Unavailable => FindBinaries() is null
+        ? "No PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin or POSTGRES_BIN; install the postgresql package."
+        : null;
+
     /// <summary>
     /// The folder of initdb and pg_ctl: <c>POSTGRES_BIN</c> when set, else the newest of Debian's
     /// <c>/usr/lib/postgresql/*/bin</c>; null when there is none.

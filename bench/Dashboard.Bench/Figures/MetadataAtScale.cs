@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Dashboard.Data;
-using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Policies;
-using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Logging;
 using Dashboard.Runs.Execution;
@@ -24,8 +20,8 @@ namespace Dashboard.Bench.Figures;
 /// </summary>
 internal static class MetadataAtScale
 {
-    private const int MetricsPerRun = 1_000;
-    private const int CheckpointsPerRun = 10;
+    private const int MetricsPerRun = MetadataRows.MetricsPerRun;
+    private const int CheckpointsPerRun = MetadataRows.CheckpointsPerRun;
     private const int SmallRuns = 10;
 
     /// <summary>The list as it was measured before archiving existed: no condition at all.</summary>
@@ -46,14 +42,36 @@ internal static class MetadataAtScale
         var fileBytes = new FileInfo(bigPath).Length + (File.Exists(bigPath + "-wal") ? new FileInfo(bigPath + "-wal").Length : 0);
 
         var reps = settings.Pick(15, 41);
-        var big = await MeasureAsync(bigPath, runs, reps, cancellationToken);
-        var small = await MeasureAsync(smallPath, SmallRuns, reps, cancellationToken);
-        var plans = await PlansAsync(bigPath, runs / 2, cancellationToken);
+        Dictionary<string, List<double>> big, small;
+        await using (var provider = Services(Sqlite(bigPath)))
+        {
+            big = await MeasureAsync(provider, runs, reps, cancellationToken);
+        }
 
+        await using (var provider = Services(Sqlite(smallPath)))
+        {
+            small = await MeasureAsync(provider, SmallRuns, reps, cancellationToken);
+        }
+
+        var plans = await PlansAsync(bigPath, runs / 2, cancellationToken);
+        var measured = new Measured(runs, reps, big, small, plans, generationSeconds, fileBytes);
+        return Rows("", measured, "SqliteSetup.MigrateAsync + one-transaction prepared inserts", settings.Full);
+    }
+
+    /// <summary>What one store's measurement produced: latencies at scale and at <see cref="SmallRuns"/> runs, query plans.</summary>
+    internal sealed record Measured(
+        int Runs, int Reps, Dictionary<string, List<double>> Big, Dictionary<string, List<double>> Small, Dictionary<string, string> Plans,
+        double GenerationSeconds, long DatabaseBytes);
+
+    /// <summary>Rows 4a–4c (with <paramref name="suffix"/>, e.g. "-pg", for another store), with the same targets on every store.</summary>
+    internal static IReadOnlyList<FigureResult> Rows(string suffix, Measured measured, string generatedBy, bool full)
+    {
+        var (runs, reps, big, small, plans) = (measured.Runs, measured.Reps, measured.Big, measured.Small, measured.Plans);
+        var store = suffix.Length == 0 ? "" : " on PostgreSQL";
         var scale = string.Create(CultureInfo.InvariantCulture, $"{runs:N0} runs, {(long)runs * MetricsPerRun:N0} metric rows, {runs * CheckpointsPerRun:N0} checkpoints");
         var scaleNote = string.Create(CultureInfo.InvariantCulture,
-            $"database: {scale} ({fileBytes / 1048576.0:F0} MiB), generated through SqliteSetup.MigrateAsync + one-transaction prepared inserts in {generationSeconds:F1} s")
-            + (settings.Full ? "" : " — scaled down for --quick (full: 10,000 runs, 10,000,000 rows)")
+            $"database{store}: {scale} ({measured.DatabaseBytes / 1048576.0:F0} MiB), generated through {generatedBy} in {measured.GenerationSeconds:F1} s")
+            + (full ? "" : " — scaled down for --quick (full: 10,000 runs, 10,000,000 rows)")
             + "; warm page cache; latencies are RunService calls end to end (context, connection from the pool, query, DTOs)";
 
         FigureResult Row(string id, string name, string key, double targetMs, string? extra = null)
@@ -62,8 +80,8 @@ internal static class MetadataAtScale
             var baseline = small[key];
             var result = new FigureResult
             {
-                Id = id,
-                Name = name,
+                Id = id + suffix,
+                Name = name + store,
                 RatioMeaning = $"= median at {runs:N0} runs / median at {SmallRuns} runs",
                 Target = string.Create(CultureInfo.InvariantCulture, $"≤ {targetMs:F0} ms"),
                 Ratio = Stats.Median(atScale) / Stats.Median(baseline),
@@ -85,8 +103,8 @@ internal static class MetadataAtScale
         list.Details["allRunsMsAtScale"] = Stats.Round(listAll);
         list.Details["allRunsMsSmall"] = Stats.Round(small["listAll"]);
         list.Details["allRunsQueryPlan"] = plans["listAll"];
-        list.Details["generationSeconds"] = Stats.Round(generationSeconds, 1);
-        list.Details["databaseBytes"] = fileBytes;
+        list.Details["generationSeconds"] = Stats.Round(measured.GenerationSeconds, 1);
+        list.Details["databaseBytes"] = measured.DatabaseBytes;
         list.Details["runs"] = runs;
         list.Details["metricRows"] = (long)runs * MetricsPerRun;
         list.Details["checkpointRows"] = runs * CheckpointsPerRun;
@@ -98,9 +116,9 @@ internal static class MetadataAtScale
         ];
     }
 
-    private static async Task<Dictionary<string, List<double>>> MeasureAsync(string path, int runs, int reps, CancellationToken cancellationToken)
+    /// <summary>Times the app's own RunService calls, interleaved, after two warm-up rounds.</summary>
+    internal static async Task<Dictionary<string, List<double>>> MeasureAsync(ServiceProvider provider, int runs, int reps, CancellationToken cancellationToken)
     {
-        await using var provider = Services(path);
         var service = provider.GetRequiredService<RunService>();
         var random = new Random(4);
         var times = new Dictionary<string, List<double>> { ["list50"] = [], ["listAll"] = [], ["metrics"] = [], ["checkpoints"] = [] };
@@ -140,15 +158,12 @@ internal static class MetadataAtScale
     /// <summary>EXPLAIN QUERY PLAN of the SQL EF sends for each query.</summary>
     private static async Task<Dictionary<string, string>> PlansAsync(string path, int runId, CancellationToken cancellationToken)
     {
-        await using var provider = Services(path);
-        await using var db = await provider.GetRequiredService<IDbContextFactory<DashboardDbContext>>().CreateDbContextAsync(cancellationToken);
-        var queries = new Dictionary<string, string>
+        Dictionary<string, string> queries;
+        await using (var provider = Services(Sqlite(path)))
         {
-            ["list50"] = db.Runs.AsNoTracking().OrderByDescending(r => r.Id).Take(50).ToQueryString(),
-            ["listAll"] = db.Runs.AsNoTracking().OrderByDescending(r => r.Id).ToQueryString(),
-            ["metrics"] = db.EpochMetrics.AsNoTracking().Where(m => m.RunId == runId).OrderBy(m => m.Epoch).ToQueryString(),
-            ["checkpoints"] = db.Checkpoints.AsNoTracking().Where(c => c.RunId == runId).OrderBy(c => c.Step).ThenBy(c => c.Id).ToQueryString(),
-        };
+            queries = await QueriesAsync(provider, runId, cancellationToken);
+        }
+
         var plans = new Dictionary<string, string>();
         await using var connection = new SqliteConnection(SqliteSetup.ConnectionString(path));
         await connection.OpenAsync(cancellationToken);
@@ -184,10 +199,26 @@ internal static class MetadataAtScale
         return plans;
     }
 
-    internal static ServiceProvider Services(string path)
+    /// <summary>The SQL EF sends for each measured query (ToQueryString: parameters first, then the statement).</summary>
+    internal static async Task<Dictionary<string, string>> QueriesAsync(ServiceProvider provider, int runId, CancellationToken cancellationToken)
+    {
+        await using var db = await provider.GetRequiredService<IDbContextFactory<DashboardDbContext>>().CreateDbContextAsync(cancellationToken);
+        return new Dictionary<string, string>
+        {
+            ["list50"] = db.Runs.AsNoTracking().OrderByDescending(r => r.Id).Take(50).ToQueryString(),
+            ["listAll"] = db.Runs.AsNoTracking().OrderByDescending(r => r.Id).ToQueryString(),
+            ["metrics"] = db.EpochMetrics.AsNoTracking().Where(m => m.RunId == runId).OrderBy(m => m.Epoch).ToQueryString(),
+            ["checkpoints"] = db.Checkpoints.AsNoTracking().Where(c => c.RunId == runId).OrderBy(c => c.Step).ThenBy(c => c.Id).ToQueryString(),
+        };
+    }
+
+    internal static Action<DbContextOptionsBuilder> Sqlite(string path) => options => options.UseSqlite(SqliteSetup.ConnectionString(path));
+
+    /// <summary>The core's services RunService needs, on the database <paramref name="store"/> points at.</summary>
+    internal static ServiceProvider Services(Action<DbContextOptionsBuilder> store)
     {
         var services = new ServiceCollection();
-        services.AddDbContextFactory<DashboardDbContext>(options => options.UseSqlite(SqliteSetup.ConnectionString(path)));
+        services.AddDbContextFactory<DashboardDbContext>(store);
         services.AddSingleton(_ => Dashboard.Engine.Datasets.DatasetRegistry.CreateDefault());
         services.AddSingleton(_ => Dashboard.Engine.Models.ModelRegistry.CreateDefault());
         // The queue sizes what it holds by the training slots; the defaults are the app's.
@@ -207,8 +238,8 @@ internal static class MetadataAtScale
     }
 
     /// <summary>
-    /// Creates the schema through the app's migrations, then fills it in one transaction with prepared statements: runs
-    /// with real configs, <see cref="MetricsPerRun"/> epochs each, and <see cref="CheckpointsPerRun"/> checkpoints each.
+    /// Creates the schema through the app's migrations, then fills it in one transaction with prepared statements with
+    /// the rows of <see cref="MetadataRows"/>.
     /// </summary>
     private static async Task GenerateAsync(string path, int runs, CancellationToken cancellationToken)
     {
@@ -217,7 +248,7 @@ internal static class MetadataAtScale
             File.Delete(file);
         }
 
-        await using (var provider = Services(path))
+        await using (var provider = Services(Sqlite(path)))
         await using (var db = await provider.GetRequiredService<IDbContextFactory<DashboardDbContext>>().CreateDbContextAsync(cancellationToken))
         {
             await SqliteSetup.MigrateAsync(db, cancellationToken);
@@ -251,49 +282,16 @@ internal static class MetadataAtScale
             """,
             "$run", "$epoch", "$step", "$metrics", "$path", "$sha", "$created");
 
-        var random = new Random(runs);
-        var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-        string[] statuses = ["completed", "completed", "completed", "stopped", "failed", "interrupted"];
-        for (var run = 1; run <= runs; run++)
+        foreach (var row in MetadataRows.Generate(runs))
         {
-            var mnist = run % 3 != 0;
-            var config = new TrainingConfig
+            var command = row switch
             {
-                Dataset = mnist ? "mnist" : "spirals",
-                Model = mnist && run % 2 == 0 ? "cnn" : "mlp",
-                Epochs = MetricsPerRun,
-                Seed = run,
-                Checkpoint = new CheckpointPolicy { EveryEpochs = MetricsPerRun / CheckpointsPerRun },
+                MetadataRows.RunRow r => Set(insertRun, r.Id, r.Name, r.Status, r.Dataset, r.Model, r.Epochs, r.ConfigJson, r.BestValLoss, r.BestValLossEpoch, r.CreatedAt, r.FinishedAt),
+                MetadataRows.MetricRow m => Set(insertMetric, m.RunId, m.Epoch, m.Step, m.Loss, m.ValLoss, m.Accuracy, m.ValAccuracy, m.LearningRate, m.DurationMs, m.SamplesPerSecond, m.CreatedAt),
+                MetadataRows.CheckpointRow c => Set(insertCheckpoint, c.RunId, c.Epoch, c.Step, c.MetricsJson, c.Path, c.Sha256, c.CreatedAt),
+                _ => throw new InvalidOperationException($"Unexpected row {row}."),
             };
-            var created = start.AddMinutes(run * 30);
-            var bestEpoch = random.Next(MetricsPerRun / 2, MetricsPerRun + 1);
-            Set(insertRun, run, $"{config.Model}-{config.Dataset}-bench-{run:D5}", statuses[run % statuses.Length], config.Dataset, config.Model,
-                MetricsPerRun, RunConfigCodec.Write(config), 0.05 + (random.NextDouble() * 0.1), bestEpoch, created, created.AddMinutes(25));
-            await insertRun.ExecuteNonQueryAsync(cancellationToken);
-
-            for (var epoch = 1; epoch <= MetricsPerRun; epoch++)
-            {
-                var loss = (2.3 * Math.Exp(-epoch / 150.0)) + 0.05 + (random.NextDouble() * 0.01);
-                Set(insertMetric, run, epoch, epoch * 127L, loss, loss * 1.1, 1 - (loss / 2.5), 1 - (loss / 2.3), 0.001, 1500.0 + random.Next(100), 5400.0 + random.Next(200),
-                    created.AddSeconds(epoch * 1.5));
-                await insertMetric.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            for (var k = 1; k <= CheckpointsPerRun; k++)
-            {
-                var epoch = k * (MetricsPerRun / CheckpointsPerRun);
-                var metrics = JsonSerializer.Serialize(new Dictionary<string, double>
-                {
-                    ["loss"] = 0.1,
-                    ["valLoss"] = 0.12 + (random.NextDouble() * 0.01),
-                    ["accuracy"] = 0.97,
-                    ["valAccuracy"] = 0.96,
-                    ["learningRate"] = 0.001,
-                });
-                Set(insertCheckpoint, run, epoch, epoch * 127L, metrics, $"run-{run:D6}/epoch{epoch:D3}-periodic", Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64())).PadRight(64, '0'),
-                    created.AddSeconds(epoch * 1.5));
-                await insertCheckpoint.ExecuteNonQueryAsync(cancellationToken);
-            }
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -316,11 +314,13 @@ internal static class MetadataAtScale
         return command;
     }
 
-    private static void Set(SqliteCommand command, params object[] values)
+    private static SqliteCommand Set(SqliteCommand command, params object[] values)
     {
         for (var i = 0; i < values.Length; i++)
         {
             command.Parameters[i].Value = values[i];
         }
+
+        return command;
     }
 }

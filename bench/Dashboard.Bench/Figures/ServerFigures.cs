@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Json;
-using Dashboard.Engine.Configuration;
-using Dashboard.Engine.Training.Optimizers;
 
 namespace Dashboard.Bench.Figures;
 
@@ -12,8 +10,6 @@ namespace Dashboard.Bench.Figures;
 /// </summary>
 internal static class ServerFigures
 {
-    private const int Seed = TrainerWorker.Seed;
-
     public static async Task<IReadOnlyList<FigureResult>> RunAsync(BenchSettings settings, CancellationToken cancellationToken)
     {
         var results = new List<FigureResult>();
@@ -159,43 +155,9 @@ internal static class ServerFigures
     private static async Task<FigureResult> LivePathAsync(DashboardServer server, BenchSettings settings, CancellationToken cancellationToken)
     {
         var epochs = settings.Pick(60, 200);
-        const int WarmUpEpochs = 3;
-        var config = new TrainingConfig
-        {
-            Dataset = "spirals",
-            Model = "mlp",
-            Epochs = epochs,
-            BatchSize = 32,
-            LearningRate = 0.01,
-            Optimizer = OptimizerNames.Adam,
-            Seed = Seed,
-            SampleLimit = 600,
-        };
-
-        async Task<(List<double> Latencies, double EpochIntervalMs, long Messages)> Measure(int clientCount)
-        {
-            await using var clients = await HubClients.ConnectAsync(server.HubUrl, clientCount, cancellationToken);
-            var latencies = new ConcurrentBag<double>();
-            var runId = 0;
-            clients.EpochCompleted += (_, run, metrics, at) =>
-            {
-                if (run == Volatile.Read(ref runId) && metrics.Epoch > WarmUpEpochs && metrics.CreatedAt is { } created)
-                {
-                    latencies.Add((at - created).TotalMilliseconds);
-                }
-            };
-            var id = await server.CreateRunAsync(OverheadFigure.RunBody(config, $"bench-live-{clientCount}"), cancellationToken);
-            Volatile.Write(ref runId, id);
-            await clients.JoinRunAsync(id, cancellationToken);
-            await server.WaitForRunAsync(id, TimeSpan.FromMinutes(10), cancellationToken);
-            await Task.Delay(500, cancellationToken);
-            var created = (await server.MetricsAsync(id, cancellationToken)).Select(m => m!["createdAt"]!.GetValue<DateTime>()).ToList();
-            var intervals = created.Zip(created.Skip(1), (a, b) => (b - a).TotalMilliseconds);
-            return ([.. latencies], Stats.Median(intervals), clients.Messages);
-        }
-
-        var one = await Measure(1);
-        var hundred = await Measure(100);
+        var config = LivePath.Config(epochs);
+        var one = await LivePath.MeasureAsync(server, server.HubUrl, 1, config, "bench-live-1", cancellationToken);
+        var hundred = await LivePath.MeasureAsync(server, server.HubUrl, 100, config, "bench-live-100", cancellationToken);
         var p95One = Stats.Percentile(one.Latencies, 95);
         var p95Hundred = Stats.Percentile(hundred.Latencies, 95);
         var result = new FigureResult

@@ -35,7 +35,7 @@ internal static class StepsRoute
         var folder = Path.Combine(settings.WorkDirectory, "steps");
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, "steps.db");
-        await using var provider = MetadataAtScale.Services(path);
+        await using var provider = MetadataAtScale.Services(MetadataAtScale.Sqlite(path));
         var factory = provider.GetRequiredService<IDbContextFactory<DashboardDbContext>>();
         var runId = await SeedAsync(factory, cancellationToken);
         var service = provider.GetRequiredService<RunService>();

@@ -4,12 +4,12 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Dashboard.TestSupport;
+namespace Dashboard.ServerProcess;
 
 /// <summary>
-/// A private Redis (Debian's <c>redis-server</c>) on a free loopback port, with no persistence: one per test class that
-/// needs it, so a test may stop and start it (<see cref="RestartAsync"/>) without disturbing others. Stopped by its pid;
-/// a watchdog shell kills it too if the test process dies without disposing.
+/// A private Redis (Debian's <c>redis-server</c>) on a free loopback port, with no persistence, for the tests and the
+/// benchmark: one per test class that needs it, so a test may stop and start it (<see cref="RestartAsync"/>) without
+/// disturbing others. Stopped by its pid; a watchdog shell kills it too if the process dies without disposing.
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
