@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dashboard.Runs.Events;
 using Dashboard.Runs.Options;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,13 @@ namespace Dashboard.Runs.Resilience;
 /// must be whole: it opens its own context and transaction, so a repeat never sees half of the one before. Whether a
 /// repeat may duplicate what a lost acknowledgement hid is the caller's to rule out (upserts, deletes before inserts).
 /// </summary>
-public sealed class DatabaseRetry(IOptions<TrainingOptions> options, ILogger<DatabaseRetry> logger)
+/// Pages are told through <see cref="LiveFeedState.DatabaseReachable"/>: they say "reconnecting" and reload once a write
+/// gets through again.
+public sealed class DatabaseRetry(
+    IOptions<TrainingOptions> options,
+    LiveFeedState feed,
+    TrainingEventBroadcaster broadcaster,
+    ILogger<DatabaseRetry> logger)
 {
     public static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(0.5);
 
@@ -42,6 +49,7 @@ public sealed class DatabaseRetry(IOptions<TrainingOptions> options, ILogger<Dat
                 var result = await attempt();
                 if (failures > 0)
                 {
+                    Reachable(true);
                     logger.LogInformation("The database is back: {What} succeeded after {Failures} failed attempt(s) over {Seconds:F1} s.", what, failures, clock.Elapsed.TotalSeconds);
                 }
 
@@ -50,6 +58,7 @@ public sealed class DatabaseRetry(IOptions<TrainingOptions> options, ILogger<Dat
             catch (Exception e) when (DatabaseErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)
             {
                 failures++;
+                Reachable(false);
                 var wait = delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
                 if (clock.Elapsed + wait > Limit)
                 {
@@ -61,6 +70,16 @@ public sealed class DatabaseRetry(IOptions<TrainingOptions> options, ILogger<Dat
                 await Task.Delay(wait, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
             }
+        }
+    }
+
+    /// <summary>Publishes a change only (local to this process: another's database link is its own business).</summary>
+    private void Reachable(bool reachable)
+    {
+        if (feed.DatabaseReachable != reachable)
+        {
+            feed.DatabaseReachable = reachable;
+            broadcaster.PublishRelayed(new LiveFeedChangedEvent(feed.Connected && reachable));
         }
     }
 }
