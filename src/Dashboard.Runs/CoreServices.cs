@@ -20,6 +20,7 @@ using Dashboard.Runs.Management;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
 using Dashboard.Runs.Plugins;
+using Dashboard.Runs.Resilience;
 using Dashboard.Runs.Weights;
 using Dashboard.Runs.Workers;
 using Microsoft.EntityFrameworkCore;
@@ -119,6 +120,7 @@ public static class CoreServices
         services.AddSingleton<RunLog>();
         services.AddSingleton<RunQueue>();
         services.AddSingleton<RunLease>();
+        services.AddSingleton<DatabaseRetry>();
 
         // Embedded mode's dispatcher; a host on PostgreSQL replaces it with the job engine's (Dashboard.Jobs).
         services.TryAddSingleton<IRunDispatcher, ChannelRunDispatcher>();

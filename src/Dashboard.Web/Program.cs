@@ -4,6 +4,7 @@ using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Resilience;
 using Dashboard.Runs.Workers;
 using Dashboard.Web;
 using Dashboard.Web.Api;
@@ -67,7 +68,14 @@ catch (InvalidOperationException e)
 }
 
 builder.Services.AddSingleton<HubSubscriptions>();
-builder.Services.AddProblemDetails();
+builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+{
+    if (context.Exception is { } e && DatabaseErrors.IsTransient(e))
+    {
+        context.ProblemDetails.Detail = "The database is unreachable (restarting or failing over); nothing was changed. Try again in a few seconds.";
+        context.HttpContext.Response.Headers.RetryAfter = "5";
+    }
+});
 builder.Services.AddOpenApi();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 
@@ -75,10 +83,16 @@ var app = builder.Build();
 
 app.UseMiddleware<SecurityHeadersMiddleware>();
 // A request Kestrel refuses while a route reads it (a body past its size limit, a broken chunk) is the client's error,
-// answered with Kestrel's own status as a problem, not as a 500.
+// answered with Kestrel's own status as a problem, not as a 500. A database that is away for a moment is a 503: the
+// client may try again, and nothing was half done (every write is one transaction).
 app.UseExceptionHandler(new ExceptionHandlerOptions
 {
-    StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+    StatusCodeSelector = e => e switch
+    {
+        BadHttpRequestException bad => bad.StatusCode,
+        _ when DatabaseErrors.IsTransient(e) => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    },
 });
 app.UseStatusCodePages();
 app.UseMiddleware<AccessTokenMiddleware>();

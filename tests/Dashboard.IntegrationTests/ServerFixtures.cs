@@ -154,6 +154,13 @@ public static class PostgresTestSettings
     /// </summary>
     public static async Task<IReadOnlyDictionary<string, string>> RequireAsync()
     {
+        RequireBinaries();
+        return await PostgresServer.SettingsAsync();
+    }
+
+    /// <summary>Ends the test as <see cref="RequireAsync"/> does when no PostgreSQL can be started here.</summary>
+    public static void RequireBinaries()
+    {
         if (PostgresServer.Unavailable is { } reason)
         {
             if (SmallVolume.InContinuousIntegration)
@@ -163,7 +170,5 @@ public static class PostgresTestSettings
 
             throw new SkipException(reason);
         }
-
-        return await PostgresServer.SettingsAsync();
     }
 }

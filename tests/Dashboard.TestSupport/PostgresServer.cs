@@ -32,6 +32,13 @@ public static class PostgresServer
         };
     }
 
+    /// <summary>
+    /// A cluster of the caller's own, to stop and start mid-test (<see cref="PostgresCluster.StopServerAsync"/>) without
+    /// disturbing the tests on the shared one; the caller disposes it.
+    /// </summary>
+    public static Task<PostgresCluster> StartPrivateAsync(CancellationToken cancellationToken = default) =>
+        PostgresCluster.StartAsync(PostgresCluster.FindBinaries() ?? throw new InvalidOperationException(Unavailable), durable: false, cancellationToken);
+
     private static async Task<PostgresCluster> SharedAsync(CancellationToken cancellationToken)
     {
         await Gate.WaitAsync(cancellationToken);

@@ -15,6 +15,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     private const string SuperUser = "postgres";
     private readonly string _bin;
     private Process? _watchdog;
+    private string _startOptions = "";
     private int _databases;
 
     private PostgresCluster(string bin, string root, int port)
@@ -135,9 +136,36 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
 
         await RunAsync("initdb", ["-D", DataDirectory, "-A", "trust", "-U", SuperUser, "-E", "UTF8", "--locale=C", "--no-sync"], cancellationToken);
-        var options = $"-p {Port} -k {RootDirectory} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        _startOptions = $"-p {Port} -k {RootDirectory} -c listen_addresses=127.0.0.1 -c max_connections=200"
             + (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
-        await RunAsync("pg_ctl", ["start", "-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "-o", options], cancellationToken);
+        await StartServerAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops the server as an operator's restart does (<c>pg_ctl stop -m fast</c>: open sessions end with 57P01
+    /// admin_shutdown, new connections are refused) until <see cref="StartAgainAsync"/>, which starts it on the same port
+    /// and data directory with every committed row still there.
+    /// </summary>
+    public async Task StopServerAsync(CancellationToken cancellationToken = default)
+    {
+        // The watchdog of the old postmaster is ended by its own id, not released: released, it would remove the folder.
+        if (_watchdog is { } watchdog)
+        {
+            _watchdog = null;
+            watchdog.Kill();
+            await watchdog.WaitForExitAsync(cancellationToken);
+            watchdog.Dispose();
+        }
+
+        await RunAsync("pg_ctl", ["stop", "-D", DataDirectory, "-m", "fast", "-w", "-t", "60"], cancellationToken);
+    }
+
+    /// <summary>Starts the server stopped by <see cref="StopServerAsync"/> again, as it was.</summary>
+    public Task StartAgainAsync(CancellationToken cancellationToken = default) => StartServerAsync(cancellationToken);
+
+    private async Task StartServerAsync(CancellationToken cancellationToken)
+    {
+        await RunAsync("pg_ctl", ["start", "-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "-o", _startOptions], cancellationToken);
         var pidLine = (await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "postmaster.pid"), cancellationToken))[0];
         PostmasterPid = int.Parse(pidLine, CultureInfo.InvariantCulture);
         StartWatchdog(PostmasterPid.Value);

@@ -8,10 +8,21 @@ namespace Dashboard.Runs.Events;
 public sealed class LiveFeedState
 {
     private volatile bool _connected = true;
+    private volatile bool _databaseReachable = true;
 
     public bool Connected
     {
         get => _connected;
         set => _connected = value;
+    }
+
+    /// <summary>
+    /// False while this process's run writes are waiting out an unreachable database (set by the retry of those writes,
+    /// which publishes <see cref="LiveFeedChangedEvent"/> on each change): nothing new is stored or broadcast meanwhile.
+    /// </summary>
+    public bool DatabaseReachable
+    {
+        get => _databaseReachable;
+        set => _databaseReachable = value;
     }
 }

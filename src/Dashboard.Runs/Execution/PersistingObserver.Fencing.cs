@@ -1,4 +1,5 @@
 using Dashboard.Data;
+using Dashboard.Runs.Resilience;
 
 namespace Dashboard.Runs.Execution;
 
@@ -7,16 +8,20 @@ public sealed partial class PersistingObserver
 {
     /// <summary>
     /// One write of this run's rows, in a transaction that first checks (and renews) the run's lease: a process that was
-    /// presumed dead and replaced finds another token there and writes nothing (<see cref="RunFence"/>).
+    /// presumed dead and replaced finds another token there and writes nothing (<see cref="RunFence"/>). Repeated whole,
+    /// in a new context and transaction, while the database is away (<see cref="DatabaseRetry"/>); a lost lease is no
+    /// transient failure and ends it at once. <paramref name="write"/> must be safe to repeat after a commit whose
+    /// acknowledgement was lost.
     /// </summary>
-    private async Task FencedAsync(Func<DashboardDbContext, Task> write)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync();
-        await using var transaction = await db.Database.BeginTransactionAsync();
-        await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
-        await write(db);
-        await transaction.CommitAsync();
-    }
+    private Task FencedAsync(string what, Func<DashboardDbContext, Task> write) =>
+        retry.RunAsync(what, async () =>
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
+            await write(db);
+            await transaction.CommitAsync();
+        });
 
     /// <summary>Notes a lost lease and stops training at once: every batch trained from here on could only be thrown away.</summary>
     private async Task WatchFenceAsync(Task write)

@@ -1,13 +1,12 @@
-using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Engine.Checkpoints;
-using Dashboard.Engine.Policies;
 using Dashboard.Engine.Training;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Logging;
+using Dashboard.Runs.Resilience;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Execution;
@@ -21,6 +20,11 @@ namespace Dashboard.Runs.Execution;
 /// by each progress report (a few times a second). Epoch rows and checkpoint rows are written in the background too, each
 /// after the steps before it, so the training thread never waits for SQLite; a progress report goes out once the steps
 /// it summarises are stored, and the run's end waits for every write (<see cref="DrainAsync"/>).
+/// Every write waits out a database that is away for a while (<see cref="DatabaseRetry"/>) and may be repeated without
+/// duplicating anything: steps are upserted, an epoch's row replaces any row of that epoch, a checkpoint's row replaces a
+/// row of that checkpoint still writing. Meanwhile training goes on only as far as the buffers allow: the steps of the
+/// epoch in progress, one epoch's write waiting behind the one in flight (<see cref="OnEpochCompletedAsync"/>), and the
+/// snapshots <see cref="CheckpointWriteQueue"/> holds; then the training thread waits for the database.
 /// </summary>
 public sealed partial class PersistingObserver(
     RunContext run,
@@ -28,7 +32,8 @@ public sealed partial class PersistingObserver(
     CheckpointStore store,
     CheckpointMaintenance checkpoints,
     TrainingEventBroadcaster broadcaster,
-    RunLog runLog) : ITrainingObserver, IDisposable
+    RunLog runLog,
+    DatabaseRetry retry) : ITrainingObserver, IDisposable
 {
     /// <summary>Room for a few seconds of fast steps; the buffer is handed to the writer whole and a fresh one started.</summary>
     private const int StepBufferCapacity = 1024;
@@ -54,6 +59,7 @@ public sealed partial class PersistingObserver(
     private long _lastStep;
     private double? _learningRate;
     private Task _stepWrite = Task.CompletedTask;
+    private Task _epochWrite = Task.CompletedTask;
 
     /// <summary>
     /// Fires when a checkpoint write fails. Training should stop at once: the failure surfaces from the next checkpoint
@@ -73,7 +79,7 @@ public sealed partial class PersistingObserver(
 
         // Epochs past the checkpoint being resumed were lost with the process that ran them; they are about to be
         // trained again, and the curve must show the replay, not both.
-        await FencedAsync(async db =>
+        await FencedAsync($"starting run {run.RunId}", async db =>
         {
             await db.EpochMetrics.Where(m => m.RunId == _runId && m.Epoch >= info.StartEpoch).ExecuteDeleteAsync(cancellationToken);
             var best = await db.EpochMetrics.Where(m => m.RunId == _runId).OrderBy(m => m.ValLoss).FirstOrDefaultAsync(cancellationToken);
@@ -85,10 +91,11 @@ public sealed partial class PersistingObserver(
                     .SetProperty(r => r.BestValLossEpoch, best == null ? null : best.Epoch),
                 cancellationToken);
         });
-        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        await retry.RunAsync($"clearing the steps run {run.RunId} retrains", async () =>
         {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
             await WatchFenceAsync(StepMetricStore.DeleteAfterAsync(db, run.RunId, info.StartStep, cancellationToken, run.LeaseToken));
-        }
+        }, cancellationToken);
 
         _lastStep = info.StartStep;
     }
@@ -121,24 +128,31 @@ public sealed partial class PersistingObserver(
         _timings.Add(PersistenceTimings.Part.HandOff, started);
     }
 
-    public ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
+    public async ValueTask OnEpochCompletedAsync(EpochMetrics metrics, CancellationToken cancellationToken)
     {
+        // The previous epoch's write still going means the database is slow or away: this epoch's steps wait behind it,
+        // and the one after that waits here, so no more than two epochs of steps are ever held for writing. Otherwise
+        // (the write ended an epoch ago) this costs nothing.
+        if (!_epochWrite.IsCompleted)
+        {
+            await _epochWrite;
+        }
+
         // Every step of the epoch is stored before the epoch is announced, so a client that re-reads /steps then has them:
         // the epoch's row is the next write after them, in the background, so the next epoch starts without waiting for
-        // SQLite. A failure surfaces on the training thread at the next report, checkpoint or the drain, as for steps.
+        // the database. A failure surfaces on the training thread at the next report, checkpoint or the drain, as for steps.
         var started = PersistenceTimings.Start();
         var stepsStored = HandOffSteps(progress: null);
-        _stepWrite = RecordEpochAsync(stepsStored, metrics);
+        _stepWrite = _epochWrite = RecordEpochAsync(stepsStored, metrics);
         _timings.EpochCompleted();
         _timings.Add(PersistenceTimings.Part.HandOff, started);
-        return ValueTask.CompletedTask;
     }
 
     private async Task RecordEpochAsync(Task stepsStored, EpochMetrics metrics)
     {
         await stepsStored;
         var started = PersistenceTimings.Start();
-        var row = new EpochMetric
+        EpochMetric NewRow() => new()
         {
             RunId = run.RunId,
             Epoch = metrics.Epoch,
@@ -154,8 +168,13 @@ public sealed partial class PersistingObserver(
             SamplesPerSecond = metrics.SamplesPerSecond,
             CreatedAt = DateTime.UtcNow,
         };
-        await FencedAsync(async db =>
+        EpochMetric? row = null;
+        await FencedAsync($"recording epoch {metrics.Epoch} of run {run.RunId}", async db =>
         {
+            // The epoch's row replaces any row of that epoch: one stored by an attempt whose commit went through
+            // unacknowledged (rows of epochs being retrained were deleted at the start), so there is one row per epoch.
+            await db.EpochMetrics.Where(m => m.RunId == run.RunId && m.Epoch == metrics.Epoch).ExecuteDeleteAsync();
+            row = NewRow();
             db.EpochMetrics.Add(row);
             var entity = await db.Runs.SingleAsync(r => r.Id == _runId);
             entity.CurrentEpoch = metrics.Epoch;
@@ -168,7 +187,7 @@ public sealed partial class PersistingObserver(
             await db.SaveChangesAsync();
         });
         _timings.Add(PersistenceTimings.Part.EpochRows, started);
-        broadcaster.Publish(new EpochCompletedEvent(run.RunId, MetricDto.From(row)));
+        broadcaster.Publish(new EpochCompletedEvent(run.RunId, MetricDto.From(row!)));
 
         // The schedule sets the rate after an epoch; the next epoch's metrics are the first to carry the new one.
         if (_learningRate is { } previous && previous != metrics.LearningRate)
@@ -177,66 +196,6 @@ public sealed partial class PersistingObserver(
         }
 
         _learningRate = metrics.LearningRate;
-    }
-
-    public async ValueTask OnCheckpointAsync(CheckpointSnapshot snapshot, CancellationToken cancellationToken)
-    {
-        // Back-pressure, bounded by what the snapshots waiting to be written hold in memory; a failed write fails the run
-        // here rather than going unnoticed.
-        var bytes = CheckpointWriteQueue.SizeOf(snapshot);
-        var waiting = PersistenceTimings.Start();
-        await _checkpointWrites.WaitForRoomAsync(bytes);
-        _timings.Add(PersistenceTimings.Part.CheckpointWait, waiting);
-        var started = PersistenceTimings.Start();
-
-        // Steps up to a checkpoint are stored before its row, so resuming from it never leaves a gap in the per-step
-        // curve. Both happen on the background write, in that order: the training thread hands them over and goes on
-        // with the next batch instead of waiting for SQLite.
-        var stepsStored = HandOffSteps(progress: null);
-        _checkpointWrites.Enqueue(bytes, () => RecordAndWriteAsync(stepsStored, snapshot));
-        _timings.Add(PersistenceTimings.Part.HandOff, started);
-    }
-
-    private async Task RecordAndWriteAsync(Task stepsStored, CheckpointSnapshot snapshot)
-    {
-        Checkpoint row;
-        try
-        {
-            await stepsStored;
-            row = await InsertCheckpointRowAsync(snapshot);
-        }
-        catch
-        {
-            // Nothing was written; training must stop as for a failed write, not go on into the same failure.
-            await _writeFailed.CancelAsync();
-            throw;
-        }
-
-        await WriteAsync(row, snapshot);
-    }
-
-    private async Task<Checkpoint> InsertCheckpointRowAsync(CheckpointSnapshot snapshot)
-    {
-        var position = snapshot.Position;
-        var row = new Checkpoint
-        {
-            RunId = run.RunId,
-            Epoch = position.CompletedEpochs,
-            Step = position.GlobalStep,
-            MetricsJson = JsonSerializer.Serialize(snapshot.Metrics, JsonDefaults.Options),
-            Path = "",
-            Kind = snapshot.Kind,
-            Status = CheckpointStatus.Writing,
-            CreatedAt = DateTime.UtcNow,
-        };
-        var started = PersistenceTimings.Start();
-        await FencedAsync(async db =>
-        {
-            db.Checkpoints.Add(row);
-            await db.SaveChangesAsync();
-        });
-        _timings.Add(PersistenceTimings.Part.CheckpointRows, started);
-        return row;
     }
 
     /// <summary>Stores the last steps and waits for the checkpoint write in flight; the run's final status is set only after this.</summary>
@@ -303,8 +262,13 @@ public sealed partial class PersistingObserver(
         if (steps.Count > 0)
         {
             var started = PersistenceTimings.Start();
-            await using var db = await dbFactory.CreateDbContextAsync();
-            await WatchFenceAsync(StepMetricStore.WriteAsync(db, run.RunId, steps, leaseToken: run.LeaseToken));
+
+            // Upserts: a repeat after a lost acknowledgement rewrites the same rows.
+            await retry.RunAsync($"storing the steps of run {run.RunId}", async () =>
+            {
+                await using var db = await dbFactory.CreateDbContextAsync();
+                await WatchFenceAsync(StepMetricStore.WriteAsync(db, run.RunId, steps, leaseToken: run.LeaseToken));
+            });
             _timings.Add(PersistenceTimings.Part.StepWrites, started);
         }
 
@@ -315,70 +279,6 @@ public sealed partial class PersistingObserver(
     }
 
     public void Dispose() => _writeFailed.Dispose();
-
-    private string CheckpointName(CheckpointSnapshot snapshot)
-    {
-        var position = snapshot.Position;
-        string name;
-        try
-        {
-            name = FileNameTemplate.Expand(run.Config.Checkpoint.FileNameTemplate, position.CompletedEpochs, position.GlobalStep, snapshot.Kind, snapshot.Metrics);
-        }
-        catch (FormatException e)
-        {
-            throw new CheckpointNameException(
-                $"The checkpoint at epoch {position.CompletedEpochs} (step {position.GlobalStep}) could not be named: {e.Message} Start a new run with a valid checkpoint.fileNameTemplate.", e);
-        }
-
-        return name + (position.BatchInEpoch == 0 ? $"-{snapshot.Kind}" : $"-step{position.GlobalStep}-{snapshot.Kind}");
-    }
-
-    private async Task WriteAsync(Checkpoint row, CheckpointSnapshot snapshot)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync();
-        await using var transaction = await db.Database.BeginTransactionAsync();
-        db.Checkpoints.Attach(row);
-
-        // Naming is inside the try as much as writing: any failure must end the row and the run, never leave the row
-        // writing while training goes on into the same failure at every checkpoint.
-        try
-        {
-            var name = CheckpointName(snapshot);
-            var writing = PersistenceTimings.Start();
-            var written = store.Write(CheckpointStore.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId, run.DataSha256));
-            row.Path = written.RelativePath;
-            row.SizeBytes = written.SizeBytes;
-            row.Sha256 = written.Sha256;
-            row.Status = CheckpointStatus.Durable;
-            _timings.Add(PersistenceTimings.Part.CheckpointFiles, writing);
-        }
-        catch (Exception e)
-        {
-            // The store has removed the unfinished folder. On a full disk, or when no name could be made, nothing was
-            // written at all, so nothing is corrupt; the row says the files are not there.
-            row.Status = CheckpointStore.IsDiskFull(e) || e is CheckpointNameException ? CheckpointStatus.Missing : CheckpointStatus.Corrupt;
-            runLog.Error(run.RunId, $"Writing the {row.Kind} checkpoint at epoch {row.Epoch} (step {row.Step}) failed: {e.Message}");
-            await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
-            await db.SaveChangesAsync();
-            await transaction.CommitAsync();
-            await _writeFailed.CancelAsync();
-            throw;
-        }
-
-        // The files are in place under a new name; the row that makes them the run's is written only while this process
-        // still holds the run. Taken over meanwhile, the folder is an orphan for the clean-up and the row stays writing
-        // until the new holder settles it.
-        var updating = PersistenceTimings.Start();
-        await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
-        await db.SaveChangesAsync();
-        await transaction.CommitAsync();
-        _timings.Add(PersistenceTimings.Part.CheckpointRows, updating);
-        broadcaster.Publish(new CheckpointSavedEvent(run.RunId, CheckpointDto.From(row)));
-        runLog.Info(run.RunId, $"Wrote {row.Kind} checkpoint #{row.Id} at epoch {row.Epoch}, step {row.Step} ({CheckpointStore.FormatBytes(row.SizeBytes)}).");
-        var retaining = PersistenceTimings.Start();
-        await checkpoints.ApplyRetentionAsync(run.RunId, run.Config.Checkpoint);
-        _timings.Add(PersistenceTimings.Part.Retention, retaining);
-    }
 }
 
 /// <summary>The run's file name template could not name a checkpoint; the message says what to change.</summary>

@@ -11,6 +11,7 @@ using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Logging;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Resilience;
 using Dashboard.Runs.Weights;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -32,6 +33,7 @@ public sealed class RunExecutor(
     WeightsLibrary weights,
     ModelRegistry models,
     IOptions<TrainingOptions> options,
+    DatabaseRetry retry,
     ILogger<RunExecutor> logger)
 {
     public async Task ExecuteAsync(int runId, CancellationToken hostStopping)
@@ -98,7 +100,7 @@ public sealed class RunExecutor(
             }
 
             var initialWeights = resumeFrom is null && initFrom is null ? InitialWeights(runId, config) : null;
-            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId, dataSha256, held), dbFactory, store, maintenance, broadcaster, runLog);
+            observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId, dataSha256, held), dbFactory, store, maintenance, broadcaster, runLog, retry);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping, observer.WriteFailed, lost.Token);
             var outcome = await Task.Run(
                 () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom, initialWeights), observer, linked.Token),
@@ -284,14 +286,18 @@ public sealed class RunExecutor(
     /// <summary>Records how a run ended, only while this process still holds it (<paramref name="token"/>).</summary>
     private async Task SetStatusAsync(int runId, long token, string status, string? error)
     {
-        await using var db = await dbFactory.CreateDbContextAsync();
+        // Waits out a database that is away as the run's writes do; repeating it sets the same values.
         var now = DateTime.UtcNow;
-        var recorded = await db.Runs.Where(r => r.Id == runId && r.LeaseToken == token)
-            .ExecuteUpdateAsync(u => u
-                .SetProperty(r => r.Status, status)
-                .SetProperty(r => r.Error, error)
-                .SetProperty(r => r.FinishedAt, now)
-                .SetProperty(r => r.StopRequested, false));
+        var recorded = await retry.RunAsync($"recording how run {runId} ended", async () =>
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            return await db.Runs.Where(r => r.Id == runId && r.LeaseToken == token)
+                .ExecuteUpdateAsync(u => u
+                    .SetProperty(r => r.Status, status)
+                    .SetProperty(r => r.Error, error)
+                    .SetProperty(r => r.FinishedAt, now)
+                    .SetProperty(r => r.StopRequested, false));
+        });
         if (recorded == 1)
         {
             broadcaster.Publish(new RunStatusChangedEvent(runId, status));

@@ -5,6 +5,7 @@ using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Resilience;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -28,11 +29,12 @@ public sealed class RunLog : IAsyncDisposable
         IDbContextFactory<DashboardDbContext> dbFactory,
         TrainingEventBroadcaster broadcaster,
         IOptions<RunLogOptions> options,
+        DatabaseRetry retry,
         ILogger<RunLog> logger)
     {
         _dbFactory = dbFactory;
         _options = options.Value;
-        _writer = new RunLogWriter(dbFactory, broadcaster, _options.MaxLinesPerRun, logger);
+        _writer = new RunLogWriter(dbFactory, broadcaster, _options.MaxLinesPerRun, retry, logger);
 
         // Bounded, dropping what does not fit: a writer that fell behind must not grow memory or hold up training.
         _queue = Channel.CreateBounded<PendingLine>(

@@ -4,6 +4,7 @@ using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
+using Dashboard.Runs.Resilience;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.Runs.Logging;
@@ -11,12 +12,16 @@ namespace Dashboard.Runs.Logging;
 /// <summary>
 /// The one reader of the run log's queue: stores what has queued up in one transaction per batch, keeps each run's log to
 /// its line cap (one line then says the rest are dropped), skips lines of runs deleted meanwhile, and broadcasts each line
-/// once stored. A failed batch is reported to the console and dropped; the run goes on.
+/// once stored. A batch waits out a database that is away (<see cref="DatabaseRetry"/>), holding up the lines behind it,
+/// which the bounded queue then drops and counts; a batch that still fails is reported to the console and dropped, and the
+/// run goes on. A repeat after a commit whose acknowledgement was lost stores its lines twice: log lines have no key to
+/// recognise them by, and a line shown twice in that rare case is better than every line of an outage lost.
 /// </summary>
 internal sealed class RunLogWriter(
     IDbContextFactory<DashboardDbContext> dbFactory,
     TrainingEventBroadcaster broadcaster,
     int maxLinesPerRun,
+    DatabaseRetry retry,
     ILogger logger)
 {
     /// <summary>Lines stored in one transaction at most; more wait for the next.</summary>
@@ -73,7 +78,7 @@ internal sealed class RunLogWriter(
         {
             if (lines.Count > 0)
             {
-                foreach (var stored in await StoreAsync(lines))
+                foreach (var stored in await retry.RunAsync("storing run log lines", () => StoreAsync(lines)))
                 {
                     broadcaster.Publish(new RunLogEvent(stored.RunId, RunLogLineDto.From(stored)));
                 }

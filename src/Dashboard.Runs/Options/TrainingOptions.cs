@@ -47,6 +47,13 @@ public sealed class TrainingOptions
     [Range(3, 3600)]
     public int FailoverSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// Seconds a run's writes (steps, epoch rows, checkpoint rows, its log) wait out an unreachable database, retrying with
+    /// backoff, before the run fails. Training goes on meanwhile only as far as its write buffers allow.
+    /// </summary>
+    [Range(1, 3600)]
+    public int DatabaseRetrySeconds { get; set; } = 120;
+
     /// <summary>How often the process training a run renews its lease: five beats per failover period, at least one a second.</summary>
     public TimeSpan LeaseHeartbeat => TimeSpan.FromSeconds(Math.Max(1, FailoverSeconds / 5.0));
 

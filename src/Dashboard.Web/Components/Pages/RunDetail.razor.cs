@@ -58,7 +58,9 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     [Inject]
     public required CheckpointInspector Inspector { get; set; }
 
-    protected override async Task OnParametersSetAsync()
+    protected override Task OnParametersSetAsync() => LoadOrWaitAsync();
+
+    private async Task LoadAsync()
     {
         _subscription?.Dispose();
 
@@ -101,6 +103,8 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     public void Dispose()
     {
         _subscription?.Dispose();
+        _closed.Cancel();
+        _closed.Dispose();
     }
 
     /// <summary>
