@@ -2,30 +2,63 @@ using System.Diagnostics;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Options;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace Dashboard.Runs.Resilience;
 
 /// <summary>
-/// Waits out a database that went away for a moment (a PostgreSQL restart, a failover, SQLite busy): each attempt of a
-/// write is repeated after 0.5 s, 1 s, 2 s … up to 10 s apart (with jitter, so the writers of several runs do not return
-/// in step) while the failure is transient (<see cref="DatabaseErrors"/>), for at most <c>Training:DatabaseRetrySeconds</c>.
-/// Past that the write fails with <see cref="DatabaseUnavailableException"/>, whose message says what to do. An attempt
-/// must be whole: it opens its own context and transaction, so a repeat never sees half of the one before. Whether a
-/// repeat may duplicate what a lost acknowledgement hid is the caller's to rule out (upserts, deletes before inserts).
+/// Waits out a database that went away for a moment (a PostgreSQL restart, a failover, SQLite busy): a Polly retry
+/// repeats each attempt of a write with exponential backoff from 0.5 s up to 10 s apart (with jitter, so the writers of
+/// several runs do not return in step) while the failure is transient (<see cref="DatabaseErrors"/>) and the write has
+/// been failing for less than <c>Training:DatabaseRetrySeconds</c>; so it gives up at most one last wait (10 s) after
+/// that, with <see cref="DatabaseUnavailableException"/>, whose message says what to do. An attempt must be whole: it
+/// opens its own context and transaction, so a repeat never sees half of the one before. Whether a repeat may duplicate
+/// what a lost acknowledgement hid is the caller's to rule out (upserts, deletes before inserts).
 /// </summary>
 /// Pages are told through <see cref="LiveFeedState.DatabaseReachable"/>: they say "reconnecting" and reload once a write
 /// gets through again.
-public sealed class DatabaseRetry(
-    IOptions<TrainingOptions> options,
-    LiveFeedState feed,
-    TrainingEventBroadcaster broadcaster,
-    ILogger<DatabaseRetry> logger)
+public sealed class DatabaseRetry
 {
     public static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(0.5);
 
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(10);
 
-    private TimeSpan Limit => TimeSpan.FromSeconds(options.Value.DatabaseRetrySeconds);
+    private static readonly ResiliencePropertyKey<long> Started = new("dashboard.write-started");
+    private static readonly ResiliencePropertyKey<string> What = new("dashboard.write-what");
+    private static readonly ResiliencePropertyKey<int> Failures = new("dashboard.write-failures");
+
+    private readonly IOptions<TrainingOptions> _options;
+    private readonly LiveFeedState _feed;
+    private readonly TrainingEventBroadcaster _broadcaster;
+    private readonly ILogger<DatabaseRetry> _logger;
+    private readonly ResiliencePipeline _pipeline;
+
+    public DatabaseRetry(IOptions<TrainingOptions> options, LiveFeedState feed, TrainingEventBroadcaster broadcaster, ILogger<DatabaseRetry> logger)
+    {
+        _options = options;
+        _feed = feed;
+        _broadcaster = broadcaster;
+        _logger = logger;
+        _pipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Exception is { } e
+                    && DatabaseErrors.IsTransient(e)
+                    && !args.Context.CancellationToken.IsCancellationRequested
+                    && Stopwatch.GetElapsedTime(args.Context.Properties.GetValue(Started, 0L)) < Limit),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = FirstDelay,
+                MaxDelay = MaxDelay,
+                MaxRetryAttempts = int.MaxValue,
+                OnRetry = OnRetry,
+            })
+            .Build();
+    }
+
+    private TimeSpan Limit => TimeSpan.FromSeconds(_options.Value.DatabaseRetrySeconds);
 
     /// <summary>Runs <paramref name="attempt"/> until it succeeds, fails for good, or the database stays away too long.</summary>
     /// <param name="what">What the attempt stores, for the log and the error ("storing the steps of run 3").</param>
@@ -39,47 +72,51 @@ public sealed class DatabaseRetry(
     /// <inheritdoc cref="RunAsync(string, Func{Task}, CancellationToken)"/>
     public async Task<T> RunAsync<T>(string what, Func<Task<T>> attempt, CancellationToken cancellationToken = default)
     {
-        var clock = Stopwatch.StartNew();
-        var delay = FirstDelay;
-        var failures = 0;
-        while (true)
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        context.Properties.Set(Started, started);
+        context.Properties.Set(What, what);
+        try
         {
-            try
+            var result = await _pipeline.ExecuteAsync(static async (_, attempt) => await attempt(), context, attempt);
+            if (context.Properties.TryGetValue(Failures, out var failures))
             {
-                var result = await attempt();
-                if (failures > 0)
-                {
-                    Reachable(true);
-                    logger.LogInformation("The database is back: {What} succeeded after {Failures} failed attempt(s) over {Seconds:F1} s.", what, failures, clock.Elapsed.TotalSeconds);
-                }
-
-                return result;
+                Reachable(true);
+                _logger.LogInformation("The database is back: {What} succeeded after {Failures} failed attempt(s) over {Seconds:F1} s.",
+                    what, failures, Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
-            catch (Exception e) when (DatabaseErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)
-            {
-                failures++;
-                Reachable(false);
-                var wait = delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
-                if (clock.Elapsed + wait > Limit)
-                {
-                    throw new DatabaseUnavailableException(what, clock.Elapsed, options.Value.DatabaseRetrySeconds, e);
-                }
 
-                logger.LogWarning("The database is unreachable while {What} (attempt {Failures}, {Seconds:F1} s so far); trying again in {Wait:F1} s: {Message}",
-                    what, failures, clock.Elapsed.TotalSeconds, wait.TotalSeconds, e.Message);
-                await Task.Delay(wait, cancellationToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
-            }
+            return result;
         }
+        catch (Exception e) when (DatabaseErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+        {
+            // Still transient, so the retry stopped for the time limit.
+            throw new DatabaseUnavailableException(what, Stopwatch.GetElapsedTime(started), _options.Value.DatabaseRetrySeconds, e);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private ValueTask OnRetry(OnRetryArguments<object> args)
+    {
+        var properties = args.Context.Properties;
+        properties.Set(Failures, args.AttemptNumber + 1);
+        Reachable(false);
+        _logger.LogWarning("The database is unreachable while {What} (attempt {Failures}, {Seconds:F1} s so far); trying again in {Wait:F1} s: {Message}",
+            properties.GetValue(What, "writing"), args.AttemptNumber + 1, Stopwatch.GetElapsedTime(properties.GetValue(Started, 0L)).TotalSeconds,
+            args.RetryDelay.TotalSeconds, args.Outcome.Exception?.Message);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Publishes a change only (local to this process: another's database link is its own business).</summary>
     private void Reachable(bool reachable)
     {
-        if (feed.DatabaseReachable != reachable)
+        if (_feed.DatabaseReachable != reachable)
         {
-            feed.DatabaseReachable = reachable;
-            broadcaster.PublishRelayed(new LiveFeedChangedEvent(feed.Connected && reachable));
+            _feed.DatabaseReachable = reachable;
+            _broadcaster.PublishRelayed(new LiveFeedChangedEvent(_feed.Connected && reachable));
         }
     }
 }
