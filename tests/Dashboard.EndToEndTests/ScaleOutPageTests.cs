@@ -1,0 +1,148 @@
+using Dashboard.ServerProcess;
+using Dashboard.TestSupport;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Dashboard.EndToEndTests;
+
+/// <summary>
+/// The distributed deployment in a real browser: two web instances (A and B) that only queue, on one PostgreSQL database
+/// and one private Redis, and a <c>Dashboard.Worker</c> process that trains. A page on B hears of a run trained by the
+/// worker only through the Redis relay. Outside CI, a machine without PostgreSQL or Redis skips it with the reason.
+/// </summary>
+public sealed class ScaleOutPageTests : IAsyncLifetime
+{
+    /// <summary>A queue no process serves until the test starts the worker, so the page is open before the first epoch.</summary>
+    private const string Queue = "live_e2e";
+
+    private const int Epochs = 8;
+
+    private static readonly string[] MetricTraces = ["loss", "val_loss", "accuracy", "val_accuracy"];
+
+    private readonly Dictionary<string, string> _settings = new()
+    {
+        ["Training:Device"] = "cpu",
+        ["Training:EmbeddedWorker"] = "false",
+    };
+
+    private RedisServer? _redis;
+    private DashboardServer? _a;
+    private DashboardServer? _b;
+    private DashboardWorker? _worker;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+    private string? _skip;
+
+    public async Task InitializeAsync()
+    {
+        if ((PostgresServer.Unavailable ?? RedisServer.Unavailable) is { } reason)
+        {
+            _skip = InContinuousIntegration ? throw new InvalidOperationException($"{reason} CI=true is set, so this test must run here.") : reason;
+            return;
+        }
+
+        _redis = await RedisServer.StartAsync();
+        foreach (var (key, value) in await PostgresServer.SettingsAsync())
+        {
+            _settings[key] = value;
+        }
+
+        _settings["ConnectionStrings:Redis"] = _redis.ConnectionString;
+
+        // One at a time: both migrate the same database on start.
+        _a = await DashboardServer.StartAsync(_settings);
+        _b = await DashboardServer.StartAsync(_settings);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await BrowserFixture.LaunchChromiumAsync(_playwright);
+    }
+
+    [SkippableFact]
+    public async Task RunPageOnWebB_RunTrainedByAWorker_ChartGrowsEpochByEpochAndEndsAtTheMetricsOfA()
+    {
+        Skip.If(_skip is not null, _skip);
+        var (a, b) = (_a!, _b!);
+        var run = await a.CreateRunAsync(new
+        {
+            name = "e2e-scale-out",
+            dataset = "mnist",
+            model = "cnn",
+            epochs = Epochs,
+            batchSize = 64,
+            learningRate = 0.001,
+            optimizer = "adam",
+            seed = 5,
+            sampleLimit = 2000,
+            queue = Queue,
+        });
+
+        await using var session = await BrowserSession.OpenAsync(_browser!, b);
+        var page = await session.NewPageAsync();
+        await page.GotoAsync($"runs/{run.Id}");
+        await BrowserSession.WaitForInteractiveAsync(page);
+        await Expect(NewRunPageTests.StatusBadge(page)).ToHaveAttributeAsync("data-status", "queued");
+
+        // A full page load would draw from the database; the curve must grow over the open circuit.
+        await page.EvaluateAsync("() => { window.__noReload = 1; }");
+
+        _worker = await DashboardWorker.StartAsync("e2e-worker", a.DataDirectory, new Dictionary<string, string>(_settings)
+        {
+            ["Worker:Queues"] = Queue,
+            ["Training:MaxConcurrentRuns"] = "1",
+        });
+
+        // What the page draws while the run still trains, as it changes: more than one point count short of the end means
+        // the epochs arrived one after another, not in one load at the end.
+        var seenWhileRunning = new List<int>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(45);
+        while ((await a.GetRunAsync(run.Id)).Status is "queued" or "running")
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"The run did not end within 45 s; the page drew {string.Join(", ", seenWhileRunning)} point(s).{Environment.NewLine}{_worker.Output[^Math.Min(4000, _worker.Output.Length)..]}");
+            var points = (await BrowserSession.ReadPlotAsync(page)).FirstOrDefault(t => t.Name == "loss")?.X.Count ?? 0;
+            if (points > 0 && (seenWhileRunning.Count == 0 || seenWhileRunning[^1] != points))
+            {
+                seenWhileRunning.Add(points);
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.Contains($"Run {run.Id} trains on", _worker.Output, StringComparison.Ordinal);
+        Assert.True(
+            seenWhileRunning.Count(p => p < Epochs) >= 2,
+            $"The chart on B did not grow live while the run trained: point counts seen {string.Join(", ", seenWhileRunning)}.{Environment.NewLine}{session.Diagnostics()}");
+        Assert.Equal(seenWhileRunning.Order(), seenWhileRunning);
+
+        // The end as A stores it, drawn on B without a reload.
+        await Expect(NewRunPageTests.StatusBadge(page)).ToHaveAttributeAsync("data-status", "completed");
+        var traces = await session.WaitForPlotAsync(page, Epochs, TimeSpan.FromSeconds(20), MetricTraces);
+        var metrics = await a.GetMetricsAsync(run.Id);
+        Assert.Equal(Enumerable.Range(1, Epochs).Select(e => (double)e), Trace(traces, "loss").X);
+        Assert.Equal(metrics.Select(m => (double?)m.Loss), Trace(traces, "loss").Y);
+        Assert.Equal(metrics.Select(m => (double?)m.ValLoss), Trace(traces, "val_loss").Y);
+        Assert.Equal(metrics.Select(m => m.Accuracy), Trace(traces, "accuracy").Y);
+        Assert.Equal(metrics.Select(m => m.ValAccuracy), Trace(traces, "val_accuracy").Y);
+        Assert.Equal(1, await page.EvaluateAsync<int?>("() => window.__noReload"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        foreach (var process in new IAsyncDisposable?[] { _worker, _b, _a, _redis })
+        {
+            if (process is not null)
+            {
+                await process.DisposeAsync();
+            }
+        }
+    }
+
+    private static bool InContinuousIntegration =>
+        Environment.GetEnvironmentVariable("CI") is { } value && (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
+
+    private static PlotTrace Trace(IReadOnlyList<PlotTrace> traces, string name) => traces.Single(t => t.Name == name);
+}
