@@ -18,6 +18,32 @@ public sealed partial class PersistingObserver
         await transaction.CommitAsync();
     }
 
+    /// <summary>
+    /// The fence check of a checkpoint whose folder has reached its final name. Refused, the folder can never become a
+    /// checkpoint (its row is not written here, and the new holder settles the row as missing), so it is removed rather
+    /// than left on disk with no row to account for it.
+    /// </summary>
+    private async Task FenceWrittenCheckpointAsync(DashboardDbContext db, string relativePath)
+    {
+        try
+        {
+            await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
+        }
+        catch (RunFencedException)
+        {
+            try
+            {
+                store.Delete(relativePath);
+            }
+            catch (IOException)
+            {
+                // Left as it was before this clean-up existed: an orphan folder, which costs room but misleads nobody.
+            }
+
+            throw;
+        }
+    }
+
     /// <summary>Notes a lost lease and stops training at once: every batch trained from here on could only be thrown away.</summary>
     private async Task WatchFenceAsync(Task write)
     {

@@ -357,10 +357,10 @@ public sealed partial class PersistingObserver(
         }
 
         // The files are in place under a new name; the row that makes them the run's is written only while this process
-        // still holds the run. Taken over meanwhile, the folder is an orphan for the clean-up and the row stays writing
-        // until the new holder settles it.
+        // still holds the run. Taken over meanwhile, the folder is removed and the row stays writing until the new holder
+        // settles it.
         var updating = PersistenceTimings.Start();
-        await WatchFenceAsync(RunFence.CheckAsync(db, run.RunId, run.LeaseToken));
+        await FenceWrittenCheckpointAsync(db, row.Path);
         await db.SaveChangesAsync();
         await transaction.CommitAsync();
         _timings.Add(PersistenceTimings.Part.CheckpointRows, updating);
