@@ -15,7 +15,7 @@ public sealed class ScaleOutPageTests : IAsyncLifetime
     /// <summary>A queue no process serves until the test starts the worker, so the page is open before the first epoch.</summary>
     private const string Queue = "live_e2e";
 
-    private const int Epochs = 8;
+    private const int Epochs = 30;
 
     private static readonly string[] MetricTraces = ["loss", "val_loss", "accuracy", "val_accuracy"];
 
@@ -57,7 +57,7 @@ public sealed class ScaleOutPageTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task RunPageOnWebB_RunTrainedByAWorker_ChartGrowsEpochByEpochAndEndsAtTheMetricsOfA()
+    public async Task RunPageOnWebB_RunTrainedByAWorker_ChartGrowsEpochByEpochAndEndsAtWhatAStores()
     {
         Skip.If(_skip is not null, _skip);
         var (a, b) = (_a!, _b!);
@@ -90,33 +90,40 @@ public sealed class ScaleOutPageTests : IAsyncLifetime
             ["Training:MaxConcurrentRuns"] = "1",
         });
 
-        // What the page draws while the run still trains, as it changes: more than one point count short of the end means
-        // the epochs arrived one after another, not in one load at the end.
+        // What the page draws while the run still trains, as it changes: three point counts, one after another, mean the
+        // epochs arrive as they end, not in one load at the end. Slow on a busy machine, so only the growth is waited for.
         var seenWhileRunning = new List<int>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(45);
-        while ((await a.GetRunAsync(run.Id)).Status is "queued" or "running")
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (seenWhileRunning.Count < 3)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"The run did not end within 45 s; the page drew {string.Join(", ", seenWhileRunning)} point(s).{Environment.NewLine}{_worker.Output[^Math.Min(4000, _worker.Output.Length)..]}");
+            var status = (await a.GetRunAsync(run.Id)).Status;
+            Assert.True(
+                status is "queued" or "running" && DateTime.UtcNow < deadline,
+                $"The chart on B did not grow epoch by epoch while the run trained (now {status}): point counts seen "
+                + $"[{string.Join(", ", seenWhileRunning)}].{Environment.NewLine}{session.Diagnostics()}");
             var points = (await BrowserSession.ReadPlotAsync(page)).FirstOrDefault(t => t.Name == "loss")?.X.Count ?? 0;
             if (points > 0 && (seenWhileRunning.Count == 0 || seenWhileRunning[^1] != points))
             {
                 seenWhileRunning.Add(points);
             }
 
-            await Task.Delay(200);
+            await Task.Delay(150);
         }
 
-        Assert.Contains($"Run {run.Id} trains on", _worker.Output, StringComparison.Ordinal);
-        Assert.True(
-            seenWhileRunning.Count(p => p < Epochs) >= 2,
-            $"The chart on B did not grow live while the run trained: point counts seen {string.Join(", ", seenWhileRunning)}.{Environment.NewLine}{session.Diagnostics()}");
         Assert.Equal(seenWhileRunning.Order(), seenWhileRunning);
+        Assert.Contains($"Run {run.Id} trains on", _worker.Output, StringComparison.Ordinal);
 
-        // The end as A stores it, drawn on B without a reload.
-        await Expect(NewRunPageTests.StatusBadge(page)).ToHaveAttributeAsync("data-status", "completed");
-        var traces = await session.WaitForPlotAsync(page, Epochs, TimeSpan.FromSeconds(20), MetricTraces);
+        // Stopped through A (the worker hears it through the database): the end the page on B shows is what A stores.
+        using (await a.StopRunAsync(run.Id))
+        {
+        }
+
+        var ended = await a.WaitForRunAsync(run.Id, r => r.Status is "stopped" or "completed", "the run's end");
+        await Expect(NewRunPageTests.StatusBadge(page)).ToHaveAttributeAsync("data-status", ended.Status, new() { Timeout = 20_000 });
         var metrics = await a.GetMetricsAsync(run.Id);
-        Assert.Equal(Enumerable.Range(1, Epochs).Select(e => (double)e), Trace(traces, "loss").X);
+        Assert.True(metrics.Count >= seenWhileRunning[^1], $"A stores {metrics.Count} epoch(s), fewer than B drew.");
+        var traces = await session.WaitForPlotAsync(page, metrics.Count, TimeSpan.FromSeconds(20), MetricTraces);
+        Assert.Equal(metrics.Select(m => (double)m.Epoch), Trace(traces, "loss").X);
         Assert.Equal(metrics.Select(m => (double?)m.Loss), Trace(traces, "loss").Y);
         Assert.Equal(metrics.Select(m => (double?)m.ValLoss), Trace(traces, "val_loss").Y);
         Assert.Equal(metrics.Select(m => m.Accuracy), Trace(traces, "accuracy").Y);
