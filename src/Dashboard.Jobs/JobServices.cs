@@ -61,14 +61,11 @@ public static class JobServices
                 server.WorkerCount = provider.GetRequiredService<IOptions<TrainingOptions>>().Value.MaxConcurrentRuns;
 
                 // Long enough for every run to finish its batch and write its interrupt checkpoint before the engine gives
-                // up on its workers; the host's own shutdown timeout is set to match.
-                server.ShutdownTimeout = ShutdownTimeout;
+                // up on its workers (Worker:ShutdownSeconds); the host's own shutdown timeout covers it (AddDashboardCore).
+                server.ShutdownTimeout = worker.RunsShutdownTimeout;
             });
         }
 
         return true;
     }
-
-    /// <summary>How long a stopping job server waits for its runs' interrupt checkpoints.</summary>
-    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(60);
 }

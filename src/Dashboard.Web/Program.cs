@@ -11,6 +11,7 @@ using Dashboard.Web.Api;
 using Dashboard.Web.Components;
 using Dashboard.Web.Hubs;
 using Dashboard.Web.Security;
+using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -49,6 +50,10 @@ if (!jobEngine)
 }
 builder.Services.AddHostedService<SystemSampler>();
 builder.Services.AddHostedService<CheckpointAuditService>();
+
+// SIGTERM: a process that trains waits for its runs' interrupt checkpoints (Worker:ShutdownSeconds, also the embedded job
+// server's wait); the host's 30 s default would end a half-written one. Invalid worker settings fail here, at start.
+builder.Services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) => host.ShutdownTimeout = worker.Value.HostShutdownTimeout);
 
 // Only a process that trains is a worker: a web app that merely queues for src/Dashboard.Worker is not listed as one.
 if (!jobEngine || embeddedWorker)

@@ -41,8 +41,9 @@ catch (InvalidOperationException e)
     return 2;
 }
 
-// SIGTERM: every run finishes its batch, writes its interrupt checkpoint and is handed back before the process exits.
-builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = JobServices.ShutdownTimeout + TimeSpan.FromSeconds(10));
+// SIGTERM: every run finishes its batch, writes its interrupt checkpoint and is handed back before the process exits,
+// within Worker:ShutdownSeconds; the host waits that and a margin. Invalid worker settings fail here, at start.
+builder.Services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) => host.ShutdownTimeout = worker.Value.HostShutdownTimeout);
 
 var host = builder.Build();
 
@@ -51,8 +52,13 @@ var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
 lifetime.ApplicationStarted.Register(() =>
 {
     var worker = host.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+    var shutdown = host.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
     host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Dashboard.Worker")
-        .LogInformation("Dashboard worker ready: {Name} takes runs from queue(s) {Queues}.", worker.EffectiveName, string.Join(", ", worker.QueueList));
+        .LogInformation(
+            "Dashboard worker ready: {Name} takes runs from queue(s) {Queues}; on SIGTERM it waits up to {Seconds} s for their interrupt checkpoints.",
+            worker.EffectiveName,
+            string.Join(", ", worker.QueueList),
+            shutdown.TotalSeconds);
 });
 await host.RunAsync();
 return 0;

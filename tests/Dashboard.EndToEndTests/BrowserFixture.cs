@@ -24,12 +24,8 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(ChromiumPath))
-        {
-            throw new InvalidOperationException(
-                $"Chromium was not found at {ChromiumPath}. The browser tests drive the system's Chromium because Playwright cannot "
-                + "download its own here: install Debian's chromium: apt-get install chromium (or point DASHBOARD_E2E_CHROMIUM at a Chromium binary).");
-        }
+        // Before the server: a missing browser should not cost a server start.
+        EnsureChromium();
 
         // One slot, as shipped: tests run one at a time and end their runs, and a test can line a run up behind another.
         _server = await DashboardServer.StartAsync(new Dictionary<string, string>
@@ -38,7 +34,15 @@ public sealed class BrowserFixture : IAsyncLifetime
             ["Training:Device"] = "cpu",
         });
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        _browser = await LaunchChromiumAsync(_playwright);
+    }
+
+    /// <summary>The system's headless Chromium with the switches a container needs; every browser test starts it this way.</summary>
+    public static async Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright)
+    {
+        EnsureChromium();
+
+        return await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = ChromiumPath,
             Headless = true,
@@ -53,6 +57,16 @@ public sealed class BrowserFixture : IAsyncLifetime
                 "--no-first-run",
             ],
         });
+    }
+
+    private static void EnsureChromium()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException(
+                $"Chromium was not found at {ChromiumPath}. The browser tests drive the system's Chromium because Playwright cannot "
+                + "download its own here: install Debian's chromium: apt-get install chromium (or point DASHBOARD_E2E_CHROMIUM at a Chromium binary).");
+        }
     }
 
     public async Task DisposeAsync()

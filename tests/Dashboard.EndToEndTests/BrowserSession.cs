@@ -45,15 +45,18 @@ public sealed class BrowserSession : IAsyncDisposable
 
     public IBrowserContext Context { get; }
 
-    public static async Task<BrowserSession> OpenAsync(BrowserFixture fixture)
+    public static Task<BrowserSession> OpenAsync(BrowserFixture fixture) => OpenAsync(fixture.Browser, fixture.Server);
+
+    /// <summary>A session on <paramref name="server"/>, for tests that start servers of their own (several instances).</summary>
+    public static async Task<BrowserSession> OpenAsync(IBrowser browser, DashboardServer server)
     {
-        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
-            BaseURL = fixture.Server.BaseAddress.ToString(),
+            BaseURL = server.BaseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1280, Height = 1000 },
         });
         context.SetDefaultTimeout((float)PageTimeout.TotalMilliseconds);
-        return new BrowserSession(context, fixture.Server);
+        return new BrowserSession(context, server);
     }
 
     public Task<IPage> NewPageAsync() => Context.NewPageAsync();

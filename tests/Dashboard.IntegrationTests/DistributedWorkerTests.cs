@@ -160,6 +160,28 @@ public sealed class DistributedWorkerTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Start_WorkerShutdownSecondsSet_TheHostWaitsThatLongAndAMarginOnSigterm()
+    {
+        await StartWebAsync();
+
+        // Read back from the host's own options: the host's 30 s default would end a longer hand-back half-written.
+        var worker = await StartWorkerAsync("slow-disk", extra: new Dictionary<string, string> { ["Worker:ShutdownSeconds"] = "95" });
+
+        Assert.Contains("on SIGTERM it waits up to 105 s", worker.Output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Start_WorkerShutdownSecondsOutOfRange_TheWorkerRefusesToStartNamingIt()
+    {
+        await StartWebAsync();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            StartWorkerAsync("no-time", extra: new Dictionary<string, string> { ["Worker:ShutdownSeconds"] = "0" }));
+
+        Assert.Contains("ShutdownSeconds", error.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task Queue_RunOnGpuQueue_WaitsUntilAWorkerServesThatQueue()
     {
         await StartWebAsync();
@@ -204,9 +226,9 @@ public sealed class DistributedWorkerTests : IAsyncLifetime
         _web = await DashboardServer.StartAsync(settings);
     }
 
-    private async Task<DashboardWorker> StartWorkerAsync(string name, string queues = "default")
+    private async Task<DashboardWorker> StartWorkerAsync(string name, string queues = "default", IReadOnlyDictionary<string, string>? extra = null)
     {
-        var settings = new Dictionary<string, string>(_database)
+        var settings = new Dictionary<string, string>((extra ?? new Dictionary<string, string>()).Concat(_database))
         {
             // Torch's default thread count, as in the exact-resume tests: with Training:TorchThreads=1 the killed run's
             // metrics differed from the straight run's in the 8th digit (seen once here), so the pool size is left alone.

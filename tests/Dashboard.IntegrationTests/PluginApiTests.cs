@@ -100,6 +100,29 @@ public sealed class PluginApiTests : IAsyncLifetime
         Assert.Contains("between 1 and 256", errors.GetProperty("hyperparameters.width")[0].GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Workers_ServerTrainingWithTheSamplePlugin_ListsItsNameVersionAndDllHash()
+    {
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(PluginFolders.Sample, "SamplePlugin.dll"))));
+
+        // The server's embedded worker registers as it starts; its row says which build of each plugin it trains with.
+        var workers = await Poll.UntilAsync(
+            ct => Server.Client.GetFromJsonAsync<JsonElement>("api/workers", ct),
+            w => w.GetArrayLength() == 1,
+            TimeSpan.FromSeconds(30),
+            "the embedded worker's row");
+        string Identity(JsonElement p) => $"{p.GetProperty("name").GetString()} {p.GetProperty("version").GetString()} {p.GetProperty("assemblySha256").GetString()}";
+        var advertised = workers[0].GetProperty("plugins").EnumerateArray().Select(Identity).ToList();
+
+        // Every plugin this process loaded (the sample, and the test plugin whose models fail only when built), none else.
+        var loaded = (await Server.Client.GetFromJsonAsync<JsonElement>("api/plugins")).GetProperty("loaded").EnumerateArray()
+            .Select(p => Identity(p.GetProperty("identity"))).ToList();
+        Assert.Equal(loaded.Order(), advertised.Order());
+        var sample = Assert.Single(advertised, p => p.StartsWith("SamplePlugin ", StringComparison.Ordinal));
+        Assert.EndsWith($" {sha256}", sample, StringComparison.Ordinal);
+        Assert.DoesNotContain("  ", sample, StringComparison.Ordinal); // a version is there
+    }
+
     private static object Body(string name, int epochs) => new
     {
         name,

@@ -416,6 +416,10 @@ namespace Dashboard.Data.Postgres.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
 
+                    b.Property<string>("PluginsJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
                     b.Property<string>("Queues")
                         .IsRequired()
                         .HasMaxLength(400)

@@ -28,6 +28,9 @@ public sealed class Worker
     /// <summary>The model names it can build, as a JSON array.</summary>
     public string ModelsJson { get; set; } = "[]";
 
+    /// <summary>The plugins it loaded (name, version, dll SHA-256), as a JSON array: which build of each it trains with.</summary>
+    public string PluginsJson { get; set; } = "[]";
+
     public DateTime StartedAt { get; set; }
 
     public DateTime LastHeartbeat { get; set; }

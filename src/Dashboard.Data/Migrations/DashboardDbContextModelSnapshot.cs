@@ -399,6 +399,10 @@ namespace Dashboard.Data.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("PluginsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Queues")
                         .IsRequired()
                         .HasMaxLength(400)

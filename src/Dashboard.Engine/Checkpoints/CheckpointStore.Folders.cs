@@ -69,6 +69,43 @@ public sealed partial class CheckpointStore
             .Select(d => (d, Relative(d[..d.LastIndexOf(marker, StringComparison.Ordinal)])))];
     }
 
+    /// <summary>
+    /// Removes the unfinished writes (<c>{name}.tmp-{id}</c>) in one run's folder and returns their names. Only for a
+    /// caller that knows no live process still writes that run's checkpoints: the run's new lease holder, whose take-over
+    /// fenced every earlier writer. Folders a deletion renamed away are left to whoever deletes them.
+    /// </summary>
+    public IReadOnlyList<string> RemoveTornWrites(string runFolder)
+    {
+        var directory = Path.Combine(Root, SafeName(runFolder));
+        if (!Directory.Exists(directory))
+        {
+            return [];
+        }
+
+        var removed = new List<string>();
+        foreach (var folder in Directory.EnumerateDirectories(directory, $"*{TemporaryMarker}*"))
+        {
+            var name = Path.GetFileName(folder);
+            if (name.Contains($"{TemporaryMarker}deleting-", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+                removed.Add(name);
+            }
+            catch (IOException)
+            {
+                // Gone meanwhile (its writer's own clean-up), or a fenced writer still adding a file: the writer's failure
+                // removes it then, or the next take-over does.
+            }
+        }
+
+        return removed;
+    }
+
     /// <summary>Every finished checkpoint folder under the root, as run/name relative paths.</summary>
     public IEnumerable<string> ListFolders() =>
         Directory.EnumerateDirectories(Root)

@@ -137,14 +137,14 @@ public sealed partial class PersistingObserver
         }
 
         // The files are in place under a new name; the row that makes them the run's is written only while this process
-        // still holds the run. Taken over meanwhile, the folder is an orphan for the clean-up and the row stays writing
-        // until the new holder settles it. Setting the same values twice is harmless, so a repeat after a lost
+        // still holds the run. Taken over meanwhile, the folder is removed and the row stays writing until the new holder
+        // settles it. Setting the same values twice is harmless, so a repeat after a lost
         // acknowledgement changes nothing; given up on, the run fails with the row still writing, and the next holder
         // settles it as missing (the folder then is an orphan, never a second row).
         var updating = PersistenceTimings.Start();
         try
         {
-            await SettleRowAsync(row);
+            await SettleWrittenCheckpointAsync(row);
         }
         catch
         {

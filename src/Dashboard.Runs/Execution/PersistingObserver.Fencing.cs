@@ -1,4 +1,5 @@
 using Dashboard.Data;
+using Dashboard.Data.Entities;
 using Dashboard.Runs.Resilience;
 
 namespace Dashboard.Runs.Execution;
@@ -22,6 +23,32 @@ public sealed partial class PersistingObserver
             await write(db);
             await transaction.CommitAsync();
         });
+
+    /// <summary>
+    /// Settles the row of a checkpoint whose folder has reached its final name, under the fence. Refused, the folder can
+    /// never become a checkpoint (its row is not written here, and the new holder settles the row as missing), so it is
+    /// removed rather than left on disk with no row to account for it.
+    /// </summary>
+    private async Task SettleWrittenCheckpointAsync(Checkpoint row)
+    {
+        try
+        {
+            await SettleRowAsync(row);
+        }
+        catch (RunFencedException)
+        {
+            try
+            {
+                store.Delete(row.Path);
+            }
+            catch (IOException)
+            {
+                // Left as it was before this clean-up existed: an orphan folder, which costs room but misleads nobody.
+            }
+
+            throw;
+        }
+    }
 
     /// <summary>Notes a lost lease and stops training at once: every batch trained from here on could only be thrown away.</summary>
     private async Task WatchFenceAsync(Task write)

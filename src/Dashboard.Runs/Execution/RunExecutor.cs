@@ -278,6 +278,14 @@ public sealed class RunExecutor(
         if (token is not null)
         {
             broadcaster.Publish(new RunStatusChangedEvent(runId, RunStatus.Running));
+
+            // The token moved on, so every earlier holder's writes fail now: a temporary folder in the run's folder is a
+            // write that will never finish (a worker killed mid-write; start-up leaves them alone in distributed mode).
+            foreach (var torn in store.RemoveTornWrites(CheckpointStore.RunFolder(runId)))
+            {
+                logger.LogWarning("Run {RunId}: removed {Folder}, a checkpoint write an earlier holder never finished.", runId, torn);
+                runLog.Warning(runId, $"Removed {torn}: a checkpoint write an earlier holder of the run never finished.");
+            }
         }
 
         return token;

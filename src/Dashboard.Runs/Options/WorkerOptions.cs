@@ -24,6 +24,28 @@ public sealed class WorkerOptions : IValidatableObject
     [Range(2, 3600)]
     public int AliveSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// Seconds a stopping process (SIGTERM) gives its runs to finish their batch, write their interrupt checkpoint and be
+    /// handed back. A large model's checkpoint on a slow disk may need more than the default.
+    /// </summary>
+    [Range(5, 3600)]
+    public int ShutdownSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// What the host waits beyond <see cref="ShutdownSeconds"/>: the services that stop after the runs (the heartbeat's
+    /// "stopped", the relay) and the job engine's own bookkeeping.
+    /// </summary>
+    public static readonly TimeSpan HostShutdownMargin = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the runs of a stopping process may take to hand back (<see cref="ShutdownSeconds"/>).</summary>
+    public TimeSpan RunsShutdownTimeout => TimeSpan.FromSeconds(ShutdownSeconds);
+
+    /// <summary>
+    /// The host's shutdown timeout: past it the process exits whatever is still stopping, so it must cover the runs' hand-back,
+    /// or SIGTERM would end a half-written interrupt checkpoint (the host's own default is 30 s).
+    /// </summary>
+    public TimeSpan HostShutdownTimeout => RunsShutdownTimeout + HostShutdownMargin;
+
     /// <summary><see cref="Name"/>, or the default made of the host name and this process's id.</summary>
     public string EffectiveName => string.IsNullOrWhiteSpace(Name) ? $"{Environment.MachineName}-{Environment.ProcessId}" : Name.Trim();
 

@@ -2,6 +2,7 @@ using Dashboard.Engine.Datasets;
 using Dashboard.Engine.Models;
 using Dashboard.Engine.Training;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Plugins;
 using Microsoft.Extensions.Options;
 
 namespace Dashboard.Runs.Workers;
@@ -16,6 +17,7 @@ public sealed class WorkerHeartbeat(
     WorkerRegistry registry,
     DatasetRegistry datasets,
     ModelRegistry models,
+    PluginCatalog plugins,
     IOptions<WorkerOptions> workerOptions,
     IOptions<TrainingOptions> trainingOptions,
     ILogger<WorkerHeartbeat> logger) : BackgroundService
@@ -72,7 +74,8 @@ public sealed class WorkerHeartbeat(
             TorchThreading.EnsureConfigured(training.TorchThreads, training.MaxConcurrentRuns),
             workerOptions.Value.QueueList,
             [.. datasets.All.Select(d => d.Name)],
-            [.. models.All.Select(m => m.Name)]);
+            [.. models.All.Select(m => m.Name)],
+            [.. plugins.Loaded.Select(p => p.Identity)]);
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
+using Dashboard.Engine.Models;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
@@ -12,7 +13,8 @@ namespace Dashboard.Runs.Workers;
 public sealed class WorkerRegistry(IDbContextFactory<DashboardDbContext> dbFactory, IOptions<WorkerOptions> options, TimeProvider clock)
 {
     /// <summary>What a worker says about itself when it starts.</summary>
-    public sealed record Registration(string Name, string Host, string Device, int TorchThreads, IReadOnlyList<string> Queues, IReadOnlyList<string> Datasets, IReadOnlyList<string> Models);
+    public sealed record Registration(
+        string Name, string Host, string Device, int TorchThreads, IReadOnlyList<string> Queues, IReadOnlyList<string> Datasets, IReadOnlyList<string> Models, IReadOnlyList<PluginIdentity> Plugins);
 
     /// <summary>Creates or takes over the row of <paramref name="registration"/>'s name, as started now.</summary>
     public async Task RegisterAsync(Registration registration, CancellationToken cancellationToken)
@@ -34,6 +36,7 @@ public sealed class WorkerRegistry(IDbContextFactory<DashboardDbContext> dbFacto
             row.Queues = string.Join(',', registration.Queues);
             row.DatasetsJson = JsonSerializer.Serialize(registration.Datasets, JsonDefaults.Options);
             row.ModelsJson = JsonSerializer.Serialize(registration.Models, JsonDefaults.Options);
+            row.PluginsJson = JsonSerializer.Serialize(registration.Plugins, JsonDefaults.Options);
             row.StartedAt = now;
             row.LastHeartbeat = now;
             row.StoppedAt = null;
@@ -92,7 +95,8 @@ public sealed class WorkerRegistry(IDbContextFactory<DashboardDbContext> dbFacto
                 w.StoppedAt is null && w.LastHeartbeat > bound,
                 [.. runsOf[w.Name].Order()],
                 Names(w.DatasetsJson),
-                Names(w.ModelsJson)))
+                Names(w.ModelsJson),
+                Plugins(w.PluginsJson)))
             .OrderByDescending(w => w.Alive)
             .ThenBy(w => w.Name, StringComparer.Ordinal)];
     }
@@ -100,4 +104,8 @@ public sealed class WorkerRegistry(IDbContextFactory<DashboardDbContext> dbFacto
     private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
 
     private static string[] Names(string json) => JsonSerializer.Deserialize<string[]>(json, JsonDefaults.Options) ?? [];
+
+    // Empty in rows written before workers advertised plugins, until that worker registers again.
+    private static PluginIdentity[] Plugins(string json) =>
+        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize<PluginIdentity[]>(json, JsonDefaults.Options) ?? [];
 }

@@ -1,6 +1,7 @@
 using Bunit;
 using Dashboard.ComponentTests.Support;
 using Dashboard.Data.Entities;
+using Dashboard.Engine.Models;
 using Dashboard.Runs.Events;
 using Dashboard.Runs.Workers;
 using Microsoft.EntityFrameworkCore;
@@ -61,6 +62,30 @@ public sealed class WorkersTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Render_WorkersWithPluginBuilds_ShowsEachPluginsVersionAndHashPerWorker()
+    {
+        // Two workers with two builds of one plugin version: only the hash tells them apart.
+        var old = new PluginIdentity("wave-plugin", "1.2.0", "aa11" + new string('0', 60));
+        var rebuilt = old with { AssemblySha256 = "bb22" + new string('1', 60) };
+        var other = new PluginIdentity("tabular-extras", "0.9.1+abc", "cc33" + new string('2', 60));
+        await Registry.RegisterAsync(Registration("gpu-1", "cuda", ["gpu"], [old, other]), CancellationToken.None);
+        await Registry.RegisterAsync(Registration("gpu-2", "cuda", ["gpu"], [rebuilt]), CancellationToken.None);
+        await Registry.RegisterAsync(Registration("cpu-1", "cpu", ["default"]), CancellationToken.None);
+
+        var cut = Render<WorkersPage>();
+
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=worker]").Count));
+        string[] Plugins(string worker) =>
+            [.. cut.FindAll($"[data-worker='{worker}'] [data-testid=worker-plugin]").Select(p => $"{p.TextContent} | {p.GetAttribute("title")}")];
+        Assert.Equal(
+            [$"wave-plugin 1.2.0 aa1100000000 | sha256 {old.AssemblySha256}", $"tabular-extras 0.9.1+abc cc3322222222 | sha256 {other.AssemblySha256}"],
+            Plugins("gpu-1"));
+        Assert.Equal([$"wave-plugin 1.2.0 bb2211111111 | sha256 {rebuilt.AssemblySha256}"], Plugins("gpu-2"));
+        Assert.Empty(Plugins("cpu-1"));
+        Assert.Equal("none", cut.Find("[data-worker='cpu-1'] [data-testid=worker-plugins]").TextContent.Trim());
+    }
+
+    [Fact]
     public void Render_NoWorkers_SaysNoneRegistered()
     {
         var cut = Render<WorkersPage>();
@@ -74,6 +99,6 @@ public sealed class WorkersTests : DashboardTestContext
             System.CreateTimer(callback, state, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    private static WorkerRegistry.Registration Registration(string name, string device, string[] queues) =>
-        new(name, "host-1", device, 2, queues, ["spirals", "mnist"], ["mlp", "cnn"]);
+    private static WorkerRegistry.Registration Registration(string name, string device, string[] queues, PluginIdentity[]? plugins = null) =>
+        new(name, "host-1", device, 2, queues, ["spirals", "mnist"], ["mlp", "cnn"], plugins ?? []);
 }
