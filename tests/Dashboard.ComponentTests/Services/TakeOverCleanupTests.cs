@@ -57,7 +57,7 @@ public sealed class TakeOverCleanupTests : DashboardTestContext
     public async Task Execute_FencedOnceItsCheckpointFolderIsOnDisk_RemovesThatFolder()
     {
         var run = await Database.AddRunAsync("fenced", RunStatus.Queued, epochs: 3);
-        var fence = new TakeOverAfterFilesWritten(run.Id, Store);
+        var fence = new TakeOverAfterFilesWritten(run.Id, () => Store); // the store is resolved once services are built
         Services.ConfigureDbContext<DashboardDbContext>(options => options.AddInterceptors(fence));
 
         await Services.GetRequiredService<RunExecutor>().ExecuteAsync(run.Id, CancellationToken.None);
@@ -76,9 +76,10 @@ public sealed class TakeOverCleanupTests : DashboardTestContext
     /// Moves the run's token on at the first fence check after one of the run's checkpoint folders reached its final name,
     /// as a take-over by another process at that moment would: that check is the one of the checkpoint's own row or an
     /// earlier write, and either way the row is refused. The move is made in the check's own transaction (SQLite lets no
-    /// other connection write while it is open), so the check sees another token and refuses.
+    /// other connection write while it is open), so the check sees another token and refuses; the refused transaction
+    /// rolls the move back, so every later check is refused the same way, as after a real take-over.
     /// </summary>
-    private sealed class TakeOverAfterFilesWritten(int runId, CheckpointStore store) : DbCommandInterceptor
+    private sealed class TakeOverAfterFilesWritten(int runId, Func<CheckpointStore> store) : DbCommandInterceptor
     {
         private readonly List<string> _refused = [];
 
@@ -97,18 +98,16 @@ public sealed class TakeOverCleanupTests : DashboardTestContext
             DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
         {
             var written = command.CommandText.Contains("UPDATE \"Runs\"", StringComparison.Ordinal) && command.CommandText.Contains("\"LeaseRenewedAt\"", StringComparison.Ordinal)
-                ? store.ListFolders().FirstOrDefault(f => f.StartsWith(CheckpointStore.RunFolder(runId) + "/", StringComparison.Ordinal))
+                ? store().ListFolders().FirstOrDefault(f => f.StartsWith(CheckpointStore.RunFolder(runId) + "/", StringComparison.Ordinal))
                 : null;
             if (written is not null)
             {
                 lock (_refused)
                 {
-                    if (_refused.Count > 0)
+                    if (_refused.Count == 0)
                     {
-                        return result;
+                        _refused.Add(written);
                     }
-
-                    _refused.Add(written);
                 }
 
                 await using var takeOver = command.Connection!.CreateCommand();
