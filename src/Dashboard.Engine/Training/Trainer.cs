@@ -57,7 +57,7 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         {
             var state = State();
             var kept = bestWeights;
-            return new SnapshotCapture(Task.Run(() => Snapshot(kind, at, metrics, config, spec, model, optimizer, state, kept)));
+            return new SnapshotCapture(TorchThread.Run("checkpoint copy", () => Snapshot(kind, at, metrics, config, spec, model, optimizer, state, kept)));
         }
 
         // A periodic or epoch-end snapshot is copied while the next batch runs its forward and backward passes, which

@@ -143,7 +143,8 @@ public sealed partial class PersistingObserver(
         // the database. A failure surfaces on the training thread at the next report, checkpoint or the drain, as for steps.
         var started = PersistenceTimings.Start();
         var stepsStored = HandOffSteps(progress: null);
-        _stepWrite = _epochWrite = RecordEpochAsync(stepsStored, metrics);
+        // Started on the pool: called on the training thread, it would otherwise bring its continuations back there.
+        _stepWrite = _epochWrite = Task.Run(() => RecordEpochAsync(stepsStored, metrics), CancellationToken.None);
         _timings.EpochCompleted();
         _timings.Add(PersistenceTimings.Part.HandOff, started);
     }
@@ -245,7 +246,7 @@ public sealed partial class PersistingObserver(
         // A failed write is chained too, so its failure reaches whoever waits next instead of being skipped.
         _stepWrite = previous.IsCompletedSuccessfully
             ? Task.Run(() => WriteStepsAsync(steps, progress), CancellationToken.None)
-            : WriteStepsAfterAsync(previous, steps, progress);
+            : Task.Run(() => WriteStepsAfterAsync(previous, steps, progress), CancellationToken.None);
         return _stepWrite;
     }
 

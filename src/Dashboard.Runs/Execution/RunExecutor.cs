@@ -102,9 +102,9 @@ public sealed class RunExecutor(
             var initialWeights = resumeFrom is null && initFrom is null ? InitialWeights(runId, config) : null;
             observer = new PersistingObserver(new RunContext(runId, config, run.ParentRunId, run.ParentCheckpointId, dataSha256, held), dbFactory, store, maintenance, broadcaster, runLog, retry);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(active.StopRequested, hostStopping, observer.WriteFailed, lost.Token);
-            var outcome = await Task.Run(
-                () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom, initialWeights), observer, linked.Token),
-                CancellationToken.None);
+            var outcome = await TorchThread.RunAsync(
+                $"train run {runId}",
+                () => trainer.RunAsync(new TrainingRequest(config, device, resumeFrom, active, initFrom, initialWeights), observer, linked.Token));
             await observer.DrainAsync();
 
             var status = outcome switch
