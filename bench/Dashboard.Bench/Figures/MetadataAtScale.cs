@@ -6,6 +6,7 @@ using Dashboard.Runs.Logging;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Management;
 using Dashboard.Runs.Options;
+using Dashboard.Runs.Resilience;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -228,6 +229,10 @@ internal static class MetadataAtScale
         // RunService logs stop requests; the figures never stop a run, but the service needs its log to be built.
         services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new RunLogOptions()));
         services.AddSingleton<ILogger<RunLog>>(NullLogger<RunLog>.Instance);
+        // The run log's writer waits out a database that is away; nothing here ever is, but it is built with the retry.
+        services.AddSingleton<LiveFeedState>();
+        services.AddSingleton<ILogger<DatabaseRetry>>(NullLogger<DatabaseRetry>.Instance);
+        services.AddSingleton<DatabaseRetry>();
         services.AddSingleton<RunLog>();
         // RunService reads whether a run's lease is held (a stop goes to its holder); no run here is ever leased.
         services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new WorkerOptions()));

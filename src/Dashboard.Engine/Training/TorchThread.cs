@@ -28,6 +28,7 @@ public static class TorchThread
             SynchronizationContext.SetSynchronizationContext(context);
             try
             {
+                TorchThreading.ApplyToCurrentThread();
                 var task = work();
                 task.ContinueWith(_ => context.Complete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 context.Pump();
@@ -60,6 +61,7 @@ public static class TorchThread
         {
             try
             {
+                TorchThreading.ApplyToCurrentThread();
                 done.SetResult(work());
             }
             catch (Exception e)

@@ -38,6 +38,22 @@ public static class TorchThreading
         }
     }
 
+    /// <summary>
+    /// Gives the calling thread the configured pool size. OpenMP keeps the size per thread: a thread that has not set it
+    /// uses the default (one per core) in any kernel that reads it before torch's own lazy set-up on that thread has run,
+    /// so a new thread running a run (<see cref="TorchThread"/>) sets it first, and every run computes with the same size.
+    /// </summary>
+    public static void ApplyToCurrentThread()
+    {
+        lock (Gate)
+        {
+            if (_configured is { } threads && threads != get_num_threads())
+            {
+                set_num_threads(threads);
+            }
+        }
+    }
+
     /// <summary>The size of torch's intra-op pool now, for the system samples; a read, safe from any thread.</summary>
     public static int Current => get_num_threads();
 
