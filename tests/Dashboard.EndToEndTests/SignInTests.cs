@@ -46,7 +46,20 @@ public sealed class SignInTests(BrowserFixture fixture)
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
 
-        await page.WaitForURLAsync("**/login");
+        try
+        {
+            // Arriving is what counts, not the login page's load event: in one clean-clone CI run (2026-12-05) the URL
+            // was already /login and the wait then timed out on the load state ("NetworkIdle" fired, "load" never came).
+            await page.WaitForURLAsync("**/login", new() { WaitUntil = WaitUntilState.Commit });
+        }
+        catch (TimeoutException e)
+        {
+            // Say where the browser was left (a 400 from /logout would mean the antiforgery field was refused; the run
+            // page would mean the form never posted), so a next occurrence shows which.
+            var body = await page.InnerTextAsync("body");
+            throw new TimeoutException($"Sign-out did not reach /login; the browser is at {page.Url}, showing: {body[..Math.Min(body.Length, 400)]}", e);
+        }
+
         Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "dashboard_access");
         await page.GotoAsync("runs/new");
         await Expect(page).ToHaveURLAsync(new Regex("/login\\?returnUrl="));
