@@ -61,7 +61,8 @@ public static class JobServices
                 server.WorkerCount = provider.GetRequiredService<IOptions<TrainingOptions>>().Value.MaxConcurrentRuns;
 
                 // Long enough for every run to finish its batch and write its interrupt checkpoint before the engine gives
-                // up on its workers (Worker:ShutdownSeconds); the host's own shutdown timeout covers it (AddDashboardCore).
+                // up on its workers (Worker:ShutdownSeconds); each host's Program.cs sets its own shutdown timeout to cover it
+                // (WorkerOptions.HostShutdownTimeout).
                 server.ShutdownTimeout = worker.RunsShutdownTimeout;
             });
         }

@@ -56,26 +56,29 @@ public sealed partial class PersistingObserver
     private async Task<Checkpoint> InsertCheckpointRowAsync(CheckpointSnapshot snapshot)
     {
         var position = snapshot.Position;
+
+        // Locals, read by the query as fields (see _runId).
+        var (epoch, step, kind) = (position.CompletedEpochs, position.GlobalStep, snapshot.Kind);
         Checkpoint? row = null;
         var started = PersistenceTimings.Start();
-        await FencedAsync($"recording the checkpoint at step {position.GlobalStep} of run {run.RunId}", async db =>
+        await FencedAsync($"recording the checkpoint at step {step} of run {run.RunId}", async db =>
         {
             // Checkpoints are written one at a time and each ends its row before the next starts, so a row of this run
             // still writing at this very position can only be this one, inserted by an attempt whose commit went through
             // unacknowledged: it goes, and one row stands for the checkpoint. (A previous holder's are settled on take-over.)
-            await db.Checkpoints.Where(c => c.RunId == run.RunId && c.Status == CheckpointStatus.Writing
-                    && c.Epoch == position.CompletedEpochs && c.Step == position.GlobalStep && c.Kind == snapshot.Kind)
+            await db.Checkpoints.Where(c => c.RunId == _runId && c.Status == CheckpointStatus.Writing
+                    && c.Epoch == epoch && c.Step == step && c.Kind == kind)
                 .ExecuteDeleteAsync();
 
             // A fresh entity per attempt: a failed attempt may have given the last one a key.
             row = new Checkpoint
             {
                 RunId = run.RunId,
-                Epoch = position.CompletedEpochs,
-                Step = position.GlobalStep,
+                Epoch = epoch,
+                Step = step,
                 MetricsJson = JsonSerializer.Serialize(snapshot.Metrics, JsonDefaults.Options),
                 Path = "",
-                Kind = snapshot.Kind,
+                Kind = kind,
                 Status = CheckpointStatus.Writing,
                 CreatedAt = DateTime.UtcNow,
             };
@@ -161,11 +164,15 @@ public sealed partial class PersistingObserver
     }
 
     /// <summary>Writes what became of the checkpoint's files into its row (by key, so a repeat sets the same values).</summary>
-    private Task SettleRowAsync(Checkpoint row) =>
-        FencedAsync($"recording checkpoint #{row.Id} of run {run.RunId}", db => db.Checkpoints.Where(c => c.Id == row.Id)
+    private Task SettleRowAsync(Checkpoint row)
+    {
+        // Locals, read by the query as fields (see _runId).
+        var (id, path, sizeBytes, sha256, status) = (row.Id, row.Path, row.SizeBytes, row.Sha256, row.Status);
+        return FencedAsync($"recording checkpoint #{id} of run {run.RunId}", db => db.Checkpoints.Where(c => c.Id == id)
             .ExecuteUpdateAsync(u => u
-                .SetProperty(c => c.Path, row.Path)
-                .SetProperty(c => c.SizeBytes, row.SizeBytes)
-                .SetProperty(c => c.Sha256, row.Sha256)
-                .SetProperty(c => c.Status, row.Status)));
+                .SetProperty(c => c.Path, path)
+                .SetProperty(c => c.SizeBytes, sizeBytes)
+                .SetProperty(c => c.Sha256, sha256)
+                .SetProperty(c => c.Status, status)));
+    }
 }

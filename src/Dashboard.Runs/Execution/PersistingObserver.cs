@@ -170,11 +170,12 @@ public sealed partial class PersistingObserver(
             CreatedAt = DateTime.UtcNow,
         };
         EpochMetric? row = null;
-        await FencedAsync($"recording epoch {metrics.Epoch} of run {run.RunId}", async db =>
+        var epoch = metrics.Epoch; // a local, read by the query as a field (see _runId)
+        await FencedAsync($"recording epoch {epoch} of run {run.RunId}", async db =>
         {
             // The epoch's row replaces any row of that epoch: one stored by an attempt whose commit went through
             // unacknowledged (rows of epochs being retrained were deleted at the start), so there is one row per epoch.
-            await db.EpochMetrics.Where(m => m.RunId == run.RunId && m.Epoch == metrics.Epoch).ExecuteDeleteAsync();
+            await db.EpochMetrics.Where(m => m.RunId == _runId && m.Epoch == epoch).ExecuteDeleteAsync();
             row = NewRow();
             db.EpochMetrics.Add(row);
             var entity = await db.Runs.SingleAsync(r => r.Id == _runId);
