@@ -18,6 +18,13 @@ public static class SqliteSetup
         Pooling = true,
     }.ToString();
 
+    /// <summary>
+    /// Opens the dashboard's database on <paramref name="options"/>: SQLite with a busy timeout on every connection
+    /// (<see cref="SqliteBusyWait"/>), so concurrent writers wait for each other's lock rather than sleep 150 ms.
+    /// </summary>
+    public static DbContextOptionsBuilder UseDashboardSqlite(this DbContextOptionsBuilder options, string connectionString) =>
+        options.UseSqlite(connectionString).AddInterceptors(SqliteBusyWait.Instance);
+
     /// <summary>Applies pending migrations and switches the file to write-ahead logging, which lets readers run beside the writer.</summary>
     public static async Task MigrateAsync(DashboardDbContext db, CancellationToken cancellationToken)
     {

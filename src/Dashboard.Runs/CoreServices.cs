@@ -67,7 +67,7 @@ public static class CoreServices
             }
             else
             {
-                options.UseSqlite(connectionString ?? SqliteSetup.ConnectionString(storage.DatabasePath));
+                options.UseDashboardSqlite(connectionString ?? SqliteSetup.ConnectionString(storage.DatabasePath));
             }
         });
 

@@ -52,7 +52,7 @@ internal static partial class PersistenceBreakdown
         });
         var text = "dashboard run's persistence per epoch, the server's own stopwatch (median over runs of the per-epoch mean / longest single piece, ms): "
             + string.Join(", ", parts.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p} {details[p]["medianPerEpochMs"]:F1}/{details[p]["longestMs"]:F1}")))
-            + " (checkpointWait and handOff are on the training thread, inside the epoch's time; the rest run in the background beside it)";
+            + " (checkpointWait and handOff are on the training thread, inside the epoch's time; epochWait on it too, between epochs; the rest run in the background beside it)";
         return (text, details);
     }
 

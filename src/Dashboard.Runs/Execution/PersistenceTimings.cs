@@ -6,7 +6,7 @@ namespace Dashboard.Runs.Execution;
 
 /// <summary>
 /// What one run's persistence cost, part by part, measured with a stopwatch where it happens: the time the training
-/// thread spent inside the observer (waiting for the previous checkpoint's write, handing work over) and the wall time
+/// thread spent inside the observer (waiting for the previous checkpoint's or epoch's write, handing work over) and the wall time
 /// of each background write. The run's log gets the per-epoch means once the run ends (<see cref="Summary"/>), so a slow
 /// run can be explained from its own log and the bench can print where the dashboard's time goes without guessing.
 /// </summary>
@@ -17,6 +17,12 @@ public sealed class PersistenceTimings
     {
         /// <summary>Training thread: waiting for the previous checkpoint's row and file (back-pressure).</summary>
         CheckpointWait,
+
+        /// <summary>
+        /// Training thread: waiting for the previous epoch's steps and row before handing over this epoch's (outside the
+        /// epoch's own duration, inside the time between epochs).
+        /// </summary>
+        EpochWait,
 
         /// <summary>Training thread: the observer's own calls (buffering steps, starting writes), waits excluded.</summary>
         HandOff,
@@ -37,7 +43,7 @@ public sealed class PersistenceTimings
         Retention,
     }
 
-    private static readonly string[] Names = ["checkpointWait", "handOff", "stepWrites", "epochRows", "checkpointRows", "checkpointFiles", "retention"];
+    private static readonly string[] Names = ["checkpointWait", "epochWait", "handOff", "stepWrites", "epochRows", "checkpointRows", "checkpointFiles", "retention"];
 
     // Written from the training thread and the background writes at once, so every update is atomic.
     private readonly long[] _ticks = new long[Names.Length];

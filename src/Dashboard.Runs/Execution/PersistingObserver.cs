@@ -135,7 +135,9 @@ public sealed partial class PersistingObserver(
         // (the write ended an epoch ago) this costs nothing.
         if (!_epochWrite.IsCompleted)
         {
+            var waiting = PersistenceTimings.Start();
             await _epochWrite;
+            _timings.Add(PersistenceTimings.Part.EpochWait, waiting);
         }
 
         // Every step of the epoch is stored before the epoch is announced, so a client that re-reads /steps then has them:

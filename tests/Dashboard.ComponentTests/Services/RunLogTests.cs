@@ -75,7 +75,7 @@ public sealed class RunLogTests : DashboardTestContext
 
         var messages = (await ReadAllAsync(run.Id)).Select(l => l.Message).ToList();
         var line = Assert.Single(messages, m => m.StartsWith("Persistence per epoch, mean of 2 epoch(s)", StringComparison.Ordinal));
-        foreach (var part in new[] { "checkpointWait", "handOff", "stepWrites", "epochRows", "checkpointRows", "checkpointFiles", "retention" })
+        foreach (var part in new[] { "checkpointWait", "epochWait", "handOff", "stepWrites", "epochRows", "checkpointRows", "checkpointFiles", "retention" })
         {
             Assert.Matches($@" {part}=\d+\.\d/\d+\.\d", line);
         }

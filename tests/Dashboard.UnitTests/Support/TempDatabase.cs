@@ -19,8 +19,12 @@ public sealed class TempDatabase : IDisposable
 
     public string ConnectionString { get; }
 
-    public DashboardDbContext CreateContext() =>
-        new(new DbContextOptionsBuilder<DashboardDbContext>().UseSqlite(ConnectionString).Options);
+    public DashboardDbContext CreateContext()
+    {
+        var options = new DbContextOptionsBuilder<DashboardDbContext>();
+        options.UseDashboardSqlite(ConnectionString);
+        return new(options.Options);
+    }
 
     public async Task MigrateAsync()
     {
