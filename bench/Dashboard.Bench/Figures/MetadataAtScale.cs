@@ -213,7 +213,7 @@ internal static class MetadataAtScale
         };
     }
 
-    internal static Action<DbContextOptionsBuilder> Sqlite(string path) => options => options.UseSqlite(SqliteSetup.ConnectionString(path));
+    internal static Action<DbContextOptionsBuilder> Sqlite(string path) => options => options.UseDashboardSqlite(SqliteSetup.ConnectionString(path));
 
     /// <summary>The core's services RunService needs, on the database <paramref name="store"/> points at.</summary>
     internal static ServiceProvider Services(Action<DbContextOptionsBuilder> store)

@@ -152,7 +152,7 @@ public sealed class TestDatabase : IAsyncDisposable
     }
 
     private static DashboardDbContext Open(string connectionString) =>
-        new(new DbContextOptionsBuilder<DashboardDbContext>().UseSqlite(connectionString).Options);
+        new(new DbContextOptionsBuilder<DashboardDbContext>().UseDashboardSqlite(connectionString).Options);
 
     private static async Task<string> CreateTemplateAsync()
     {
