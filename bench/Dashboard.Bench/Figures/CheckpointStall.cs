@@ -280,14 +280,27 @@ internal static partial class CheckpointSave
             var name = $"step{snapshot.Position.GlobalStep:D6}-{snapshot.Kind}";
             if (synchronous)
             {
-                store.Write(RunFolder, name, snapshot);
+                Write(name, snapshot);
             }
             else
             {
-                _pending = Task.Run(() => store.Write(RunFolder, name, snapshot), CancellationToken.None);
+                _pending = Task.Run(() => Write(name, snapshot), CancellationToken.None);
             }
 
             ObserverMs += clock.Elapsed.TotalMilliseconds;
+        }
+
+        /// <summary>As PersistingObserver: once the files are written the snapshot's arrays go back to the trainer.</summary>
+        private void Write(string name, CheckpointSnapshot snapshot)
+        {
+            try
+            {
+                store!.Write(RunFolder, name, snapshot);
+            }
+            finally
+            {
+                snapshot.ReleaseBuffers();
+            }
         }
     }
 }
