@@ -337,6 +337,10 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
     public static byte[] SerializeWeights(nn.Module<Tensor, Tensor> model) =>
         SnapshotCapture.SerializeWeights(model, length => GC.AllocateUninitializedArray<byte>(length));
 
+    /// <summary>The same bytes, in an array <paramref name="allocate"/> gives for their exact size (every byte overwritten).</summary>
+    public static byte[] SerializeWeights(nn.Module<Tensor, Tensor> model, Func<int, byte[]> allocate) =>
+        SnapshotCapture.SerializeWeights(model, allocate);
+
     private static Dictionary<string, double> PartialMetrics(double lossSum, double scoreSum, long seen, bool regression, TrainingOptimizer optimizer)
     {
         var metrics = new Dictionary<string, double> { ["learningRate"] = optimizer.LearningRate };
