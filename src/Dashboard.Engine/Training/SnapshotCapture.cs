@@ -47,14 +47,20 @@ internal sealed class SnapshotCapture(Task<CheckpointSnapshot> copy)
     /// </summary>
     public static byte[] SerializeWeights(nn.Module<Tensor, Tensor> model, Func<int, byte[]> allocate)
     {
-        var counter = new CountingStream();
-        Save(model, counter);
-        var buffer = allocate(checked((int)counter.Length));
+        var buffer = allocate(WeightsSize(model));
         using var stream = new MemoryStream(buffer);
         Save(model, stream);
         return stream.Position == buffer.Length
             ? buffer
             : throw new InvalidOperationException($"The weights took {stream.Position} bytes, {buffer.Length} were counted.");
+    }
+
+    /// <summary>The length of what <c>module.save</c> writes for <paramref name="model"/>, counted without copying.</summary>
+    public static int WeightsSize(nn.Module<Tensor, Tensor> model)
+    {
+        var counter = new CountingStream();
+        Save(model, counter);
+        return checked((int)counter.Length);
     }
 
     private static void Save(nn.Module<Tensor, Tensor> model, Stream target)

@@ -45,6 +45,11 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
             optimizer.LoadState(reader);
         }
 
+        // The run's snapshots are copied into arrays the observer hands back once written (see SnapshotBuffers); the first
+        // set is mapped now, so no checkpoint of the run pays for fresh memory beside a training batch.
+        var buffers = new SnapshotBuffers();
+        buffers.Warm(SnapshotCapture.WeightsSize(model), optimizer.StateSize);
+
         var scheduler = new LearningRateScheduler(config.Schedule, config.LearningRate, config.Epochs, continued?.Manifest.State.Schedule);
         var earlyStopping = config.EarlyStopping is { } es ? new EarlyStopping(es, continued?.Manifest.State.EarlyStopping) : null;
         var monitorBest = continued?.Manifest.State.MonitorBest;
@@ -52,8 +57,6 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         optimizer.LearningRate = scheduler.LearningRate;
         TrainerState State() => new(monitorBest, scheduler.State, earlyStopping?.State);
 
-        // The run's snapshots are copied into arrays the observer hands back once written (see SnapshotBuffers).
-        var buffers = new SnapshotBuffers();
         CheckpointSnapshot Snap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics) =>
             SnapshotCapture.Copy(kind, at, metrics, config, spec, model, optimizer, State(), bestWeights, buffers);
         SnapshotCapture BeginSnap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics)

@@ -32,6 +32,10 @@ public abstract class TrainingOptimizer : IDisposable
 
     public string Name { get; }
 
+    /// <summary>The length of what <see cref="SaveState()"/> writes; fixed for the optimizer's life.</summary>
+    public int StateSize => checked((int)(StringSize(Magic) + StringSize(Name) + sizeof(long) + (2 * sizeof(int))
+        + _slots.SelectMany(s => s).Sum(slot => sizeof(int) + (sizeof(long) * slot.shape.Length) + (slot.numel() * slot.element_size()))));
+
     public double LearningRate { get; set; }
 
     /// <summary>Completed optimisation steps (Adam's bias correction depends on it).</summary>
@@ -83,9 +87,7 @@ public abstract class TrainingOptimizer : IDisposable
     /// </summary>
     public byte[] SaveState(Func<int, byte[]> allocate)
     {
-        var size = StringSize(Magic) + StringSize(Name) + sizeof(long) + (2 * sizeof(int))
-            + _slots.SelectMany(s => s).Sum(slot => sizeof(int) + (sizeof(long) * slot.shape.Length) + (slot.numel() * slot.element_size()));
-        var buffer = allocate(checked((int)size));
+        var buffer = allocate(StateSize);
         using var stream = new MemoryStream(buffer);
         using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
