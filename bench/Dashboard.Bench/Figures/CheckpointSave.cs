@@ -44,7 +44,7 @@ internal static partial class CheckpointSave
 
         // Warm-up, and a real snapshot: the epoch-end one of a real run.
         var warm = new BenchObserver(null, synchronous: false);
-        await trainer.RunAsync(new TrainingRequest(baseConfig, device), warm, cancellationToken);
+        await TorchThread.RunAsync("bench warm-up", () => trainer.RunAsync(new TrainingRequest(baseConfig, device), warm, cancellationToken));
         var snapshot = warm.Last ?? throw new InvalidOperationException("The warm-up run offered no checkpoint.");
 
         var save = MeasureWrites(store, snapshot, settings.Pick(6, 9));
@@ -132,6 +132,8 @@ internal static partial class CheckpointSave
             ["optimizer"] = Stats.Round(Stats.Median(capture.OptimizerMs), 1),
             ["total"] = Stats.Round(captureMs, 1),
             ["tensorCloneOfTheSameStateForComparison"] = Stats.Round(Stats.Median(capture.CloneMs), 1),
+            ["intoReusedArrays"] = Stats.Round(Stats.Median(capture.ReusedMs), 1),
+            ["freshPagesAloneOfTheSameSize"] = Stats.Round(Stats.Median(capture.FreshPagesMs), 1),
         };
         if (result.Verdict == FigureResult.Missed)
         {
@@ -139,8 +141,8 @@ internal static partial class CheckpointSave
                 ? string.Create(CultureInfo.InvariantCulture, $" In the loop, capture alone (no write) stalls {Stats.Median(stall.CaptureOnlyGapMs):F0} ms per checkpoint and a synchronous save {Stats.Median(stall.SyncGapMs):F0} ms.")
                 : "";
             result.Note = string.Create(CultureInfo.InvariantCulture,
-                $"missed: the write itself is off the loop (observer hand-off {Stats.Median(stall.ObserverMsPerCheckpoint):F1} ms, back-pressure {Stats.Median(stall.BackPressureMsPerCheckpoint):F0} ms per checkpoint), but the snapshot capture stays on the training thread: {captureMs:F0} ms (weights {Stats.Median(capture.WeightsMs):F0} + optimizer {Stats.Median(capture.OptimizerMs):F0} ms into presized arrays: TorchSharp's module.save for the weights, the optimizer's own raw state), = {captureMs / syncMs:F2} of the synchronous save by itself. "
-                + $"For scale, copying the same tensors inside torch (clone) takes {Stats.Median(capture.CloneMs):F0} ms here: any capture that copies 140 MB into fresh memory pays about that, the rest of the stall is the background write's SHA-256 and copies competing with training for {Environment.ProcessorCount} cores.") + inLoop;
+                $"missed: the write itself is off the loop (observer hand-off {Stats.Median(stall.ObserverMsPerCheckpoint):F1} ms, back-pressure {Stats.Median(stall.BackPressureMsPerCheckpoint):F0} ms per checkpoint), and the snapshot is copied on a thread of its own while the next batch runs forward and backward; that batch's optimizer step waits for the copy. "
+                + $"The copy into the run's reused arrays takes {Stats.Median(capture.ReusedMs):F0} ms alone (into fresh arrays, as the synchronous save here: {captureMs:F0} ms, of which fresh pages alone {Stats.Median(capture.FreshPagesMs):F0} ms); on {Environment.ProcessorCount} cores it and the background write's SHA-256 and page-cache copy take CPU from torch's threads during that batch.") + inLoop;
         }
 
         return result;

@@ -38,4 +38,14 @@ public sealed record CheckpointSnapshot(
     byte[] OptimizerState,
     byte[] TorchRngState,
     TrainerState State,
-    byte[]? BestWeights = null);
+    byte[]? BestWeights = null)
+{
+    /// <summary>The trainer's pooled arrays behind <see cref="Weights"/> and <see cref="OptimizerState"/>, if they are pooled.</summary>
+    public BufferLease? Buffers { get; init; }
+
+    /// <summary>
+    /// Called by the observer once the bytes are written and nothing will read this snapshot again: the trainer copies a
+    /// later snapshot into the same arrays instead of into fresh memory. Not calling it is always safe.
+    /// </summary>
+    public void ReleaseBuffers() => Buffers?.Release();
+}

@@ -45,19 +45,25 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
             optimizer.LoadState(reader);
         }
 
+        // The run's snapshots are copied into arrays the observer hands back once written (see SnapshotBuffers); the first
+        // set is mapped now, so no checkpoint of the run pays for fresh memory beside a training batch.
+        var buffers = new SnapshotBuffers();
+        buffers.Warm(SnapshotCapture.WeightsSize(model), optimizer.StateSize);
+
         var scheduler = new LearningRateScheduler(config.Schedule, config.LearningRate, config.Epochs, continued?.Manifest.State.Schedule);
         var earlyStopping = config.EarlyStopping is { } es ? new EarlyStopping(es, continued?.Manifest.State.EarlyStopping) : null;
         var monitorBest = continued?.Manifest.State.MonitorBest;
         var bestWeights = config.EarlyStopping is { RestoreBestWeights: true } ? continued?.BestWeights : null;
         optimizer.LearningRate = scheduler.LearningRate;
         TrainerState State() => new(monitorBest, scheduler.State, earlyStopping?.State);
+
         CheckpointSnapshot Snap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics) =>
-            Snapshot(kind, at, metrics, config, spec, model, optimizer, State(), bestWeights);
+            SnapshotCapture.Copy(kind, at, metrics, config, spec, model, optimizer, State(), bestWeights, buffers);
         SnapshotCapture BeginSnap(string kind, TrainingPosition at, IReadOnlyDictionary<string, double> metrics)
         {
             var state = State();
             var kept = bestWeights;
-            return new SnapshotCapture(TorchThread.Run("checkpoint copy", () => Snapshot(kind, at, metrics, config, spec, model, optimizer, state, kept)));
+            return new SnapshotCapture(TorchThread.Run("checkpoint copy", () => SnapshotCapture.Copy(kind, at, metrics, config, spec, model, optimizer, state, kept, buffers)));
         }
 
         // A periodic or epoch-end snapshot is copied while the next batch runs its forward and backward passes, which
@@ -330,44 +336,13 @@ public sealed class Trainer(DatasetRegistry datasets, ModelRegistry models)
         return model.to(device);
     }
 
-    /// <summary>A snapshot being copied on another thread.</summary>
-    private sealed class SnapshotCapture(Task<CheckpointSnapshot> copy)
-    {
-        public CheckpointSnapshot Finish() => copy.GetAwaiter().GetResult();
+    /// <summary>The weights in the file format <c>module.load</c> reads, in a new array of exactly their size.</summary>
+    public static byte[] SerializeWeights(nn.Module<Tensor, Tensor> model) =>
+        SnapshotCapture.SerializeWeights(model, length => GC.AllocateUninitializedArray<byte>(length));
 
-        public void WaitQuietly() => ((IAsyncResult)copy).AsyncWaitHandle.WaitOne();
-    }
-
-    private static CheckpointSnapshot Snapshot(
-        string kind,
-        TrainingPosition position,
-        IReadOnlyDictionary<string, double> metrics,
-        TrainingConfig config,
-        ModelSpec spec,
-        nn.Module<Tensor, Tensor> model,
-        TrainingOptimizer optimizer,
-        TrainerState state,
-        byte[]? bestWeights)
-    {
-        var weights = SerializeWeights(model);
-        var optimizerState = optimizer.SaveState();
-
-        return new CheckpointSnapshot(kind, position, metrics, config, spec, weights, optimizerState, GlobalGenerator.State(), state, bestWeights);
-    }
-
-    /// <summary>The weights in the file format <c>module.load</c> reads.</summary>
-    public static byte[] SerializeWeights(nn.Module<Tensor, Tensor> model)
-    {
-        // Sized up front (tensor bytes plus room for names and shapes), so the stream never grows and copies.
-        var tensorBytes = model.state_dict().Values.Sum(t => t.numel() * t.element_size());
-        using var buffer = new MemoryStream(checked((int)(tensorBytes + 64 * 1024)));
-        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            model.save(writer);
-        }
-
-        return buffer.ToArray();
-    }
+    /// <summary>The same bytes, in an array <paramref name="allocate"/> gives for their exact size (every byte overwritten).</summary>
+    public static byte[] SerializeWeights(nn.Module<Tensor, Tensor> model, Func<int, byte[]> allocate) =>
+        SnapshotCapture.SerializeWeights(model, allocate);
 
     private static Dictionary<string, double> PartialMetrics(double lossSum, double scoreSum, long seen, bool regression, TrainingOptimizer optimizer)
     {

@@ -114,7 +114,18 @@ public sealed partial class PersistingObserver
         {
             var name = CheckpointName(snapshot);
             var writing = PersistenceTimings.Start();
-            var written = store.Write(CheckpointStore.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId, run.DataSha256));
+            WrittenCheckpoint written;
+            try
+            {
+                written = store.Write(CheckpointStore.RunFolder(run.RunId), name, snapshot, new CheckpointLineage(run.RunId, run.ParentRunId, run.ParentCheckpointId, run.DataSha256));
+            }
+            finally
+            {
+                // The files hold the bytes now (or the write failed for good) and nothing here reads the snapshot again:
+                // the trainer copies its next snapshot into these arrays instead of into fresh memory.
+                snapshot.ReleaseBuffers();
+            }
+
             row.Path = written.RelativePath;
             row.SizeBytes = written.SizeBytes;
             row.Sha256 = written.Sha256;

@@ -72,6 +72,32 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public async Task RunAsync_ObserverReleasesEachSnapshot_LaterSnapshotsReuseItsArraysWithTheirOwnBytes()
+    {
+        // As PersistingObserver does once the files are written: the next snapshot is copied into the same arrays, and
+        // must carry exactly the bytes a run whose observer keeps every snapshot gets.
+        var config = TestEngine.MnistSubset(seed: 7, epochs: 2) with { Checkpoint = new CheckpointPolicy { EverySteps = 10 } };
+        var released = new List<(byte[] Array, byte[] Weights, byte[] OptimizerState)>();
+        var releasing = new RecordingObserver
+        {
+            OnCheckpointHook = s =>
+            {
+                released.Add((s.Weights, s.Weights.ToArray(), s.OptimizerState.ToArray()));
+                s.ReleaseBuffers();
+            },
+        };
+
+        await TestEngine.TrainAsync(config, releasing);
+        var (_, keeping) = await TestEngine.TrainAsync(config);
+
+        Assert.True(keeping.Checkpoints.Count > 4, $"Only {keeping.Checkpoints.Count} checkpoints.");
+        Assert.Single(released.Select(r => r.Array).Distinct());
+        Assert.Equal(keeping.Checkpoints.Count, keeping.Checkpoints.Select(c => c.Weights).Distinct().Count());
+        Assert.Equal(keeping.Checkpoints.Select(c => c.Weights), released.Select(r => r.Weights));
+        Assert.Equal(keeping.Checkpoints.Select(c => c.OptimizerState), released.Select(r => r.OptimizerState));
+    }
+
+    [Fact]
     public async Task RunAsync_DifferentSeed_GivesDifferentCurve()
     {
         var (_, first) = await TestEngine.TrainAsync(TestEngine.MnistSubset(seed: 7, epochs: 2));

@@ -20,6 +20,8 @@ public sealed class RecordingObserver : ITrainingObserver
 
     public Action<EpochMetrics>? OnEpochHook { get; init; }
 
+    public Action<CheckpointSnapshot>? OnCheckpointHook { get; init; }
+
     public CheckpointSnapshot LastCheckpoint => Checkpoints.Count > 0 ? Checkpoints[^1] : throw new InvalidOperationException("The run offered no checkpoint.");
 
     public ValueTask OnStartedAsync(RunStartInfo info, CancellationToken cancellationToken)
@@ -46,6 +48,7 @@ public sealed class RecordingObserver : ITrainingObserver
     public ValueTask OnCheckpointAsync(CheckpointSnapshot snapshot, CancellationToken cancellationToken)
     {
         Checkpoints.Add(snapshot);
+        OnCheckpointHook?.Invoke(snapshot);
         return ValueTask.CompletedTask;
     }
 }

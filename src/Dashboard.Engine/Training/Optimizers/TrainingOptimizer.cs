@@ -32,6 +32,10 @@ public abstract class TrainingOptimizer : IDisposable
 
     public string Name { get; }
 
+    /// <summary>The length of what <see cref="SaveState()"/> writes; fixed for the optimizer's life.</summary>
+    public int StateSize => checked((int)(StringSize(Magic) + StringSize(Name) + sizeof(long) + (2 * sizeof(int))
+        + _slots.SelectMany(s => s).Sum(slot => sizeof(int) + (sizeof(long) * slot.shape.Length) + (slot.numel() * slot.element_size()))));
+
     public double LearningRate { get; set; }
 
     /// <summary>Completed optimisation steps (Adam's bias correction depends on it).</summary>
@@ -75,11 +79,15 @@ public abstract class TrainingOptimizer : IDisposable
     /// exactly the right size: a growing stream would copy and re-zero a state of 100 MB several times over on the
     /// training thread.
     /// </summary>
-    public byte[] SaveState()
+    public byte[] SaveState() => SaveState(length => GC.AllocateUninitializedArray<byte>(length));
+
+    /// <summary>
+    /// The same bytes as <see cref="SaveState()"/>, in an array <paramref name="allocate"/> gives for the exact size (a
+    /// reused one: the trainer's snapshot buffers); every byte of it is overwritten.
+    /// </summary>
+    public byte[] SaveState(Func<int, byte[]> allocate)
     {
-        var size = StringSize(Magic) + StringSize(Name) + sizeof(long) + (2 * sizeof(int))
-            + _slots.SelectMany(s => s).Sum(slot => sizeof(int) + (sizeof(long) * slot.shape.Length) + (slot.numel() * slot.element_size()));
-        var buffer = GC.AllocateUninitializedArray<byte>(checked((int)size));
+        var buffer = allocate(StateSize);
         using var stream = new MemoryStream(buffer);
         using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
