@@ -90,7 +90,7 @@ public sealed class DatabaseProbe(
             // SQLite's busy wait ends at the command timeout, whatever the token says.
             db.Database.SetCommandTimeout(Timeout);
 
-            // A table, not SELECT 1: SQLite answers that without reading its file, so a locked database would pass.
+            // A read of a table, as a page's load is (at most one row): it needs what a page needs, not only a session.
             await db.Runs.AsNoTracking().AnyAsync(limit.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
