@@ -100,7 +100,8 @@ public sealed class DatabaseProbe(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Whatever the error, the pages could not load either; only the change of state is logged, not each probe.
-            failure = e.Message;
+            // The innermost message names the cause (refused, shutting down), EF's wrapper only says "transient".
+            failure = e.GetBaseException().Message;
         }
 
         if (reachability.Report(failure is null))
