@@ -1,6 +1,7 @@
 using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
 using Dashboard.ServerProcess;
+using Dashboard.TestSupport;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.IntegrationTests;
