@@ -120,7 +120,11 @@ public static class CoreServices
         services.AddSingleton<RunLog>();
         services.AddSingleton<RunQueue>();
         services.AddSingleton<RunLease>();
+        services.AddSingleton<DatabaseReachability>();
         services.AddSingleton<DatabaseRetry>();
+
+        // Started as a hosted service by the web host only: its pages are what it tells.
+        services.AddSingleton<DatabaseProbe>();
 
         // Embedded mode's dispatcher; a host on PostgreSQL replaces it with the job engine's (Dashboard.Jobs).
         services.TryAddSingleton<IRunDispatcher, ChannelRunDispatcher>();

@@ -51,6 +51,9 @@ if (!jobEngine)
 builder.Services.AddHostedService<SystemSampler>();
 builder.Services.AddHostedService<CheckpointAuditService>();
 
+// Whether the database answers, for the run pages of an instance that may train nothing (a worker's retry is its own).
+builder.Services.AddHostedService(provider => provider.GetRequiredService<DatabaseProbe>());
+
 // SIGTERM: a process that trains waits for its runs' interrupt checkpoints (Worker:ShutdownSeconds, also the embedded job
 // server's wait); the host's 30 s default would end a half-written one. Invalid worker settings fail here, at start.
 builder.Services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) => host.ShutdownTimeout = worker.Value.HostShutdownTimeout);
@@ -79,6 +82,9 @@ builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails 
     {
         context.ProblemDetails.Detail = "The database is unreachable (restarting or failing over); nothing was changed. Try again in a few seconds.";
         context.HttpContext.Response.Headers.RetryAfter = "5";
+
+        // Open pages hear of the outage, and of its end, from the probe.
+        context.HttpContext.RequestServices.GetRequiredService<DatabaseProbe>().Suspect();
     }
 });
 builder.Services.AddOpenApi();

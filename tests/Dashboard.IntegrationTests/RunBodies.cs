@@ -8,6 +8,23 @@ internal static class RunBodies
         new { name, dataset = "spirals", model = "mlp", epochs, batchSize = 64, learningRate = 0.01, optimizer = "adam", seed = 7 };
 
     /// <summary>
+    /// Two spirals with a checkpoint every epoch: each epoch takes milliseconds to train and several writes to store, so
+    /// the run is mostly database work, and still training when a test stops the database under it.
+    /// </summary>
+    public static object DatabaseBound(int epochs, string name) => new
+    {
+        name,
+        dataset = "spirals",
+        model = "mlp",
+        epochs,
+        batchSize = 64,
+        learningRate = 0.01,
+        optimizer = "adam",
+        seed = 7,
+        checkpoint = new { everyEpochs = 1 },
+    };
+
+    /// <summary>
     /// The MNIST CNN on 3,000 samples: a few tenths of a second an epoch when the box is idle, so the first checkpoint comes
     /// soon, yet many epochs keep it training long after the test has acted.
     /// </summary>

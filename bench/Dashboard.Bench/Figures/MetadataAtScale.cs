@@ -232,6 +232,7 @@ internal static class MetadataAtScale
         // The run log's writer waits out a database that is away; nothing here ever is, but it is built with the retry.
         services.AddSingleton<LiveFeedState>();
         services.AddSingleton<ILogger<DatabaseRetry>>(NullLogger<DatabaseRetry>.Instance);
+        services.AddSingleton<DatabaseReachability>();
         services.AddSingleton<DatabaseRetry>();
         services.AddSingleton<RunLog>();
         // RunService reads whether a run's lease is held (a stop goes to its holder); no run here is ever leased.

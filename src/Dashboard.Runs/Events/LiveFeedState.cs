@@ -17,8 +17,9 @@ public sealed class LiveFeedState
     }
 
     /// <summary>
-    /// False while this process's run writes are waiting out an unreachable database (set by the retry of those writes,
-    /// which publishes <see cref="LiveFeedChangedEvent"/> on each change): nothing new is stored or broadcast meanwhile.
+    /// False while this process finds the database unreachable: its run writes waiting it out, or its probe unanswered
+    /// (a web instance that trains nothing). Set only through <c>DatabaseReachability</c>, which publishes
+    /// <see cref="LiveFeedChangedEvent"/> on each change.
     /// </summary>
     public bool DatabaseReachable
     {

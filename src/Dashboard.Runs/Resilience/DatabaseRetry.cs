@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Dashboard.Runs.Events;
 using Dashboard.Runs.Options;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -16,8 +15,8 @@ namespace Dashboard.Runs.Resilience;
 /// opens its own context and transaction, so a repeat never sees half of the one before. Whether a repeat may duplicate
 /// what a lost acknowledgement hid is the caller's to rule out (upserts, deletes before inserts).
 /// </summary>
-/// Pages are told through <see cref="LiveFeedState.DatabaseReachable"/>: they say "reconnecting" and reload once a write
-/// gets through again.
+/// Pages are told through <see cref="DatabaseReachability"/>: they say "reconnecting" and reload once a write gets
+/// through again.
 public sealed class DatabaseRetry
 {
     public static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(0.5);
@@ -29,16 +28,14 @@ public sealed class DatabaseRetry
     private static readonly ResiliencePropertyKey<int> Failures = new("dashboard.write-failures");
 
     private readonly IOptions<TrainingOptions> _options;
-    private readonly LiveFeedState _feed;
-    private readonly TrainingEventBroadcaster _broadcaster;
+    private readonly DatabaseReachability _reachability;
     private readonly ILogger<DatabaseRetry> _logger;
     private readonly ResiliencePipeline _pipeline;
 
-    public DatabaseRetry(IOptions<TrainingOptions> options, LiveFeedState feed, TrainingEventBroadcaster broadcaster, ILogger<DatabaseRetry> logger)
+    public DatabaseRetry(IOptions<TrainingOptions> options, DatabaseReachability reachability, ILogger<DatabaseRetry> logger)
     {
         _options = options;
-        _feed = feed;
-        _broadcaster = broadcaster;
+        _reachability = reachability;
         _logger = logger;
         _pipeline = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
@@ -81,7 +78,7 @@ public sealed class DatabaseRetry
             var result = await _pipeline.ExecuteAsync(static async (_, attempt) => await attempt(), context, attempt);
             if (context.Properties.TryGetValue(Failures, out var failures))
             {
-                Reachable(true);
+                _reachability.Report(true);
                 _logger.LogInformation("The database is back: {What} succeeded after {Failures} failed attempt(s) over {Seconds:F1} s.",
                     what, failures, Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
@@ -103,21 +100,11 @@ public sealed class DatabaseRetry
     {
         var properties = args.Context.Properties;
         properties.Set(Failures, args.AttemptNumber + 1);
-        Reachable(false);
+        _reachability.Report(false);
         _logger.LogWarning("The database is unreachable while {What} (attempt {Failures}, {Seconds:F1} s so far); trying again in {Wait:F1} s: {Message}",
             properties.GetValue(What, "writing"), args.AttemptNumber + 1, Stopwatch.GetElapsedTime(properties.GetValue(Started, 0L)).TotalSeconds,
             args.RetryDelay.TotalSeconds, args.Outcome.Exception?.Message);
         return ValueTask.CompletedTask;
-    }
-
-    /// <summary>Publishes a change only (local to this process: another's database link is its own business).</summary>
-    private void Reachable(bool reachable)
-    {
-        if (_feed.DatabaseReachable != reachable)
-        {
-            _feed.DatabaseReachable = reachable;
-            _broadcaster.PublishRelayed(new LiveFeedChangedEvent(_feed.Connected && reachable));
-        }
     }
 }
 

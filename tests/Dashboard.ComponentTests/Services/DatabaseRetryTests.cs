@@ -107,7 +107,7 @@ public sealed class DatabaseRetryTests
             return Task.CompletedTask;
         });
         var options = Microsoft.Extensions.Options.Options.Create(new TrainingOptions { DatabaseRetrySeconds = retrySeconds });
-        return (new DatabaseRetry(options, feed, broadcaster, NullLogger<DatabaseRetry>.Instance), feed, changes);
+        return (new DatabaseRetry(options, new DatabaseReachability(feed, broadcaster), NullLogger<DatabaseRetry>.Instance), feed, changes);
     }
 
     private static async Task Poll(Func<bool> done)

@@ -15,9 +15,16 @@ public sealed partial class RunDetail
     private readonly CancellationTokenSource _closed = new();
     private bool _databaseDown;
     private bool _waitingForDatabase;
+    private IDisposable? _watch;
 
     [Inject]
     public required LiveFeedState Feed { get; set; }
+
+    /// <summary>Probes the database while a page is open, so this one says "reconnecting" even where nothing trains.</summary>
+    [Inject]
+    public required DatabaseProbe Probe { get; set; }
+
+    protected override void OnInitialized() => _watch = Probe.Watch();
 
     /// <summary>
     /// Down: the page says "reconnecting" (the markup reads <see cref="Feed"/>). Back: events raised elsewhere meanwhile
@@ -60,6 +67,7 @@ public sealed partial class RunDetail
         catch (Exception e) when (DatabaseErrors.IsTransient(e))
         {
             _databaseDown = true;
+            Probe.Suspect();
             return false;
         }
     }

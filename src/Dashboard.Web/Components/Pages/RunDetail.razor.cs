@@ -103,6 +103,7 @@ public sealed partial class RunDetail : ComponentBase, IDisposable
     public void Dispose()
     {
         _subscription?.Dispose();
+        _watch?.Dispose();
         _closed.Cancel();
         _closed.Dispose();
     }
