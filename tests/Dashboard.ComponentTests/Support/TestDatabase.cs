@@ -151,8 +151,12 @@ public sealed class TestDatabase : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private static DashboardDbContext Open(string connectionString) =>
-        new(new DbContextOptionsBuilder<DashboardDbContext>().UseDashboardSqlite(connectionString).Options);
+    private static DashboardDbContext Open(string connectionString)
+    {
+        var options = new DbContextOptionsBuilder<DashboardDbContext>();
+        options.UseDashboardSqlite(connectionString);
+        return new(options.Options);
+    }
 
     private static async Task<string> CreateTemplateAsync()
     {
