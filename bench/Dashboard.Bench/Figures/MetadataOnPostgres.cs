@@ -84,7 +84,9 @@ internal static class MetadataOnPostgres
             await DatabaseSetup.MigrateAsync(db, cancellationToken);
         }
 
-        await using var connection = new NpgsqlConnection(connectionString);
+        // No command timeout for the load: at --full's 10,000,000 rows, VACUUM ANALYZE (and the end of a COPY) takes
+        // longer than Npgsql's default 30 s.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         // Generated again per table rather than held: at --full the metric rows alone would take gigabytes.
         IEnumerable<T> Rows<T>() => MetadataRows.Generate(runs).OfType<T>();
@@ -156,7 +158,9 @@ internal static class MetadataOnPostgres
     {
         var queries = await MetadataAtScale.QueriesAsync(provider, runId, cancellationToken);
         var plans = new Dictionary<string, string>();
-        await using var connection = new NpgsqlConnection(connectionString);
+        // No command timeout for the load: at --full's 10,000,000 rows, VACUUM ANALYZE (and the end of a COPY) takes
+        // longer than Npgsql's default 30 s.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         foreach (var (key, text) in queries)
         {
@@ -198,7 +202,9 @@ internal static class MetadataOnPostgres
 
     private static async Task<long> DatabaseBytesAsync(string connectionString, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        // No command timeout for the load: at --full's 10,000,000 rows, VACUUM ANALYZE (and the end of a COPY) takes
+        // longer than Npgsql's default 30 s.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand("SELECT pg_database_size(current_database())", connection);
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
