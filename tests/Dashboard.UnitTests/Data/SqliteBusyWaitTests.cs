@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Dashboard.UnitTests.Support;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.UnitTests.Data;
@@ -46,6 +47,24 @@ public sealed class SqliteBusyWaitTests : IAsyncLifetime, IDisposable
         command.CommandText = "PRAGMA busy_timeout";
 
         Assert.Equal(30_000L, (long)(await command.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task Execute_CommandTimeoutShorterThanTheConnections_GivesUpAfterTheCommandsTimeout()
+    {
+        await using var first = _database.CreateContext();
+        await using var holding = await first.Database.BeginTransactionAsync();
+
+        // A caller that must not wait long (the database probe) shortens its commands' timeout: SQLite's busy wait has
+        // to end there too, not at the connection's 30 s.
+        await using var second = _database.CreateContext();
+        second.Database.SetCommandTimeout(TimeSpan.FromSeconds(1));
+        var started = Stopwatch.GetTimestamp();
+        await Assert.ThrowsAsync<SqliteException>(() => second.Database.ExecuteSqlRawAsync("""UPDATE "Runs" SET "Name" = "Name" """));
+        var waited = Stopwatch.GetElapsedTime(started);
+
+        Assert.True(waited < TimeSpan.FromSeconds(10), $"the write behind a held lock gave up after {waited.TotalSeconds:F1} s, not its command's 1 s");
+        await holding.RollbackAsync();
     }
 
     /// <summary>The time a second writer's transaction takes to begin while the first holds the write lock for <see cref="Held"/>.</summary>
