@@ -12,8 +12,24 @@ internal static class CheckpointDisk
 {
     private const string TemporaryMarker = ".tmp-";
 
-    /// <summary>Null when the checkpoint is completely on disk under its final name; otherwise what is wrong.</summary>
+    /// <summary>
+    /// Null when the checkpoint is completely on disk under its final name; otherwise what is wrong. A folder removed
+    /// while it is read (a running dashboard's retention deleting an old checkpoint) is a problem reported as such, not
+    /// an exception: the caller decides whether the checkpoint's row explains it.
+    /// </summary>
     public static string? Problem(string checkpointRoot, CheckpointDto checkpoint)
+    {
+        try
+        {
+            return ProblemOnDisk(checkpointRoot, checkpoint);
+        }
+        catch (IOException e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return $"its files went away while they were read ({e.Message})";
+        }
+    }
+
+    private static string? ProblemOnDisk(string checkpointRoot, CheckpointDto checkpoint)
     {
         if (!Directory.Exists(checkpointRoot))
         {
