@@ -158,9 +158,7 @@ internal static class MetadataOnPostgres
     {
         var queries = await MetadataAtScale.QueriesAsync(provider, runId, cancellationToken);
         var plans = new Dictionary<string, string>();
-        // No command timeout for the load: at --full's 10,000,000 rows, VACUUM ANALYZE (and the end of a COPY) takes
-        // longer than Npgsql's default 30 s.
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         foreach (var (key, text) in queries)
         {
@@ -202,9 +200,7 @@ internal static class MetadataOnPostgres
 
     private static async Task<long> DatabaseBytesAsync(string connectionString, CancellationToken cancellationToken)
     {
-        // No command timeout for the load: at --full's 10,000,000 rows, VACUUM ANALYZE (and the end of a COPY) takes
-        // longer than Npgsql's default 30 s.
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 0 }.ConnectionString);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand("SELECT pg_database_size(current_database())", connection);
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
