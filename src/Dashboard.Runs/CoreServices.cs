@@ -132,6 +132,7 @@ public static class CoreServices
         services.AddSingleton<RunService>();
         services.AddSingleton<RunCatalog>();
         services.AddSingleton<CheckpointVolume>();
+        services.AddSingleton<InterruptedDeletions>();
         services.AddSingleton<CheckpointQueries>();
         services.AddSingleton<CheckpointLoader>();
         services.AddSingleton<CheckpointMaintenance>();

@@ -22,6 +22,7 @@ public sealed class StartupService(
     UploadSpool uploads,
     RunLauncher launcher,
     CheckpointVolume volume,
+    InterruptedDeletions deletions,
     IRunDispatcher dispatcher,
     IOptions<StorageOptions> storage,
     IOptions<TrainingOptions> training,
@@ -43,8 +44,9 @@ public sealed class StartupService(
 
         // With a job engine shared by several processes, this one's start says nothing about the others: a running run may
         // train on a live worker, a checkpoint may be writing there. The engine hands a dead worker's job to another, whose
-        // lease take-over settles what it left (RunLease); queued runs are already the engine's jobs. The upload spool may
-        // be another instance's too, so it is left alone as well.
+        // lease take-over settles what it left (RunLease); queued runs are already the engine's jobs. A renamed folder may
+        // be another process's deletion in progress and an upload file another instance's upload: LeftoverSweep clears
+        // those once they are old enough.
         if (dispatcher.Distributed)
         {
             return;
@@ -64,7 +66,7 @@ public sealed class StartupService(
         var unusable = await volume.AssessAsync(cancellationToken);
         if (unusable is null)
         {
-            await SettleInterruptedDeletionsAsync(db, cancellationToken);
+            await deletions.SettleAllAsync(cancellationToken);
 
             // A checkpoint still marked writing never reached its rename.
             foreach (var checkpoint in await db.Checkpoints.Where(c => c.Status == CheckpointStatus.Writing).ToListAsync(cancellationToken))
@@ -104,45 +106,6 @@ public sealed class StartupService(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>
-    /// Settles deletions a crash cut short, so a run or checkpoint is either whole or gone. Deleting a run renames its folder
-    /// away, drops the rows, then removes the folder: a crash before the rows went leaves rows that still name the folder,
-    /// and it is put back (folders whose rows are gone are left for the torn-folder sweep). Removing a checkpoint marks its
-    /// row deleted first, then removes the folder: a crash in between leaves a deleted row's folder, removed here.
-    /// </summary>
-    private async Task SettleInterruptedDeletionsAsync(DashboardDbContext db, CancellationToken cancellationToken)
-    {
-        var rows = await db.Checkpoints.Where(c => c.Path != "").Select(c => new { c.Path, c.Status }).ToListAsync(cancellationToken);
-        var live = rows.Where(r => r.Status != CheckpointStatus.Deleted).Select(r => r.Path).ToHashSet();
-
-        // A later checkpoint may have been written under a deleted one's free name; that folder is the later one's.
-        foreach (var path in rows.Where(r => r.Status == CheckpointStatus.Deleted && !live.Contains(r.Path)).Select(r => r.Path).Distinct())
-        {
-            if (store.Delete(path))
-            {
-                logger.LogWarning("Removed {Folder}: its checkpoint was deleted but the files were not yet removed.", path);
-            }
-        }
-
-        var movedAway = store.ListMovedAway();
-        foreach (var (away, relative) in movedAway)
-        {
-            if (!store.FolderExists(relative) && live.Any(p => p == relative || p.StartsWith(relative + "/", StringComparison.Ordinal)))
-            {
-                logger.LogWarning("Putting {Folder} back: its deletion was interrupted before the database changed.", relative);
-                store.MoveBack(away, relative);
-
-                // A reader that looked while the folder was away marked its checkpoints missing; their files are back.
-                foreach (var row in await db.Checkpoints.Where(c => c.Status == CheckpointStatus.Missing && (c.Path == relative || c.Path.StartsWith(relative + "/"))).ToListAsync(cancellationToken))
-                {
-                    row.Status = store.Exists(row.Path) ? CheckpointStatus.Durable : row.Status;
-                }
-
-                await db.SaveChangesAsync(cancellationToken);
-            }
-        }
-    }
 
     private void RemoveTornFolders()
     {

@@ -2,6 +2,7 @@ using Dashboard.Jobs;
 using Dashboard.Runs;
 using Dashboard.Runs.Checkpoints;
 using Dashboard.Runs.Execution;
+using Dashboard.Runs.Management;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
 using Dashboard.Runs.Resilience;
@@ -50,6 +51,7 @@ if (!jobEngine)
 }
 builder.Services.AddHostedService<SystemSampler>();
 builder.Services.AddHostedService<CheckpointAuditService>();
+builder.Services.AddHostedService<LeftoverSweep>();
 
 // Whether the database answers, for the run pages of an instance that may train nothing (a worker's retry is its own).
 builder.Services.AddHostedService(provider => provider.GetRequiredService<DatabaseProbe>());

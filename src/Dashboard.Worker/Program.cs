@@ -1,6 +1,7 @@
 using Dashboard.Jobs;
 using Dashboard.Redis;
 using Dashboard.Runs;
+using Dashboard.Runs.Management;
 using Dashboard.Runs.Monitoring;
 using Dashboard.Runs.Options;
 using Dashboard.Runs.Workers;
@@ -29,6 +30,10 @@ if (!builder.Services.AddDashboardJobs(builder.Configuration, runServer: true))
 
 builder.Services.AddHostedService<SystemSampler>();
 builder.Services.AddHostedService<WorkerHeartbeat>();
+
+// Retention here removes checkpoints too: a kill between a folder's rename and its removal is settled by whichever
+// process looks first once the rename is old enough.
+builder.Services.AddHostedService<LeftoverSweep>();
 
 // Live events of the runs trained here reach every web instance's pages and hub clients through Redis.
 try

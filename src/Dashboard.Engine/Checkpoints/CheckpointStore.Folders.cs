@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Dashboard.Engine.Checkpoints;
 
 /// <summary>Looking after checkpoint folders: listing, sizing, probing, removing, and the marker that names the volume.</summary>
@@ -8,6 +10,9 @@ public sealed partial class CheckpointStore
     /// checkpoints, is an unmounted volume or a moved folder, not checkpoints that all vanished.
     /// </summary>
     public const string VolumeMarkerFile = ".dashboard-checkpoints";
+
+    /// <summary>What <see cref="MoveAway"/> adds to a folder's name, before the time of the rename (Unix seconds) and a GUID.</summary>
+    private const string MovedAwayMarker = $"{TemporaryMarker}deleting-";
 
     /// <summary>Bytes of every file under the root: finished checkpoints, writes in progress and anything else put there.</summary>
     public long UsedBytes() => SizeOfTree(new DirectoryInfo(Root));
@@ -30,8 +35,10 @@ public sealed partial class CheckpointStore
 
     /// <summary>
     /// The first half of <see cref="Delete"/>: renames a folder (a checkpoint's, or a whole run's) to a temporary name that
-    /// start-up removes, durably, and returns that name; null when the folder was not there. Callers that must also drop
-    /// database rows rename first, drop the rows, then remove the folder, or <see cref="MoveBack"/> when the rows stay.
+    /// start-up removes, durably, and returns that name; null when the folder was not there (or went meanwhile: another
+    /// process removed it first). Callers that must also drop database rows rename first, drop the rows, then remove the
+    /// folder, or <see cref="MoveBack"/> when the rows stay. The name carries the time of the rename, so where several
+    /// processes share the folder one of them can tell a deletion cut short long ago from one in progress elsewhere.
     /// </summary>
     public string? MoveAway(string relativePath)
     {
@@ -41,8 +48,16 @@ public sealed partial class CheckpointStore
             return null;
         }
 
-        var doomed = $"{folder}{TemporaryMarker}deleting-{Guid.NewGuid():N}";
-        Directory.Move(folder, doomed);
+        var doomed = $"{folder}{MovedAwayMarker}{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}-{Guid.NewGuid():N}";
+        try
+        {
+            Directory.Move(folder, doomed);
+        }
+        catch (DirectoryNotFoundException) when (!Directory.Exists(folder))
+        {
+            return null;
+        }
+
         DurableFiles.SyncDirectory(Path.GetDirectoryName(folder)!);
         return doomed;
     }
@@ -56,17 +71,28 @@ public sealed partial class CheckpointStore
     }
 
     /// <summary>
-    /// Folders a <see cref="MoveAway"/> renamed whose removal never finished (a crash between the rename and the delete):
-    /// the temporary folder and the relative path it was moved away from, for start-up to put back or remove.
+    /// Folders a <see cref="MoveAway"/> renamed whose removal has not finished (a crash between the rename and the delete,
+    /// or, where processes share the folder, a deletion in progress elsewhere), for start-up or the sweep of interrupted
+    /// deletions to put back or remove.
     /// </summary>
-    public IReadOnlyList<(string MovedAway, string RelativePath)> ListMovedAway()
+    public IReadOnlyList<MovedAwayFolder> ListMovedAway()
     {
-        var marker = $"{TemporaryMarker}deleting-";
         var runFolders = Directory.EnumerateDirectories(Root).ToList();
         return [.. runFolders
-            .Concat(runFolders.Where(d => !Path.GetFileName(d).Contains(marker, StringComparison.Ordinal)).SelectMany(Directory.EnumerateDirectories))
-            .Where(d => Path.GetFileName(d).Contains(marker, StringComparison.Ordinal))
-            .Select(d => (d, Relative(d[..d.LastIndexOf(marker, StringComparison.Ordinal)])))];
+            .Concat(runFolders.Where(d => !Path.GetFileName(d).Contains(MovedAwayMarker, StringComparison.Ordinal)).SelectMany(Directory.EnumerateDirectories))
+            .Where(d => Path.GetFileName(d).Contains(MovedAwayMarker, StringComparison.Ordinal))
+            .Select(d =>
+            {
+                var at = d.LastIndexOf(MovedAwayMarker, StringComparison.Ordinal);
+                var suffix = d[(at + MovedAwayMarker.Length)..];
+                var dash = suffix.IndexOf('-', StringComparison.Ordinal);
+
+                // Names from before the time was part of them have none: whoever made them is long gone.
+                DateTime? movedAt = dash > 0 && long.TryParse(suffix[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+                    ? DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime
+                    : null;
+                return new MovedAwayFolder(d, Relative(d[..at]), movedAt);
+            })];
     }
 
     /// <summary>
@@ -86,7 +112,7 @@ public sealed partial class CheckpointStore
         foreach (var folder in Directory.EnumerateDirectories(directory, $"*{TemporaryMarker}*"))
         {
             var name = Path.GetFileName(folder);
-            if (name.Contains($"{TemporaryMarker}deleting-", StringComparison.Ordinal))
+            if (name.Contains(MovedAwayMarker, StringComparison.Ordinal))
             {
                 continue;
             }
@@ -190,3 +216,6 @@ public sealed partial class CheckpointStore
     }
 
 }
+
+/// <summary>A folder <see cref="CheckpointStore.MoveAway"/> renamed: where it is, the name it had, and when it was renamed (null for names without the time).</summary>
+public sealed record MovedAwayFolder(string Path, string RelativePath, DateTime? MovedAtUtc);

@@ -108,22 +108,31 @@ public sealed class UploadSpool(string folder)
     }
 
     /// <summary>
-    /// Deletes the files a crashed process left in the folder; call it only before uploads are taken. Touches nothing but
-    /// this spool's own file names at the folder's top level, so even a folder shared by mistake loses nothing else.
+    /// Deletes the files a crashed process left in the folder. Touches nothing but this spool's own file names at the
+    /// folder's top level, so even a folder shared by mistake loses nothing else. Without <paramref name="unwrittenFor"/>,
+    /// every such file: only before this process takes uploads, with no other process on the folder. With it, only files
+    /// not written for that long, for a folder other processes share: an upload still arriving is written to all the
+    /// time, and one being read after it arrived keeps reading, since removing a name leaves an open file to its reader.
     /// </summary>
     /// <returns>The files removed.</returns>
-    public IReadOnlyList<string> RemoveStale()
+    public IReadOnlyList<string> RemoveStale(TimeSpan? unwrittenFor = null)
     {
         if (!Directory.Exists(Folder))
         {
             return [];
         }
 
+        var before = DateTime.UtcNow - unwrittenFor;
         var removed = new List<string>();
         foreach (var file in Directory.EnumerateFiles(Folder, $"{FilePrefix}*{FileExtension}", SearchOption.TopDirectoryOnly))
         {
             try
             {
+                if (before is { } limit && File.GetLastWriteTimeUtc(file) > limit)
+                {
+                    continue;
+                }
+
                 File.Delete(file);
                 removed.Add(file);
             }

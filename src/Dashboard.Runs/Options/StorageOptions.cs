@@ -55,6 +55,15 @@ public sealed class StorageOptions
     [Range(1024, 20L * 1024 * 1024 * 1024)]
     public long MaxWeightsBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>
+    /// With several processes on one checkpoint folder (the job engine on PostgreSQL): how long a folder that a deletion
+    /// renamed away must have been so before another process takes that deletion for cut short and settles it (puts the
+    /// folder back while the run's rows are still there, removes it otherwise); also how often each process looks.
+    /// Far longer than a deletion takes from its rename to its commit.
+    /// </summary>
+    [Range(1, 86_400)]
+    public int LeftoverSeconds { get; set; } = 600;
+
     public string DataDirectoryPath => Path.GetFullPath(DataDirectory);
 
     /// <summary>Uploaded weights: <c>&lt;sha256&gt;.safetensors|.pt</c> and <c>&lt;sha256&gt;.json</c>, their description.</summary>

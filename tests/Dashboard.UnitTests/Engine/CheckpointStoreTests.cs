@@ -225,6 +225,41 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
+    public void ListMovedAway_FoldersRenamedByMoveAway_GivesTheirOldNamesAndTheTimeOfTheRename()
+    {
+        var written = _store.Write(RunFolder, "epoch001-periodic", Snapshot());
+        var before = DateTime.UtcNow.AddSeconds(-1);
+        var checkpointAway = _store.MoveAway(written.RelativePath);
+        var runAway = _store.MoveAway(RunFolder);
+
+        // Where several processes share the folder, the time tells a deletion cut short from one in progress elsewhere. The
+        // checkpoint renamed away inside the run's folder goes with it.
+        Assert.NotNull(checkpointAway);
+        var listed = _store.ListMovedAway();
+        Assert.Equal([RunFolder], listed.Select(f => f.RelativePath));
+        Assert.Equal(runAway, listed[0].Path);
+        Assert.InRange(listed[0].MovedAtUtc!.Value, before, DateTime.UtcNow);
+    }
+
+    [Fact]
+    public void ListMovedAway_NameWithoutTheTime_IsListedWithoutOne()
+    {
+        // Folders renamed before the name carried the time.
+        var old = _temp.Combine("checkpoints", $"{RunFolder}.tmp-deleting-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(old);
+
+        var listed = Assert.Single(_store.ListMovedAway());
+
+        Assert.Equal((old, RunFolder, (DateTime?)null), (listed.Path, listed.RelativePath, listed.MovedAtUtc));
+    }
+
+    [Fact]
+    public void MoveAway_FolderNotThere_ReturnsNull()
+    {
+        Assert.Null(_store.MoveAway($"{RunFolder}/epoch009-periodic"));
+    }
+
+    [Fact]
     public void Write_MetricsWithNaN_RoundTrips()
     {
         var snapshot = Snapshot() with { Metrics = new Dictionary<string, double> { ["loss"] = double.NaN, ["valLoss"] = double.PositiveInfinity } };

@@ -93,6 +93,28 @@ public sealed class UploadSpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task RemoveStale_UnwrittenForGiven_RemovesOnlyOlderFilesAndOneBeingReadStaysReadable()
+    {
+        // Where other processes share the spool: one left by a killed process an hour ago, one arriving now, and one
+        // another instance still reads although it was written an hour ago (a long import).
+        var left = Path.Combine(_spool.Folder, "upload-0001.part");
+        var arriving = Path.Combine(_spool.Folder, "upload-0002.part");
+        Directory.CreateDirectory(_spool.Folder);
+        await File.WriteAllTextAsync(left, "left");
+        await File.WriteAllTextAsync(arriving, "arriving");
+        File.SetLastWriteTimeUtc(left, DateTime.UtcNow.AddHours(-1));
+        await using var reading = await _spool.WriteAsync(new MemoryStream(new byte[5000]), Limit);
+        var readingName = Assert.Single(Directory.GetFiles(_spool.Folder, "upload-*").Except([left, arriving]));
+        File.SetLastWriteTimeUtc(readingName, DateTime.UtcNow.AddHours(-1));
+
+        var removed = _spool.RemoveStale(unwrittenFor: TimeSpan.FromMinutes(10));
+
+        Assert.Equal(new[] { left, readingName }.Order(StringComparer.Ordinal), removed.Order(StringComparer.Ordinal));
+        Assert.True(File.Exists(arriving));
+        Assert.Equal(5000, await reading.ReadAsync(new byte[6000]));
+    }
+
+    [Fact]
     public void RemoveStale_FolderNeverMade_RemovesNothingAndDoesNotMakeIt()
     {
         Assert.Empty(_spool.RemoveStale());

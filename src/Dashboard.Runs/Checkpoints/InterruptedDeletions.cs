@@ -1,0 +1,110 @@
+using Dashboard.Data;
+using Dashboard.Data.Entities;
+using Dashboard.Engine.Checkpoints;
+using Microsoft.EntityFrameworkCore;
+
+namespace Dashboard.Runs.Checkpoints;
+
+/// <summary>
+/// Settles deletions a crash cut short, so a run or checkpoint is either whole or gone. Deleting a run renames its folder
+/// away, drops the rows, then removes the folder: a crash before the rows went leaves rows that still name the folder, and
+/// it is put back; after, the folder is removed. Removing a checkpoint marks its row deleted first, then renames and
+/// removes the folder: a crash in between leaves a deleted row's folder (under its name or renamed away), removed here.
+/// </summary>
+public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, ILogger<InterruptedDeletions> logger)
+{
+    /// <summary>
+    /// At the start of the only process that uses the checkpoint folder: nothing deletes meanwhile, so every leftover is
+    /// settled, and a deleted row's folder still under its name is removed too.
+    /// </summary>
+    public async Task SettleAllAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows = await db.Checkpoints.Where(c => c.Path != "").Select(c => new { c.Path, c.Status }).ToListAsync(cancellationToken);
+        var live = rows.Where(r => r.Status != CheckpointStatus.Deleted).Select(r => r.Path).ToHashSet();
+
+        // A later checkpoint may have been written under a deleted one's free name; that folder is the later one's.
+        foreach (var path in rows.Where(r => r.Status == CheckpointStatus.Deleted && !live.Contains(r.Path)).Select(r => r.Path).Distinct())
+        {
+            if (store.Delete(path))
+            {
+                logger.LogWarning("Removed {Folder}: its checkpoint was deleted but the files were not yet removed.", path);
+            }
+        }
+
+        await SettleMovedAwayAsync(db, live, store.ListMovedAway(), cancellationToken);
+    }
+
+    /// <summary>
+    /// Where several processes share the checkpoint folder: only folders renamed away at least <paramref name="minimumAge"/>
+    /// ago, which no deletion still in progress can own (its rows change within seconds of the rename). A deleted row's
+    /// folder still under its name is left: a checkpoint written anew under that name, whose row is not in yet, looks the
+    /// same. Returns how many folders were put back or removed.
+    /// </summary>
+    public async Task<int> SettleOlderThanAsync(TimeSpan minimumAge, CancellationToken cancellationToken)
+    {
+        var before = DateTime.UtcNow - minimumAge;
+        var old = store.ListMovedAway().Where(f => f.MovedAtUtc is not { } at || at <= before).ToList();
+        if (old.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var live = (await db.Checkpoints.Where(c => c.Path != "" && c.Status != CheckpointStatus.Deleted).Select(c => c.Path).ToListAsync(cancellationToken)).ToHashSet();
+        return await SettleMovedAwayAsync(db, live, old, cancellationToken);
+    }
+
+    /// <summary>
+    /// Puts a folder back where rows that are not deleted still name it (and its name is free), and removes it otherwise.
+    /// A folder another process settles or removes first is passed by.
+    /// </summary>
+    private async Task<int> SettleMovedAwayAsync(DashboardDbContext db, HashSet<string> live, IReadOnlyList<MovedAwayFolder> movedAway, CancellationToken cancellationToken)
+    {
+        var settled = 0;
+        foreach (var folder in movedAway)
+        {
+            var relative = folder.RelativePath;
+            try
+            {
+                if (live.Any(p => p == relative || p.StartsWith(relative + "/", StringComparison.Ordinal)))
+                {
+                    if (store.FolderExists(relative))
+                    {
+                        // Its name was taken again meanwhile: the rows name that folder now.
+                        logger.LogWarning("Removing {Folder}: renamed away by a deletion, and its name is in use again.", folder.Path);
+                        Directory.Delete(folder.Path, recursive: true);
+                        settled++;
+                        continue;
+                    }
+
+                    logger.LogWarning("Putting {Folder} back: its deletion was interrupted before the database changed.", relative);
+                    store.MoveBack(folder.Path, relative);
+                    settled++;
+
+                    // A reader that looked while the folder was away marked its checkpoints missing; their files are back.
+                    foreach (var row in await db.Checkpoints
+                                 .Where(c => c.Status == CheckpointStatus.Missing && (c.Path == relative || c.Path.StartsWith(relative + "/")))
+                                 .ToListAsync(cancellationToken))
+                    {
+                        row.Status = store.Exists(row.Path) ? CheckpointStatus.Durable : row.Status;
+                    }
+
+                    await db.SaveChangesAsync(cancellationToken);
+                }
+                else
+                {
+                    logger.LogWarning("Removing {Folder}: a deletion that was interrupted after the database changed.", folder.Path);
+                    Directory.Delete(folder.Path, recursive: true);
+                    settled++;
+                }
+            }
+            catch (DirectoryNotFoundException) when (!Directory.Exists(folder.Path))
+            {
+                // Settled by another process first.
+            }
+        }
+
+        return settled;
+    }
+}
