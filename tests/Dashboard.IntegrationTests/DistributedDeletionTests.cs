@@ -1,6 +1,7 @@
-using System.Net;
+using Dashboard.Data.Entities;
 using Dashboard.ServerProcess;
 using Dashboard.TestSupport;
+using Microsoft.EntityFrameworkCore;
 
 namespace Dashboard.IntegrationTests;
 
@@ -11,7 +12,6 @@ namespace Dashboard.IntegrationTests;
 /// </summary>
 public sealed class DistributedDeletionTests : IAsyncLifetime
 {
-    private const string HaltVariable = "DASHBOARD_TEST_HALT_RUN_DELETION";
     private DashboardServer? _server;
 
     private DashboardServer Server => _server ?? throw new InvalidOperationException("The dashboard did not start.");
@@ -30,6 +30,14 @@ public sealed class DistributedDeletionTests : IAsyncLifetime
     public async Task Start_LeftoversFromLongAgoAndJustNow_OnlyTheOldOnesAreCleared()
     {
         await StartAsync([]);
+
+        // Two checkpoints whose deletion marked their rows and was killed before their files went: one written an hour
+        // ago, one a moment ago (as a checkpoint just written anew under a deleted one's name, its row not yet pointing
+        // at it, would look).
+        var run = await Server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: "files of deleted checkpoints"));
+        await Server.WaitForRunStatusAsync(run.Id, "completed");
+        var (oldFiles, newFiles) = await MarkDeletedAsync(run.Id);
+        Directory.SetLastWriteTimeUtc(oldFiles, DateTime.UtcNow.AddHours(-1));
 
         // What three deletions that lost their process leave, by hand: one renamed an hour ago, one before the rename time
         // was part of the name, and one renamed a moment ago, as another process's deletion in progress would be.
@@ -50,14 +58,40 @@ public sealed class DistributedDeletionTests : IAsyncLifetime
 
         // The first look is at start; the next one is LeftoverSeconds (600 by default) later.
         await Poll.UntilAsync(
-            _ => Task.FromResult(Directory.Exists(old) || Directory.Exists(unnamed) || File.Exists(oldUpload)),
+            _ => Task.FromResult(Directory.Exists(old) || Directory.Exists(unnamed) || File.Exists(oldUpload) || Directory.Exists(oldFiles)),
             left => !left,
             TimeSpan.FromSeconds(60),
-            "the old renamed folders and the old upload to be removed",
+            "the old renamed folders, the old upload and the old deleted checkpoint's files to be removed",
             diagnostics: () => Server.OutputTail());
+        Assert.True(Directory.Exists(newFiles), "a deleted checkpoint's folder written a moment ago was removed: it may be a new checkpoint's");
         Assert.True(Directory.Exists(recent), "a folder renamed a moment ago was removed: it may be a deletion in progress elsewhere");
         Assert.True(File.Exists(newUpload), "an upload written a moment ago was removed: it may be arriving at another instance");
         Assert.Contains("a deletion that was interrupted after the database changed", Server.Output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Sweep_DeletedCheckpointsFilesOfARunningRun_LeftUntilTheRunStops()
+    {
+        await StartAsync(new Dictionary<string, string> { ["Storage:LeftoverSeconds"] = "1" });
+        var run = await Server.CreateRunAsync(RunBodies.LongCnn(name: "running while its deleted checkpoint's files stay"));
+        await Server.WaitForCheckpointsAsync(run.Id, 1);
+        var (files, _) = await MarkDeletedAsync(run.Id);
+        Directory.SetLastWriteTimeUtc(files, DateTime.UtcNow.AddHours(-1));
+
+        // Two renamed folders settled one after the other: the second was made after the first was gone, so a whole sweep
+        // began after the row was marked, and found the run running.
+        for (var i = 0; i < 2; i++)
+        {
+            var witness = Leftover($"run-99999{i}.tmp-deleting-{DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3600}-{Guid.NewGuid():N}");
+            await Poll.UntilAsync(_ => Task.FromResult(Directory.Exists(witness)), left => !left, TimeSpan.FromSeconds(60), "a sweep", diagnostics: () => Server.OutputTail());
+        }
+
+        Assert.True(Directory.Exists(files), "a running run's deleted checkpoint's files were removed: a checkpoint it writes anew under that name would look the same");
+        Assert.Equal("running", (await Server.GetRunAsync(run.Id)).Status);
+
+        using var stop = await Server.StopRunAsync(run.Id);
+        await Server.WaitForRunStatusAsync(run.Id, "stopped", TimeSpan.FromSeconds(60));
+        await Poll.UntilAsync(_ => Task.FromResult(Directory.Exists(files)), left => !left, TimeSpan.FromSeconds(60), "the files to be removed", diagnostics: () => Server.OutputTail());
     }
 
     [SkippableTheory]
@@ -66,52 +100,40 @@ public sealed class DistributedDeletionTests : IAsyncLifetime
     public async Task DeleteRun_KilledAtStep_SettledOnceTheRenameIsOldEnough(string step, bool kept)
     {
         await StartAsync(new Dictionary<string, string> { ["Storage:LeftoverSeconds"] = "2" });
-        var run = await Server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: $"delete-killed-{step}"));
-        await Server.WaitForRunStatusAsync(run.Id, "completed");
-        var before = await Server.GetCheckpointsAsync(run.Id);
-        var rowsBefore = await Server.CountRunRowsAsync(run.Id);
-        Assert.True(before.Count == 2 && before.All(c => c.Status == "durable"), $"Unexpected checkpoints before: {string.Join(", ", before.Select(c => c.Status))}");
+        var deleted = await DeletionKill.KillDuringDeleteAsync(Server, step);
 
-        await Server.StopAsync();
-        await Server.RestartAsync(new Dictionary<string, string> { [HaltVariable] = step });
-        var deletion = Server.Client.DeleteAsync($"api/runs/{run.Id}");
+        var runFolder = DeletionKill.RunFolder(Server, deleted.Run.Id);
         await Poll.UntilAsync(
-            _ => Task.FromResult(Server.Output),
-            output => output.Contains($"Run deletion halted at {step}", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(30),
-            $"the deletion to halt at {step}",
-            isFailed: _ => deletion.IsCompleted ? $"the DELETE finished without halting ({deletion.Status})" : null,
-            diagnostics: () => Server.OutputTail());
-        Server.Kill();
-        await Assert.ThrowsAnyAsync<Exception>(() => deletion);
-        await Server.RestartAsync(new Dictionary<string, string> { [HaltVariable] = "" });
-
-        var runFolder = Path.Combine(Server.CheckpointDirectory, $"run-{run.Id:D6}");
-        var leftovers = await Poll.UntilAsync(
-            _ => Task.FromResult(Directory.EnumerateDirectories(Server.CheckpointDirectory, $"{Path.GetFileName(runFolder)}*").ToList()),
+            _ => Task.FromResult(DeletionKill.Folders(Server, deleted.Run.Id)),
             folders => kept ? folders.SequenceEqual([runFolder]) : folders.Count == 0,
             TimeSpan.FromSeconds(60),
             kept ? "the run's folder to be put back" : "the renamed folder to be removed",
             diagnostics: () => Server.OutputTail());
-
         if (kept)
         {
-            Assert.Equal(rowsBefore, await Server.CountRunRowsAsync(run.Id));
-            var after = await Server.GetCheckpointsAsync(run.Id);
-            Assert.Equal(before.Select(c => (c.Id, c.Status)), after.Select(c => (c.Id, c.Status)));
-            Assert.All(after, c => Assert.Null(CheckpointDisk.Problem(Server.CheckpointDirectory, c)));
-
-            // Whole means usable: it can be deleted for real now.
-            using var again = await Server.Client.DeleteAsync($"api/runs/{run.Id}");
-            Assert.Equal(HttpStatusCode.NoContent, again.StatusCode);
+            await DeletionKill.AssertWholeAsync(Server, deleted);
         }
         else
         {
-            using var gone = await Server.Client.GetAsync($"api/runs/{run.Id}");
-            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
-            Assert.Equal((0, 0, 0, 0, 0), await Server.CountRunRowsAsync(run.Id));
-            Assert.Empty(leftovers);
+            await DeletionKill.AssertGoneAsync(Server, deleted);
         }
+    }
+
+    /// <summary>
+    /// What a checkpoint deletion killed between its two steps leaves: the run's first two checkpoints marked deleted
+    /// (the second only if there is one), their files still there. Returns their folders.
+    /// </summary>
+    private async Task<(string First, string Second)> MarkDeletedAsync(int runId)
+    {
+        var rows = await Server.ReadDatabaseAsync(db => db.Checkpoints
+            .Where(c => c.RunId == runId && c.Status == CheckpointStatus.Durable).OrderBy(c => c.Id).Take(2)
+            .Select(c => new { c.Id, c.Path }).ToListAsync());
+        var ids = rows.Select(c => c.Id).ToList();
+        await Server.ReadDatabaseAsync(db => db.Checkpoints.Where(c => ids.Contains(c.Id))
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.Status, CheckpointStatus.Deleted)));
+        var folders = rows.Select(c => Path.Combine(Server.CheckpointDirectory, c.Path)).ToList();
+        Assert.All(folders, f => Assert.True(Directory.Exists(f), f));
+        return (folders[0], folders.Count > 1 ? folders[1] : "");
     }
 
     private string Leftover(string name)

@@ -142,6 +142,9 @@ public sealed partial class CheckpointStore
     /// <summary>Bytes of all files in a checkpoint folder.</summary>
     public long SizeOf(string relativePath) => new DirectoryInfo(Resolve(relativePath)).EnumerateFiles().Sum(f => f.Length);
 
+    /// <summary>When a checkpoint folder last had a file added or removed: when its write finished, for one never touched since.</summary>
+    public DateTime LastWrittenUtc(string relativePath) => Directory.GetLastWriteTimeUtc(Resolve(relativePath));
+
     /// <summary>Whether a folder (a run's or a checkpoint's) is there under its name, finished or not.</summary>
     public bool FolderExists(string relativePath) => Directory.Exists(Resolve(relativePath));
 

@@ -14,8 +14,8 @@ namespace Dashboard.Runs.Checkpoints;
 public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> dbFactory, CheckpointStore store, ILogger<InterruptedDeletions> logger)
 {
     /// <summary>
-    /// At the start of the only process that uses the checkpoint folder: nothing deletes meanwhile, so every leftover is
-    /// settled, and a deleted row's folder still under its name is removed too.
+    /// At the start of the only process that uses the checkpoint folder: nothing deletes or writes meanwhile, so every
+    /// leftover is settled at once.
     /// </summary>
     public async Task SettleAllAsync(CancellationToken cancellationToken)
     {
@@ -36,23 +36,43 @@ public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> d
     }
 
     /// <summary>
-    /// Where several processes share the checkpoint folder: only folders renamed away at least <paramref name="minimumAge"/>
-    /// ago, which no deletion still in progress can own (its rows change within seconds of the rename). A deleted row's
-    /// folder still under its name is left: a checkpoint written anew under that name, whose row is not in yet, looks the
-    /// same. Returns how many folders were put back or removed.
+    /// Where several processes share the checkpoint folder: only what no process can still be working on. Folders renamed
+    /// away at least <paramref name="minimumAge"/> ago (a deletion's rows change within seconds of its rename), and
+    /// deleted rows' folders still under their names that were last written at least that long ago and whose run is not
+    /// running: a checkpoint a running run writes anew under a deleted one's free name has no path in its row until its
+    /// files are durable, so it would look the same, but it is fresh. Returns how many folders were put back or removed.
     /// </summary>
     public async Task<int> SettleOlderThanAsync(TimeSpan minimumAge, CancellationToken cancellationToken)
     {
         var before = DateTime.UtcNow - minimumAge;
-        var old = store.ListMovedAway().Where(f => f.MovedAtUtc is not { } at || at <= before).ToList();
-        if (old.Count == 0)
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var settled = 0;
+        var deleted = await db.Checkpoints
+            .Where(c => c.Status == CheckpointStatus.Deleted && c.Path != ""
+                && !db.Checkpoints.Any(o => o.Path == c.Path && o.Status != CheckpointStatus.Deleted)
+                && !db.Runs.Any(r => r.Id == c.RunId && r.Status == RunStatus.Running))
+            .Select(c => c.Path)
+            .Distinct()
+            .ToListAsync(cancellationToken);
+        foreach (var path in deleted.Where(p => store.FolderExists(p) && store.LastWrittenUtc(p) <= before))
         {
-            return 0;
+            // Another process may remove it at the same moment (the deletion that marked it, or another sweep): the loser
+            // finds it gone and removes nothing.
+            if (store.Delete(path))
+            {
+                logger.LogWarning("Removed {Folder}: its checkpoint was deleted but the files were not yet removed.", path);
+                settled++;
+            }
         }
 
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var live = (await db.Checkpoints.Where(c => c.Path != "" && c.Status != CheckpointStatus.Deleted).Select(c => c.Path).ToListAsync(cancellationToken)).ToHashSet();
-        return await SettleMovedAwayAsync(db, live, old, cancellationToken);
+        var old = store.ListMovedAway().Where(f => f.MovedAtUtc is not { } at || at <= before).ToList();
+        if (old.Count > 0)
+        {
+            var live = (await db.Checkpoints.Where(c => c.Path != "" && c.Status != CheckpointStatus.Deleted).Select(c => c.Path).ToListAsync(cancellationToken)).ToHashSet();
+            settled += await SettleMovedAwayAsync(db, live, old, cancellationToken);
+        }
+
+        return settled;
     }
 
     /// <summary>
