@@ -10,9 +10,9 @@ namespace Dashboard.Runs.Management;
 /// <summary>
 /// Where several processes share the data folder (the job engine on PostgreSQL), start-up cannot clear what a killed
 /// process left: a folder renamed away may be another process's deletion in progress, an upload file another instance's
-/// upload. So every process looks every <see cref="StorageOptions.LeftoverSeconds"/> and settles the deletions renamed
-/// at least that long ago and removes the upload files unwritten for that long. Alone on the folder, start-up clears
-/// everything and this does nothing.
+/// upload. So every process looks every <see cref="StorageOptions.LeftoverSeconds"/> and settles the deletions at least
+/// that old (<see cref="InterruptedDeletions.SettleOlderThanAsync"/>) and removes the upload files unwritten for that long.
+/// Alone on the folder, start-up clears everything and this does nothing.
 /// </summary>
 public sealed class LeftoverSweep(
     InterruptedDeletions deletions,

@@ -56,10 +56,10 @@ public sealed class StorageOptions
     public long MaxWeightsBytes { get; set; } = 512L * 1024 * 1024;
 
     /// <summary>
-    /// With several processes on one checkpoint folder (the job engine on PostgreSQL): how long a folder that a deletion
-    /// renamed away must have been so before another process takes that deletion for cut short and settles it (puts the
-    /// folder back while the run's rows are still there, removes it otherwise); also how often each process looks.
-    /// Far longer than a deletion takes from its rename to its commit.
+    /// With several processes on one data folder (the job engine on PostgreSQL): how old what a killed process left must
+    /// be before another process clears it (a folder a deletion renamed away: put back while the run's rows are still
+    /// there, removed otherwise; a deleted checkpoint's folder last written that long ago; an upload file not written for
+    /// that long); also how often each process looks. Far longer than a deletion takes from its rename to its commit.
     /// </summary>
     [Range(1, 86_400)]
     public int LeftoverSeconds { get; set; } = 600;

@@ -27,11 +27,11 @@ public sealed class SqliteBusyWaitTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task BeginTransaction_AnotherWriterCommitsSoon_WaitsInSqliteWithoutTheDriversRetries()
     {
-        // Counted, not timed: a wait measured here was once 0.5-1 s in CI with the fix in place, since the other unit
-        // tests' training kept the thread pool busy and the continuations that commit and time were late. What the fix
-        // changes is who waits. Without a busy timeout BEGIN's first step returns SQLITE_BUSY (the lock is held) and
-        // the driver resets the statement, sleeps 150 ms and steps it again, so SQLite starts BEGIN at least twice;
-        // waiting inside SQLite, it starts BEGIN once, however late the first writer commits.
+        // Counted, not timed: a wait measured here was once 0.5-1 s in CI with the fix in place, most likely because
+        // the other unit tests' training kept the thread pool busy and the continuations that commit and time were
+        // late. What the fix changes is who waits. Without a busy timeout BEGIN's first step returns SQLITE_BUSY (the
+        // lock is held) and the driver resets the statement, sleeps 150 ms and steps it again, so SQLite starts BEGIN
+        // at least twice; waiting inside SQLite, it starts BEGIN once, however late the first writer commits.
         await using var first = _database.CreateContext();
         // BEGIN IMMEDIATE: the write lock is taken at once.
         await using var holding = await first.Database.BeginTransactionAsync();
