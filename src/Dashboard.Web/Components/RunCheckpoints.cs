@@ -68,17 +68,33 @@ public sealed class RunCheckpoints : IReadOnlyList<CheckpointDto>
         }
     }
 
-    /// <summary>A new checkpoint, in the order taken; one already known is left as it is (a replayed event).</summary>
+    /// <summary>
+    /// A checkpoint saved: a new one, in the order taken, or the end of one known as still being written (a read that
+    /// caught its row between insert and files: the saved event is then the only news that it is usable). Any other
+    /// known one is left as it is: a replayed "saved" event must not undo a later change, e.g. a removal.
+    /// </summary>
+    /// <returns>Whether the list changed.</returns>
     public bool Add(CheckpointDto checkpoint)
     {
         lock (_lock)
         {
-            if (Array.Exists(_all, c => c.Id == checkpoint.Id))
+            var index = Array.FindIndex(_all, c => c.Id == checkpoint.Id);
+            if (index >= 0)
             {
-                return false;
+                if (!_all[index].IsWriting || checkpoint.IsWriting)
+                {
+                    return false;
+                }
+
+                CheckpointDto[] next = [.. _all];
+                next[index] = checkpoint;
+                Volatile.Write(ref _all, next);
+            }
+            else
+            {
+                Volatile.Write(ref _all, [.. _all, checkpoint]);
             }
 
-            Volatile.Write(ref _all, [.. _all, checkpoint]);
             Interlocked.Increment(ref _version);
             return true;
         }

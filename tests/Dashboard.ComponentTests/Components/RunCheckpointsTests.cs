@@ -30,6 +30,19 @@ public sealed class RunCheckpointsTests
     }
 
     [Fact]
+    public void Add_KnownAsWritingWhenRead_TakesTheSavedState()
+    {
+        // The page read the run's checkpoints while one's files were being written; its "saved" event comes after.
+        var checkpoints = new RunCheckpoints([Checkpoint(1, 1, 0.9), Checkpoint(2, 2, 0.5, status: CheckpointStatus.Writing)]);
+
+        Assert.True(checkpoints.Add(Checkpoint(2, 2, 0.5)));
+
+        Assert.Equal([1, 2], checkpoints.Select(c => c.Id));
+        Assert.Equal(CheckpointStatus.Durable, checkpoints.Find(2)!.Status);
+        Assert.Equal(1, checkpoints.Version);
+    }
+
+    [Fact]
     public void Load_ReadThatStartedBeforeEventsWereHeard_KeepsWhatTheEventsBrought()
     {
         // The page subscribes, then reads; a checkpoint saved (and one pinned) while the read was in flight arrives as an

@@ -122,6 +122,31 @@ public sealed class RunDetailTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task CheckpointSaved_ReadWhileItsFilesWereWritten_ClickOnItsEpochOpensIt()
+    {
+        // The page opened while epoch 3's checkpoint was being written (its row is read as "writing"); its "saved" event
+        // comes after the read. Kept as writing, a click on epoch 3 opened the nearest usable one, epoch 2's (the
+        // end-to-end click test's rare "expected 1, got 2").
+        var run = await SeedRunAsync(RunStatus.Running);
+        await Database.AddEpochAsync(run.Id, 3, 0.4, 0.55, 0.85, 0.8);
+        var writing = await Database.AddCheckpointAsync(run.Id, 3, 0.55, status: CheckpointStatus.Writing);
+        var cut = RenderRun(run.Id);
+        var row = $"tr[data-checkpoint-id='{writing.Id}'] td:nth-child(4)";
+        cut.WaitForAssertion(() => Assert.Equal(CheckpointStatus.Writing, cut.Find(row).TextContent));
+
+        await using (var db = Database.CreateContext())
+        {
+            await db.Checkpoints.Where(c => c.Id == writing.Id).ExecuteUpdateAsync(u => u.SetProperty(c => c.Status, CheckpointStatus.Durable));
+        }
+
+        Broadcaster.Publish(new CheckpointSavedEvent(run.Id, writing with { Status = CheckpointStatus.Durable }));
+        cut.WaitForAssertion(() => Assert.Equal(CheckpointStatus.Durable, cut.Find(row).TextContent));
+
+        await cut.InvokeAsync(() => cut.FindComponent<TrainingChart>().Instance.OnChartClicked(null, 3.0));
+        cut.WaitForAssertion(() => Assert.Equal("3", cut.Find("[data-testid=panel-epoch]").TextContent.Trim()));
+    }
+
+    [Fact]
     public async Task Stop_QueuedRun_StopsItAndHidesTheButton()
     {
         var run = await SeedRunAsync(RunStatus.Queued);
