@@ -122,6 +122,10 @@ public sealed class HubTests(DashboardServerFixture fixture) : IClassFixture<Das
         var run = await _server.CreateRunAsync(RunBodies.Spirals(epochs: 2, name: "hub-leave"));
         try
         {
+            // The run's "queued" is relayed after the create answers, so it could reach the first client while joined
+            // (and rightly so; CI once saw that). Heard by the second client, it was sent to the followers of that moment,
+            // before the join. The holder keeps the run queued, with nothing more to send, until the first client left.
+            await watcher.WaitForAsync(run.Id, e => e.Any(x => x.Name == RunStatusChanged && x.Payload is "queued"), RunTimeout, "the run's queued status");
             await hub.Connection.InvokeAsync("JoinRun", run.Id);
             await hub.Connection.InvokeAsync("LeaveRun", run.Id);
         }
