@@ -26,10 +26,7 @@ public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> d
         // A later checkpoint may have been written under a deleted one's free name; that folder is the later one's.
         foreach (var path in rows.Where(r => r.Status == CheckpointStatus.Deleted && !live.Contains(r.Path)).Select(r => r.Path).Distinct())
         {
-            if (store.Delete(path))
-            {
-                logger.LogWarning("Removed {Folder}: its checkpoint was deleted but the files were not yet removed.", path);
-            }
+            RemoveFolderOfDeleted(path);
         }
 
         await SettleMovedAwayAsync(db, live, store.ListMovedAway(), cancellationToken);
@@ -58,9 +55,8 @@ public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> d
         {
             // Another process may remove it at the same moment (the deletion that marked it, or another sweep): the loser
             // finds it gone and removes nothing.
-            if (store.Delete(path))
+            if (RemoveFolderOfDeleted(path))
             {
-                logger.LogWarning("Removed {Folder}: its checkpoint was deleted but the files were not yet removed.", path);
                 settled++;
             }
         }
@@ -73,6 +69,18 @@ public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> d
         }
 
         return settled;
+    }
+
+    /// <summary>Removes a deleted checkpoint's folder still under its name; false when it was already gone.</summary>
+    private bool RemoveFolderOfDeleted(string path)
+    {
+        if (!store.Delete(path))
+        {
+            return false;
+        }
+
+        logger.LogWarning("Removed {Folder}: its checkpoint was deleted but the files were not yet removed.", path);
+        return true;
     }
 
     /// <summary>
