@@ -82,6 +82,8 @@ public sealed class RunExecutor(
                 return; // stopped between being dequeued and now, or taken by another worker first
             }
 
+            active.Started();
+
             heartbeat = lease.KeepAsync(runId, held, active, lost, beating.Token);
 
             logger.LogInformation("Run {RunId} trains on {Device} with {Threads} torch thread(s) per operation.", runId, device, threads);
@@ -140,6 +142,8 @@ public sealed class RunExecutor(
         }
         finally
         {
+            // First, so that a system sample being published now is out before the ending is announced below.
+            active.Ending();
             await beating.CancelAsync();
             await heartbeat;
             observer?.Dispose();

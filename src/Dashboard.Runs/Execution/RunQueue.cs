@@ -104,6 +104,15 @@ public sealed class RunQueue(IOptions<TrainingOptions> options)
 
     public bool IsActive(int runId) => _active.ContainsKey(runId);
 
+    /// <summary>The runs training in this process now: announced as running and not yet ending.</summary>
+    public IReadOnlyList<int> TrainingRunIds => [.. _active.Where(a => a.Value.IsTraining).Select(a => a.Key)];
+
+    /// <summary>
+    /// Runs <paramref name="publish"/> only while the run trains in this process, so what it publishes reaches every
+    /// subscriber after the run's "running" and before its ending (<see cref="ActiveRun.WhileTraining"/>); false when not.
+    /// </summary>
+    public bool WhileTraining(int runId, Action publish) => _active.TryGetValue(runId, out var active) && active.WhileTraining(publish);
+
     /// <summary>Asks a training run to stop after its current batch; false when it holds no slot.</summary>
     public bool RequestStop(int runId)
     {
@@ -129,7 +138,21 @@ public sealed class RunQueue(IOptions<TrainingOptions> options)
 public sealed class ActiveRun : ITrainingControl, IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _phase = new();
     private int _checkpointRequests;
+    private bool _training;
+
+    /// <summary>Between <see cref="Started"/> and <see cref="Ending"/>.</summary>
+    public bool IsTraining
+    {
+        get
+        {
+            lock (_phase)
+            {
+                return _training;
+            }
+        }
+    }
 
     public CancellationToken StopRequested => _stop.Token;
 
@@ -138,6 +161,44 @@ public sealed class ActiveRun : ITrainingControl, IDisposable
     public void RequestCheckpoint() => Interlocked.Exchange(ref _checkpointRequests, 1);
 
     public bool TakeCheckpointRequest() => Interlocked.Exchange(ref _checkpointRequests, 0) == 1;
+
+    /// <summary>The run was announced as running: events from outside its training (system samples) may follow now.</summary>
+    public void Started()
+    {
+        lock (_phase)
+        {
+            _training = true;
+        }
+    }
+
+    /// <summary>
+    /// Called before the run's ending is stored and announced. Waits for a <see cref="WhileTraining"/> in progress, so an
+    /// event published there is queued to every subscriber before the ending: a client may take the final status as
+    /// the run's last event.
+    /// </summary>
+    public void Ending()
+    {
+        lock (_phase)
+        {
+            _training = false;
+        }
+    }
+
+    /// <summary>Runs <paramref name="publish"/> if the run trains, holding off <see cref="Ending"/> meanwhile; false if not.</summary>
+    /// <remarks>The broadcaster queues an event to every subscriber synchronously, so holding the lock for that is short.</remarks>
+    public bool WhileTraining(Action publish)
+    {
+        lock (_phase)
+        {
+            if (!_training)
+            {
+                return false;
+            }
+
+            publish();
+            return true;
+        }
+    }
 
     public void Dispose() => _stop.Dispose();
 }

@@ -4,6 +4,7 @@ using Dashboard.Data.Entities;
 using Dashboard.Engine.Training;
 using Dashboard.Runs.Contracts;
 using Dashboard.Runs.Events;
+using Dashboard.Runs.Execution;
 using Dashboard.Runs.Options;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -11,14 +12,16 @@ using Microsoft.Extensions.Options;
 namespace Dashboard.Runs.Monitoring;
 
 /// <summary>
-/// Every <see cref="TrainingOptions.SystemSampleSeconds"/>, while runs train: reads the process's CPU and memory, torch's
-/// thread count and (for runs on CUDA) the GPU, stores one sample per training run within its <see cref="SampleBudget"/>
-/// and publishes it. It runs on its own timer and learns throughput from the progress events the trainer publishes
-/// anyway, so the training threads do nothing for it.
+/// Every <see cref="TrainingOptions.SystemSampleSeconds"/>, while runs train in this process: reads the process's CPU and
+/// memory, torch's thread count and (for runs on CUDA) the GPU, stores one sample per such run within its
+/// <see cref="SampleBudget"/> and publishes it. Only runs trained here: the readings are this process's, and a run on
+/// another worker is sampled by that worker. It runs on its own timer and learns throughput from the progress events the
+/// trainer publishes anyway, so the training threads do nothing for it.
 /// </summary>
 public sealed class SystemSampler(
     IDbContextFactory<DashboardDbContext> dbFactory,
     TrainingEventBroadcaster broadcaster,
+    RunQueue queue,
     IOptions<TrainingOptions> options,
     ILogger<SystemSampler> logger) : BackgroundService
 {
@@ -64,24 +67,27 @@ public sealed class SystemSampler(
         return Task.CompletedTask;
     }
 
-    private async Task SampleAsync(ProcessUsage process, CancellationToken cancellationToken)
+    /// <summary>One tick: a sample for each run training here now.</summary>
+    internal async Task SampleAsync(ProcessUsage process, CancellationToken cancellationToken)
     {
         // Read every tick, trained or not, so the CPU figure always spans one interval.
         var (cpuPercent, rssBytes) = process.Read();
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var running = await db.Runs.AsNoTracking()
-            .Where(r => r.Status == RunStatus.Running)
-            .Select(r => new { r.Id, r.Device })
-            .ToListAsync(cancellationToken);
-        foreach (var finished in _budgets.Keys.Except(running.Select(r => r.Id)).ToList())
+        var here = queue.TrainingRunIds;
+        foreach (var finished in _budgets.Keys.Except(here).ToList())
         {
             _budgets.Remove(finished);
         }
 
-        if (running.Count == 0)
+        if (here.Count == 0)
         {
             return;
         }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var running = await db.Runs.AsNoTracking()
+            .Where(r => here.Contains(r.Id))
+            .Select(r => new { r.Id, r.Device })
+            .ToListAsync(cancellationToken);
 
         var threads = TorchThreading.Current;
         var now = DateTime.UtcNow;
@@ -118,7 +124,10 @@ public sealed class SystemSampler(
             db.RunSystemSamples.Add(row);
             await db.SaveChangesAsync(cancellationToken);
             await ThinAsync(db, run.Id, budget, cancellationToken);
-            broadcaster.Publish(new SystemSampleEvent(run.Id, SystemSampleDto.From(row)));
+
+            // A run that ended meanwhile keeps the row (it was read while the run trained) but is not sent it live: its
+            // final status must stay its last event.
+            queue.WhileTraining(run.Id, () => broadcaster.Publish(new SystemSampleEvent(run.Id, SystemSampleDto.From(row))));
         }
     }
 
