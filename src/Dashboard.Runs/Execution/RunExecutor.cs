@@ -161,7 +161,10 @@ public sealed class RunExecutor(
         }
         else if (ending is { } end)
         {
-            // Failed before it was taken (its start checkpoint gone): recorded unless another process took it meanwhile.
+            // Its log lines so far (how it ended) are stored and sent first, so a client may take the final status as the
+            // run's last event. Failed before it was taken (its start checkpoint gone): recorded unless another process
+            // took it meanwhile.
+            await runLog.FlushAsync();
             await SetStatusAsync(runId, token ?? run.LeaseToken, end.Status, end.Error);
         }
     }

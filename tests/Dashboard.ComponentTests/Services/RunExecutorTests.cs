@@ -3,6 +3,7 @@ using Dashboard.ComponentTests.Support;
 using Dashboard.Data;
 using Dashboard.Data.Entities;
 using Dashboard.Runs.Contracts;
+using Dashboard.Runs.Events;
 using Dashboard.Runs.Execution;
 using Dashboard.Runs.Launching;
 using Dashboard.Runs.Management;
@@ -40,6 +41,36 @@ public sealed class RunExecutorTests : DashboardTestContext
         var ended = await Services.GetRequiredService<RunService>().GetAsync(run.Id);
         Assert.Equal(RunStatus.Completed, ended!.Status);
         Assert.Equal(2, ended.CurrentEpoch);
+    }
+
+    [Fact]
+    public async Task Execute_RunLogSlowToStore_TheFinalStatusIsStillTheRunsLastEvent()
+    {
+        // Log lines are stored in batches beside the run; slowed down here, a run that did not wait for them would
+        // announce its ending before its last line ("Completed all 1 epochs.").
+        var run = await Database.AddRunAsync("last-event", status: RunStatus.Queued, epochs: 1);
+        Services.ConfigureDbContext<DashboardDbContext>(options => options.AddInterceptors(new SlowTransactions()));
+        var events = new List<TrainingEvent>();
+        var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = Broadcaster.Subscribe(e =>
+        {
+            events.Add(e);
+            if (e is RunDeletedEvent { RunId: -1 })
+            {
+                heard.SetResult();
+            }
+
+            return Task.CompletedTask;
+        });
+
+        await Services.GetRequiredService<RunExecutor>().ExecuteAsync(run.Id, CancellationToken.None);
+
+        // Events reach a subscriber in publication order: once this marker is heard, everything published before it was.
+        Broadcaster.Publish(new RunDeletedEvent(-1));
+        await heard.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var ofRun = events.Where(e => e.RunId == run.Id).ToList();
+        Assert.True(ofRun[^1] == new RunStatusChangedEvent(run.Id, RunStatus.Completed), $"The run's events: {string.Join(", ", ofRun)}");
+        Assert.Contains(ofRun, e => e is RunLogEvent { Line.Message: "Completed all 1 epochs." });
     }
 
     [Fact]
@@ -83,6 +114,20 @@ public sealed class RunExecutorTests : DashboardTestContext
         Queue.Deactivate(7, first!);
         using var again = Queue.TryActivate(7);
         Assert.NotNull(again);
+    }
+
+    /// <summary>
+    /// Holds back the start of each explicit transaction (the run log's batches, the run's rows), before SQLite's lock is
+    /// taken: a held lock would make the run's ending wait for the log anyway. The ending itself is a single update.
+    /// </summary>
+    private sealed class SlowTransactions : DbTransactionInterceptor
+    {
+        public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
+            DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(300, cancellationToken);
+            return result;
+        }
     }
 
     /// <summary>
