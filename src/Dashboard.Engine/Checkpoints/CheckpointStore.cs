@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -16,6 +17,16 @@ public sealed partial class CheckpointStore
 {
     /// <summary>The folder, relative to the root, that holds every checkpoint of a run: one naming rule for all writers.</summary>
     public static string RunFolder(int runId) => $"run-{runId:D6}";
+
+    /// <summary>The run whose <see cref="RunFolder"/> holds <paramref name="relativePath"/>; null for any other path.</summary>
+    public static int? RunIdOf(string relativePath)
+    {
+        var runFolder = relativePath.Split('/')[0];
+        return runFolder.StartsWith("run-", StringComparison.Ordinal)
+            && int.TryParse(runFolder.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? id
+            : null;
+    }
 
     public const string ManifestFile = "manifest.json";
     public const string WeightsFile = "weights.bin";

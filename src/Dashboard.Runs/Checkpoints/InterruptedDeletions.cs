@@ -44,20 +44,29 @@ public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> d
         var before = DateTime.UtcNow - minimumAge;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var settled = 0;
-        var deleted = await db.Checkpoints
-            .Where(c => c.Status == CheckpointStatus.Deleted && c.Path != ""
-                && !db.Checkpoints.Any(o => o.Path == c.Path && o.Status != CheckpointStatus.Deleted)
-                && !db.Runs.Any(r => r.Id == c.RunId && r.Status == RunStatus.Running))
-            .Select(c => c.Path)
-            .Distinct()
-            .ToListAsync(cancellationToken);
-        foreach (var path in deleted.Where(p => store.FolderExists(p) && store.LastWrittenUtc(p) <= before))
+
+        // From the folders on disk to their rows, not from the deleted rows to the disk: deleted rows pile up with every
+        // checkpoint retention ever removed, and looking each one up on a shared (network) volume every sweep would cost
+        // a round trip apiece; the folders are only what is kept. A checkpoint's folder lies in its run's folder.
+        var unwritten = store.ListFolders().Where(p => store.LastWrittenUtc(p) <= before).ToList();
+        foreach (var chunk in unwritten.Chunk(QueryChunk))
         {
-            // Another process may remove it at the same moment (the deletion that marked it, or another sweep): the loser
-            // finds it gone and removes nothing.
-            if (RemoveFolderOfDeleted(path))
+            var runIds = chunk.Select(CheckpointStore.RunIdOf).OfType<int>().Distinct().ToList();
+            var deleted = await db.Checkpoints
+                .Where(c => runIds.Contains(c.RunId) && chunk.Contains(c.Path) && c.Status == CheckpointStatus.Deleted
+                    && !db.Checkpoints.Any(o => o.RunId == c.RunId && o.Path == c.Path && o.Status != CheckpointStatus.Deleted)
+                    && !db.Runs.Any(r => r.Id == c.RunId && r.Status == RunStatus.Running))
+                .Select(c => c.Path)
+                .Distinct()
+                .ToListAsync(cancellationToken);
+            foreach (var path in deleted)
             {
-                settled++;
+                // Another process may remove it at the same moment (the deletion that marked it, or another sweep): the
+                // loser finds it gone and removes nothing.
+                if (RemoveFolderOfDeleted(path))
+                {
+                    settled++;
+                }
             }
         }
 
@@ -70,6 +79,9 @@ public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> d
 
         return settled;
     }
+
+    /// <summary>Paths looked up in one query: well within the parameter limits of SQLite and PostgreSQL.</summary>
+    private const int QueryChunk = 500;
 
     /// <summary>Removes a deleted checkpoint's folder still under its name; false when it was already gone.</summary>
     private bool RemoveFolderOfDeleted(string path)

@@ -144,6 +144,23 @@ public sealed class CheckpointStoreTests : IDisposable
         Assert.Contains(written.RelativePath, error.Message);
     }
 
+    [Theory]
+    [InlineData("run-000012/epoch003", 12)]
+    [InlineData("run-1234567/last", 1234567)]
+    [InlineData("run-000012", 12)]
+    [InlineData("run-+12/last", null)]
+    [InlineData("run-/last", null)]
+    [InlineData("runs-000012/last", null)]
+    [InlineData(".uploads/part", null)]
+    public void RunIdOf_RelativePath_IsTheRunOfItsRunFolderOrNone(string relativePath, int? expected)
+    {
+        Assert.Equal(expected, CheckpointStore.RunIdOf(relativePath));
+        if (expected is { } runId)
+        {
+            Assert.StartsWith(CheckpointStore.RunFolder(runId), relativePath, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void Read_WholeFolderDeleted_ThrowsCorrupt()
     {
