@@ -133,11 +133,18 @@ public sealed partial class CheckpointStore
     }
 
     /// <summary>Every finished checkpoint folder under the root, as run/name relative paths.</summary>
-    public IEnumerable<string> ListFolders() =>
+    public IEnumerable<string> ListFolders() => NamedFolders().Where(d => File.Exists(Path.Combine(d, ManifestFile))).Select(Relative);
+
+    /// <summary>
+    /// Every folder under its own name in a run's folder, finished or not (no write or deletion in progress), as run/name
+    /// relative paths: what a deleted checkpoint may have left.
+    /// </summary>
+    public IEnumerable<string> ListNamedFolders() => NamedFolders().Select(Relative);
+
+    private IEnumerable<string> NamedFolders() =>
         Directory.EnumerateDirectories(Root)
             .SelectMany(Directory.EnumerateDirectories)
-            .Where(d => !Path.GetFileName(d).Contains(TemporaryMarker, StringComparison.Ordinal) && File.Exists(Path.Combine(d, ManifestFile)))
-            .Select(Relative);
+            .Where(d => !Path.GetFileName(d).Contains(TemporaryMarker, StringComparison.Ordinal));
 
     /// <summary>Bytes of all files in a checkpoint folder.</summary>
     public long SizeOf(string relativePath) => new DirectoryInfo(Resolve(relativePath)).EnumerateFiles().Sum(f => f.Length);

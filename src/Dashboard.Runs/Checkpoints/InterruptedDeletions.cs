@@ -17,20 +17,7 @@ public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> d
     /// At the start of the only process that uses the checkpoint folder: nothing deletes or writes meanwhile, so every
     /// leftover is settled at once.
     /// </summary>
-    public async Task SettleAllAsync(CancellationToken cancellationToken)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var rows = await db.Checkpoints.Where(c => c.Path != "").Select(c => new { c.Path, c.Status }).ToListAsync(cancellationToken);
-        var live = rows.Where(r => r.Status != CheckpointStatus.Deleted).Select(r => r.Path).ToHashSet();
-
-        // A later checkpoint may have been written under a deleted one's free name; that folder is the later one's.
-        foreach (var path in rows.Where(r => r.Status == CheckpointStatus.Deleted && !live.Contains(r.Path)).Select(r => r.Path).Distinct())
-        {
-            RemoveFolderOfDeleted(path);
-        }
-
-        await SettleMovedAwayAsync(db, live, store.ListMovedAway(), cancellationToken);
-    }
+    public Task SettleAllAsync(CancellationToken cancellationToken) => SettleAsync(before: null, cancellationToken);
 
     /// <summary>
     /// Where several processes share the checkpoint folder: only what no process can still be working on. Folders renamed
@@ -39,23 +26,30 @@ public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> d
     /// running: a checkpoint a running run writes anew under a deleted one's free name has no path in its row until its
     /// files are durable, so it would look the same, but it is fresh. Returns how many folders were put back or removed.
     /// </summary>
-    public async Task<int> SettleOlderThanAsync(TimeSpan minimumAge, CancellationToken cancellationToken)
+    public Task<int> SettleOlderThanAsync(TimeSpan minimumAge, CancellationToken cancellationToken) =>
+        SettleAsync(DateTime.UtcNow - minimumAge, cancellationToken);
+
+    /// <summary>Settles what was left before <paramref name="before"/>; everything, sparing no running run, when null.</summary>
+    private async Task<int> SettleAsync(DateTime? before, CancellationToken cancellationToken)
     {
-        var before = DateTime.UtcNow - minimumAge;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var settled = 0;
+        var spareRunning = before is not null;
 
         // From the folders on disk to their rows, not from the deleted rows to the disk: deleted rows pile up with every
-        // checkpoint retention ever removed, and looking each one up on a shared (network) volume every sweep would cost
-        // a round trip apiece; the folders are only what is kept. A checkpoint's folder lies in its run's folder.
-        var unwritten = store.ListFolders().Where(p => store.LastWrittenUtc(p) <= before).ToList();
-        foreach (var chunk in unwritten.Chunk(QueryChunk))
+        // checkpoint retention ever removed, and looking each one up (on a shared network volume, a round trip apiece) at
+        // every start or sweep would grow with them; the folders are only what is kept. A checkpoint's folder lies in its
+        // run's folder. Listed whole first, as removing folders while listing their parent may skip or repeat entries.
+        var folders = store.ListNamedFolders().Where(p => before is not { } limit || store.LastWrittenUtc(p) <= limit).ToList();
+        foreach (var chunk in folders.Chunk(QueryChunk))
         {
             var runIds = chunk.Select(CheckpointStore.RunIdOf).OfType<int>().Distinct().ToList();
+
+            // A later checkpoint may have been written under a deleted one's free name; that folder is the later one's.
             var deleted = await db.Checkpoints
                 .Where(c => runIds.Contains(c.RunId) && chunk.Contains(c.Path) && c.Status == CheckpointStatus.Deleted
                     && !db.Checkpoints.Any(o => o.RunId == c.RunId && o.Path == c.Path && o.Status != CheckpointStatus.Deleted)
-                    && !db.Runs.Any(r => r.Id == c.RunId && r.Status == RunStatus.Running))
+                    && !(spareRunning && db.Runs.Any(r => r.Id == c.RunId && r.Status == RunStatus.Running)))
                 .Select(c => c.Path)
                 .Distinct()
                 .ToListAsync(cancellationToken);
@@ -70,11 +64,11 @@ public sealed class InterruptedDeletions(IDbContextFactory<DashboardDbContext> d
             }
         }
 
-        var old = store.ListMovedAway().Where(f => f.MovedAtUtc is not { } at || at <= before).ToList();
-        if (old.Count > 0)
+        var movedAway = store.ListMovedAway().Where(f => before is not { } limit || f.MovedAtUtc is not { } at || at <= limit).ToList();
+        if (movedAway.Count > 0)
         {
             var live = (await db.Checkpoints.Where(c => c.Path != "" && c.Status != CheckpointStatus.Deleted).Select(c => c.Path).ToListAsync(cancellationToken)).ToHashSet();
-            settled += await SettleMovedAwayAsync(db, live, old, cancellationToken);
+            settled += await SettleMovedAwayAsync(db, live, movedAway, cancellationToken);
         }
 
         return settled;
