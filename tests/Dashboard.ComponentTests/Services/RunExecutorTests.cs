@@ -50,25 +50,11 @@ public sealed class RunExecutorTests : DashboardTestContext
         // announce its ending before its last line ("Completed all 1 epochs.").
         var run = await Database.AddRunAsync("last-event", status: RunStatus.Queued, epochs: 1);
         Services.ConfigureDbContext<DashboardDbContext>(options => options.AddInterceptors(new SlowTransactions()));
-        var events = new List<TrainingEvent>();
-        var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = Broadcaster.Subscribe(e =>
-        {
-            events.Add(e);
-            if (e is RunDeletedEvent { RunId: -1 })
-            {
-                heard.SetResult();
-            }
-
-            return Task.CompletedTask;
-        });
+        using var heard = new HeardEvents(Broadcaster);
 
         await Services.GetRequiredService<RunExecutor>().ExecuteAsync(run.Id, CancellationToken.None);
 
-        // Events reach a subscriber in publication order: once this marker is heard, everything published before it was.
-        Broadcaster.Publish(new RunDeletedEvent(-1));
-        await heard.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var ofRun = events.Where(e => e.RunId == run.Id).ToList();
+        var ofRun = (await heard.UpToNowAsync()).Where(e => e.RunId == run.Id).ToList();
         Assert.True(ofRun[^1] == new RunStatusChangedEvent(run.Id, RunStatus.Completed), $"The run's events: {string.Join(", ", ofRun)}");
         Assert.Contains(ofRun, e => e is RunLogEvent { Line.Message: "Completed all 1 epochs." });
     }
